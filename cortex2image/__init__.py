@@ -1,0 +1,1 @@
+"""cortex2image package."""
