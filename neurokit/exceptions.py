@@ -56,6 +56,14 @@ class NotFittedError(NeurokitError, AttributeError):
     """An estimator was used before ``fit``."""
 
 
+class OptionalDependencyError(NeurokitError, ImportError):
+    """An optional package a feature needs is not installed (the message says how to get it)."""
+
+
+class OutputExistsError(NeurokitError, FileExistsError):
+    """An output file already exists and overwriting was not asked for."""
+
+
 __all__ = [
     "NeurokitError",
     "DataValidationError",
@@ -69,4 +77,6 @@ __all__ = [
     "MeshUnavailableError",
     "CheckpointError",
     "NotFittedError",
+    "OptionalDependencyError",
+    "OutputExistsError",
 ]
