@@ -64,6 +64,10 @@ class OutputExistsError(NeurokitError, FileExistsError):
     """An output file already exists and overwriting was not asked for."""
 
 
+class InvalidParameterError(NeurokitError, ValueError):
+    """A hyperparameter or option has a value outside what the function or estimator accepts."""
+
+
 __all__ = [
     "NeurokitError",
     "DataValidationError",
@@ -79,4 +83,5 @@ __all__ = [
     "NotFittedError",
     "OptionalDependencyError",
     "OutputExistsError",
+    "InvalidParameterError",
 ]
