@@ -1,0 +1,27 @@
+"""Datasets: the NSD reader and NSD-layout writer, the Algonauts 2023 reader, embedded stimuli."""
+
+from neurokit.datasets.nsd_layout import (
+    COMPLETED_SESSIONS,
+    N_STIMULI,
+    ROI_FAMILIES,
+    TRIALS_PER_SESSION,
+    NSDDesign,
+    NSDLayout,
+    NSDWriter,
+    read_ctab,
+    read_design,
+    write_nsd_layout,
+)
+
+__all__ = [
+    "COMPLETED_SESSIONS",
+    "N_STIMULI",
+    "ROI_FAMILIES",
+    "TRIALS_PER_SESSION",
+    "NSDDesign",
+    "NSDLayout",
+    "NSDWriter",
+    "read_ctab",
+    "read_design",
+    "write_nsd_layout",
+]
