@@ -1,0 +1,30 @@
+"""Image feature extractors: one interface, several backends.
+
+- :class:`FeatureExtractor` -- the interface (``extract`` for numpy features,
+  ``forward_features`` for differentiable torch activations);
+- :class:`EfficientNetLite0Extractor` -- offline default, ImageNet weights;
+- :class:`TorchModuleExtractor` -- any ``torch.nn.Module`` through forward hooks;
+- :class:`OpenCLIPExtractor` -- any open_clip model (optional dependency).
+"""
+
+from encoding.features.base import FeatureExtractor, as_image_tensor, pool_activation, square_resize
+from encoding.features.efficientnet import (
+    EfficientNetLite0,
+    EfficientNetLite0Extractor,
+    load_efficientnet_lite0,
+)
+from encoding.features.openclip import OpenCLIPExtractor, import_open_clip
+from encoding.features.torch_module import TorchModuleExtractor
+
+__all__ = [
+    "FeatureExtractor",
+    "as_image_tensor",
+    "pool_activation",
+    "square_resize",
+    "EfficientNetLite0",
+    "EfficientNetLite0Extractor",
+    "load_efficientnet_lite0",
+    "OpenCLIPExtractor",
+    "import_open_clip",
+    "TorchModuleExtractor",
+]

