@@ -1,0 +1,25 @@
+"""Image generators behind one interface: latents (and classes) -> images (n, 3, H, W) in [0, 1].
+
+* :class:`DCGANFaceGenerator` -- the 64 x 64 face DCGAN shipped by ``gan-face-generate`` (offline default);
+* :class:`FourierImage` -- generator-free decorrelated Fourier parameterisation;
+* :class:`BigGANGenerator` -- BigGAN-deep through ``pytorch-pretrained-biggan`` (NeuroGen's generator);
+* :class:`ModuleGenerator` -- any user ``nn.Module`` mapping latents to images.
+"""
+
+from neurogen.generators.base import ImageGenerator, truncated_normal
+from neurogen.generators.biggan import BigGANGenerator, import_biggan
+from neurogen.generators.dcgan import DCGANFaceGenerator, packaged_weights_path
+from neurogen.generators.fourier import FourierImage, spectrum_scale
+from neurogen.generators.module import ModuleGenerator
+
+__all__ = [
+    "ImageGenerator",
+    "truncated_normal",
+    "DCGANFaceGenerator",
+    "packaged_weights_path",
+    "FourierImage",
+    "spectrum_scale",
+    "BigGANGenerator",
+    "import_biggan",
+    "ModuleGenerator",
+]
