@@ -1,5 +1,6 @@
 """Datasets: the NSD reader and NSD-layout writer, the Algonauts 2023 reader, embedded stimuli."""
 
+from neurokit.datasets.nsd import NSD, NSDResponses, ROIMeans, noise_ceiling_from_ncsnr
 from neurokit.datasets.nsd_layout import (
     COMPLETED_SESSIONS,
     N_STIMULI,
@@ -14,6 +15,10 @@ from neurokit.datasets.nsd_layout import (
 )
 
 __all__ = [
+    "NSD",
+    "NSDResponses",
+    "ROIMeans",
+    "noise_ceiling_from_ncsnr",
     "COMPLETED_SESSIONS",
     "N_STIMULI",
     "ROI_FAMILIES",
