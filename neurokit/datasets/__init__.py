@@ -1,5 +1,6 @@
 """Datasets: the NSD reader and NSD-layout writer, the Algonauts 2023 reader, embedded stimuli."""
 
+from neurokit.datasets.algonauts import Algonauts2023, load_pickled_mapping
 from neurokit.datasets.nsd import NSD, NSDResponses, ROIMeans, noise_ceiling_from_ncsnr
 from neurokit.datasets.nsd_layout import (
     COMPLETED_SESSIONS,
@@ -15,6 +16,8 @@ from neurokit.datasets.nsd_layout import (
 )
 
 __all__ = [
+    "Algonauts2023",
+    "load_pickled_mapping",
     "NSD",
     "NSDResponses",
     "ROIMeans",
