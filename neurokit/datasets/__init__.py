@@ -2,6 +2,7 @@
 
 from neurokit.datasets.algonauts import Algonauts2023, load_pickled_mapping
 from neurokit.datasets.nsd import NSD, NSDResponses, ROIMeans, noise_ceiling_from_ncsnr
+from neurokit.datasets.stimuli import CATEGORIES, LABEL_DTYPE, load_embedded_stimuli
 from neurokit.datasets.nsd_layout import (
     COMPLETED_SESSIONS,
     N_STIMULI,
@@ -16,6 +17,9 @@ from neurokit.datasets.nsd_layout import (
 )
 
 __all__ = [
+    "CATEGORIES",
+    "LABEL_DTYPE",
+    "load_embedded_stimuli",
     "Algonauts2023",
     "load_pickled_mapping",
     "NSD",
