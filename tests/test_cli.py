@@ -1,0 +1,65 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from neurokit import cli
+
+
+def test_info_text_lists_versions_devices_and_assets(capsys):
+    assert cli.main(["info"]) == 0
+    out = capsys.readouterr().out
+    for word in ("torch", "numpy", "nilearn", "nibabel", "triton", "devices:", "CPU:", "offline assets:",
+                 "fsaverage5 meshes", "EfficientNet-Lite0", "DCGAN", "photographs (skimage)", "open_clip"):
+        assert word in out, word
+
+
+def test_info_json(capsys):
+    assert cli.main(["info", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    from neurokit import __version__
+
+    assert info["versions"]["neurokit"] == __version__
+    assert info["devices"]["cpu_count"] >= 1 and isinstance(info["devices"]["cuda"], list)
+    status = {a["name"]: a["status"] for a in info["assets"]}
+    # these ship with the toolkit's required dependencies
+    assert status["fsaverage5 meshes (nilearn)"] == "ok"
+    assert status["EfficientNet-Lite0 ImageNet weights"] == "ok"
+    assert status["photographs (skimage)"] in ("ok", "partial")
+    assert set(status.values()) <= {"ok", "partial", "missing", "not installed"}
+
+
+def test_missing_assets_are_reported(monkeypatch):
+    monkeypatch.setattr(cli, "_package_dir", lambda name: None)
+    info = cli.collect_info(devices=False)
+    assert all(a["status"] == "not installed" for a in info["assets"])
+    assert info["devices"] == {}
+    assert "not installed" in cli.format_info(info)
+
+
+def test_partial_asset(tmp_path, monkeypatch):
+    (tmp_path / "a.png").write_bytes(b"x")
+    monkeypatch.setattr(cli, "_package_dir", lambda name: tmp_path)
+    entry = cli._files_asset("demo", "pkg", "", ("a.png", "b.png"), "test")
+    assert entry["status"] == "partial" and "b.png" in entry["detail"]
+
+
+def test_parser_needs_a_command_and_subcommands_can_be_added(capsys, monkeypatch):
+    with pytest.raises(SystemExit):
+        cli.main([])
+    monkeypatch.setattr(cli, "_EXTRA_COMMANDS", [])
+
+    @cli.add_subcommand
+    def register(sub):
+        p = sub.add_parser("hello")
+        p.set_defaults(func=lambda args: print("hi") or 3)
+
+    assert cli.main(["hello"]) == 3
+    assert "hi" in capsys.readouterr().out
+
+
+def test_cli_import_is_light():
+    code = "import sys, neurokit.cli; print(','.join(m for m in ('torch', 'nilearn', 'nibabel') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == ""
