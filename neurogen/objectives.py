@@ -457,4 +457,4 @@ class WeightedSum(Objective):
         return -sum(parts)  # type: ignore[return-value]
 
     def describe(self) -> dict:
-        return {**super().describe(), "terms": [{"weight": w, **t.describe()} for w, t in self._terms]}
+        return {**super().describe(), "terms": [{"weight": w, "objective": t.describe()} for w, t in self._terms]}
