@@ -746,16 +746,28 @@ class NSD:
 # numerics
 # ------------------------------------------------------------------------------------
 def _zscore_columns(x: np.ndarray) -> np.ndarray:
-    """z-score each column over rows ignoring NaN (ddof 0); constant or all-NaN columns become NaN."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        import warnings
+    """z-score each column over rows ignoring NaN (ddof 0), in place on float32 ``x``.
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
+    Constant or all-NaN columns become NaN. Means and variances are accumulated
+    in float64 (two passes: centre, then mean square).
+    """
+    import warnings
+
+    x = np.asarray(x, dtype=np.float32)
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
+        if np.isnan(x).any():
             mean = np.nanmean(x, axis=0, dtype=np.float64)
-            std = np.nanstd(x, axis=0, dtype=np.float64)
+            x -= mean.astype(np.float32)
+            var = np.nanmean(np.square(x), axis=0, dtype=np.float64)
+        else:
+            mean = x.mean(axis=0, dtype=np.float64)
+            x -= mean.astype(np.float32)
+            var = np.square(x).mean(axis=0, dtype=np.float64)
+        std = np.sqrt(var)
         std[~(std > 0)] = np.nan
-        return ((x - mean) / std).astype(np.float32)
+        x *= (1.0 / std).astype(np.float32)
+    return x
 
 
 def _add_rows(target: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
