@@ -182,7 +182,13 @@ def _read_mgh(path: Path) -> tuple[np.ndarray, dict[str, Any]]:
     from nibabel.freesurfer.mghformat import MGHImage
 
     with _reading(path, "MGH/MGZ"):
-        img = MGHImage.from_filename(str(path))
+        if path.name.lower().endswith(".mgz"):
+            # read the whole gzip stream so its CRC is checked: nibabel stops after the
+            # data it needs, which lets corrupt-but-inflatable bytes through as values
+            with gzip.open(path, "rb") as fh:
+                img = MGHImage.from_bytes(fh.read())
+        else:
+            img = MGHImage.from_filename(str(path))
         data = np.asanyarray(img.dataobj)
         shape = tuple(int(s) for s in data.shape)
     if data.ndim == 3:
