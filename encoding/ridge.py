@@ -68,6 +68,10 @@ DEFAULT_ALPHAS: tuple[float, ...] = (1e-2, 1e-1, 1.0, 1e1, 1e2, 1e3, 1e4, 1e5, 1
 #: ``target_batch_size`` is None.
 _AUTO_BATCH_BYTES = 256 * 2**20
 
+#: In float32 GCV, targets whose residual energy is below this fraction of their
+#: total energy get ``U^T Y`` recomputed in float64 (``||Y||^2 - ||U^T Y||^2`` cancels).
+_CANCELLATION_RATIO = 0.1
+
 _DTYPES = {"float32": (np.float32, torch.float32), "float64": (np.float64, torch.float64)}
 
 
@@ -272,6 +276,14 @@ class RidgeEncoder(RegressorMixin, BaseEstimator):
                 Z2 = Z.to(torch.float64).square()
                 yy = Yb.square().sum(dim=0, dtype=torch.float64)
                 perp = (yy - Z2.sum(0)).clamp_min(0.0)
+                if t_dtype != torch.float64:
+                    # ||Y||^2 - ||Z||^2 cancels when the fit is good: redo those targets in float64
+                    exact = perp < _CANCELLATION_RATIO * yy
+                    if bool(exact.any()):
+                        Yx = Yb[:, exact].to(torch.float64)
+                        Zx = full.U64.T @ Yx
+                        Z2[:, exact] = Zx.square()
+                        perp[exact] = (Yx.square().sum(0) - Zx.square().sum(0)).clamp_min(0.0)
                 rss = perp[None, :] + shrink_sq @ Z2  # (A, b)
                 err = torch.where(denom[:, None] > 0, rss / n / denom[:, None], torch.inf)
             elif mode == "loo":
