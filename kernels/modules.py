@@ -87,7 +87,8 @@ class _MultiHeadSigmoidAttention(nn.Module):
         q = self.q_proj(x).view(batch, n_queries, self.num_heads, self.head_dim).transpose(1, 2)
         kv = self.kv_proj(context).view(batch, n_keys, 2, self.num_kv_heads, self.head_dim)
         k, v = kv.permute(2, 0, 3, 1, 4).unbind(0)  # each (batch, kv_heads, n_keys, head_dim)
-        q, k = self.q_norm(q), self.k_norm(k)
+        # LayerNorm runs in float32 under autocast; bring q, k back to the projections' dtype.
+        q, k = self.q_norm(q).to(v.dtype), self.k_norm(k).to(v.dtype)
         out = sigmoid_attention(
             q.contiguous(),
             k.contiguous(),

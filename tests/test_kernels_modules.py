@@ -72,6 +72,16 @@ def test_qk_norm_makes_attention_invariant_to_query_key_scale():
         assert torch.allclose(before, after, atol=1e-4) == invariant
 
 
+def test_block_runs_under_bfloat16_autocast():
+    block = SigmoidTransformerBlock(32, 4, qk_norm=True, context_dim=16)
+    x = torch.randn(2, 12, 32)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = block(x, context=torch.randn(2, 5, 16))
+    out.float().sum().backward()
+    assert torch.isfinite(out.float()).all()
+    assert all(p.grad is not None for p in block.parameters())
+
+
 def test_causal_self_attention_ignores_future_tokens():
     attn = SigmoidSelfAttention(16, 2, causal=True)
     x = torch.randn(1, 9, 16)
