@@ -9,7 +9,6 @@ numpy results.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
@@ -94,8 +93,11 @@ def pearson_r(
     a, b, torch_in = _pair(y_true, y_pred, "pearson_r")
     a = a - a.mean(0)
     b = b - b.mean(0)
-    num = (a * b).sum(0)
-    ss_a, ss_b = (a * a).sum(0), (b * b).sum(0)
+    if torch_in:
+        num, ss_a, ss_b = (a * b).sum(0), (a * a).sum(0), (b * b).sum(0)
+    else:
+        num = np.einsum("ij,ij->j", a, b)
+        ss_a, ss_b = np.einsum("ij,ij->j", a, a), np.einsum("ij,ij->j", b, b)
     fill = 0.0 if zero_variance == "zero" else float("nan")
     if torch_in:
         import torch
@@ -236,22 +238,27 @@ def noise_ceiling(
         raise DataValidationError(f"betas: need at least 2 repeats per image, got n_repeats={x.shape[1]}")
     if np.isinf(x).any():
         raise DataValidationError("betas: contains infinite values; use NaN for missing repeats")
-    if standardize:
-        flat = x.reshape(-1, x.shape[2])
-        mean = np.nanmean(flat, axis=0)
-        sd = np.nanstd(flat, axis=0)
-        sd = np.where(sd > 0, sd, np.nan)
-        x = (x - mean) / sd
     present = ~np.isnan(x)
+    x0 = np.where(present, x, 0.0)
+    if standardize:
+        count = present.sum((0, 1))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = x0.sum((0, 1)) / count
+            x0 -= mean
+            x0 *= present
+            sd = np.sqrt(np.einsum("irt,irt->t", x0, x0) / count)
+            x0 /= np.where(sd > 0, sd, np.nan)
+        x0 = np.where(present, x0, 0.0)
     n_rep = present.sum(1)  # (n_images, n_targets)
     usable = n_rep >= 2
     if not usable.any(0).all():
         bad = int(np.flatnonzero(~usable.any(0))[0])
         raise DataValidationError(f"betas: target {bad} has no image with two or more non-NaN repeats")
-    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices: images with < 2 repeats
-        var_within = np.nanvar(np.where(usable[:, None, :], x, np.nan), axis=1, ddof=1)
-        noise_var = np.nanmean(var_within, axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        image_mean = x0.sum(1) / np.maximum(n_rep, 1)
+        resid = (x0 - image_mean[:, None, :]) * present
+        var_within = np.einsum("irt,irt->it", resid, resid) / np.maximum(n_rep - 1, 1)
+        noise_var = np.where(usable, var_within, 0.0).sum(0) / usable.sum(0)
         ncsnr = np.sqrt(np.maximum(0.0, 1.0 - noise_var)) / np.sqrt(noise_var)
     ncsnr = np.where(np.isfinite(ncsnr), ncsnr, 0.0)
     if n_average is None:
