@@ -461,14 +461,14 @@ def check_alphas(alphas: Any, *, name: str = "alphas") -> np.ndarray:
     return arr
 
 
-def check_targets(y: Any, n_samples: int, *, where: str, name: str = "y") -> np.ndarray:
+def check_targets(y: Any, n_samples: int | None, *, where: str, name: str = "y") -> np.ndarray:
     """Validate responses without copying a float array.
 
     Parameters
     ----------
     y : array-like of shape (n_samples,) or (n_samples, n_targets)
-    n_samples : int
-        Number of samples ``y`` must have (that of ``X``).
+    n_samples : int or None
+        Number of samples ``y`` must have (that of ``X``); None skips the check.
     where : str
         Caller, for error messages (e.g. ``"RidgeEncoder.fit"``).
     name : str
@@ -498,13 +498,15 @@ def check_targets(y: Any, n_samples: int, *, where: str, name: str = "y") -> np.
             raise DataValidationError(f"{where}: {name} must be numeric, got dtype object") from exc
     if arr.dtype.kind in "iub":
         arr = arr.astype(np.float64)
+    if arr.dtype.kind == "c":
+        raise DataValidationError(f"{where}: {name} must be real numbers; Complex data not supported")
     if arr.dtype.kind != "f":
         raise DataValidationError(f"{where}: {name} must be real numbers, got dtype {arr.dtype}")
     if arr.ndim not in (1, 2):
         raise DataValidationError(
             f"{where}: {name} must have shape (n_samples,) or (n_samples, n_targets), got {arr.shape}"
         )
-    if arr.shape[0] != n_samples:
+    if n_samples is not None and arr.shape[0] != n_samples:
         raise DataValidationError(
             f"{where}: X has {n_samples} samples but {name} has {arr.shape[0]}; they must match"
         )
