@@ -181,9 +181,28 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--json", action="store_true", help="print JSON instead of text")
     info.add_argument("--no-devices", action="store_true", help="do not import torch to list devices")
     info.set_defaults(func=_cmd_info)
-    for register in _EXTRA_COMMANDS:
+    for register in [*_EXTRA_COMMANDS, *_plugin_commands()]:
         register(sub)
     return parser
+
+
+#: Entry-point group through which installed packages add ``neurokit`` subcommands.
+#: ``neurokit`` itself imports none of the toolkit's higher packages; they plug in here.
+PLUGIN_GROUP = "neurokit.commands"
+
+
+def _plugin_commands() -> list[Callable[[Any], None]]:
+    """``register(subparsers)`` callables declared in the :data:`PLUGIN_GROUP` entry points.
+
+    Loading is lazy: an entry point names a small module whose ``register``
+    only adds the parser; the heavy imports happen when the command runs.
+    """
+    found = []
+    for entry in sorted(importlib.metadata.entry_points(group=PLUGIN_GROUP), key=lambda e: e.name):
+        register = entry.load()
+        if register not in _EXTRA_COMMANDS:
+            found.append(register)
+    return found
 
 
 #: Callables ``register(subparsers)`` that add further subcommands (see :func:`add_subcommand`).
