@@ -59,6 +59,7 @@ from neurokit.exceptions import (
     InvalidParameterError,
     NotFittedError,
 )
+from neurokit.metrics import pearson_r
 from neurokit.surface_data import check_finite
 
 #: Default alpha grid: ``np.logspace(-2, 6, 9)``.
@@ -71,6 +72,9 @@ _AUTO_BATCH_BYTES = 256 * 2**20
 #: In float32 GCV, targets whose residual energy is below this fraction of their
 #: total energy get ``U^T Y`` recomputed in float64 (``||Y||^2 - ||U^T Y||^2`` cancels).
 _CANCELLATION_RATIO = 0.1
+
+#: Targets scored together (bounds the float64 copies made by ``pearson_r``).
+_SCORE_CHUNK = 8192
 
 _DTYPES = {"float32": (np.float32, torch.float32), "float64": (np.float64, torch.float64)}
 
@@ -581,34 +585,6 @@ def _check_fitted(estimator: Any, attribute: str) -> None:
         )
 
 
-def pearson_r(y_true: np.ndarray, y_pred: np.ndarray, *, chunk: int = 8192) -> np.ndarray:
-    """Pearson correlation per column, computed in float64 in chunks of columns.
-
-    Parameters
-    ----------
-    y_true, y_pred : ndarray of shape (n_samples, n_targets)
-    chunk : int
-        Columns per chunk (bounds the float64 working memory).
-
-    Returns
-    -------
-    r : ndarray of shape (n_targets,), float64
-        0 where either column has zero variance.
-    """
-    n_targets = y_true.shape[1]
-    r = np.zeros(n_targets, dtype=np.float64)
-    for c0 in range(0, n_targets, chunk):
-        a = np.asarray(y_true[:, c0 : c0 + chunk], dtype=np.float64)
-        b = np.asarray(y_pred[:, c0 : c0 + chunk], dtype=np.float64)
-        a = a - a.mean(axis=0)
-        b = b - b.mean(axis=0)
-        num = np.einsum("ij,ij->j", a, b)
-        den = np.sqrt(np.einsum("ij,ij->j", a, a) * np.einsum("ij,ij->j", b, b))
-        ok = den > np.finfo(np.float64).tiny
-        r[c0 : c0 + chunk][ok] = num[ok] / den[ok]
-    return r
-
-
 def _score_predictions(estimator: Any, X: Any, y: Any, multioutput: str) -> np.ndarray | float:
     """Shared ``score``: per-target Pearson r of ``estimator.predict(X)`` against ``y``."""
     where = f"{type(estimator).__name__}.score"
@@ -621,9 +597,10 @@ def _score_predictions(estimator: Any, X: Any, y: Any, multioutput: str) -> np.n
     if Y.ndim != pred.ndim or Y.shape != pred.shape:
         raise DataValidationError(f"{where}: y has shape {Y.shape} but the predictions have shape {pred.shape}")
     if Y.ndim == 1:
-        return float(pearson_r(Y[:, None], pred[:, None])[0])
-    r = pearson_r(Y, pred)
+        return float(pearson_r(Y, pred))
+    chunk = _SCORE_CHUNK
+    r = np.concatenate([pearson_r(Y[:, c : c + chunk], pred[:, c : c + chunk]) for c in range(0, Y.shape[1], chunk)])
     return float(r.mean()) if multioutput == "uniform_average" else r
 
 
-__all__ = ["RidgeEncoder", "EstimatorNotFittedError", "DEFAULT_ALPHAS", "check_alphas", "check_targets", "pearson_r"]
+__all__ = ["RidgeEncoder", "EstimatorNotFittedError", "DEFAULT_ALPHAS", "check_alphas", "check_targets"]
