@@ -75,7 +75,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--run-dir", required=True)
     p.add_argument("--resume", action="store_true")
     p.add_argument("--epochs", type=int, default=50)
-    p.add_argument("--max-epochs-this-run", type=int)
+    p.add_argument("--max-epochs-this-run", type=int, help="pause after this many epochs (resume later)")
+    p.add_argument("--keep-checkpoints", type=int, default=2, help="epoch checkpoints kept on disk")
     p.add_argument("--batch-size", type=int, default=64, help="global batch size (split across ranks)")
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--weight-decay", type=float, default=1e-2)
@@ -112,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             max_epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
             schedule=args.schedule, warmup_fraction=args.warmup_fraction, patience=args.patience,
             precision=args.precision, device=args.device, seed=args.seed, run_dir=Path(args.run_dir),
-            resume=args.resume, max_epochs_this_run=args.max_epochs_this_run, progress=not args.no_progress,
+            resume=args.resume, keep_checkpoints=args.keep_checkpoints, max_epochs_this_run=args.max_epochs_this_run, progress=not args.no_progress,
         )
         history = trainer.fit(model, train, val)
     except NeurokitError as err:
