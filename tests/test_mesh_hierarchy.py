@@ -239,3 +239,85 @@ def test_upsample_interpolates_and_inverts_downsample():
 def test_errors_are_toolkit_errors():
     with pytest.raises(NeurokitError):
         upsample(np.zeros(7), None, 2)
+
+
+# --- anatomical surfaces (neurokit.mesh.surfaces) ---------------------------------------
+from neurokit.mesh.surfaces import Surface, anatomical_surface, surface_map  # noqa: E402
+
+
+@pytest.mark.parametrize("kind", ["pial", "white", "inflated", "sphere"])
+@pytest.mark.parametrize("level", [2, 5])
+def test_anatomical_surface_shapes(kind, level):
+    surf = anatomical_surface(kind, "left", level)
+    assert isinstance(surf, Surface)
+    assert surf.coordinates.shape == (n_vertices(level), 3)
+    np.testing.assert_array_equal(surf.faces, fsaverage_hemisphere(level).faces)
+    fine = anatomical_surface(kind, "left", 5)
+    np.testing.assert_array_equal(surf.coordinates, fine.coordinates[: n_vertices(level)])
+
+
+def test_sphere_surface_is_the_hierarchy_sphere():
+    surf = anatomical_surface("sphere", "right", 4)
+    np.testing.assert_allclose(surf.coordinates / 100, fsaverage_hemisphere(4, "right").vertices, atol=1e-4)
+    # pial surfaces of the two hemispheres lie on their own side
+    assert anatomical_surface("pial", "left", 3).coordinates[:, 0].mean() < 0
+    assert anatomical_surface("pial", "right", 3).coordinates[:, 0].mean() > 0
+
+
+def test_flat_surface_keeps_only_patch_faces():
+    flat5 = anatomical_surface("flat", "left", 5)
+    assert flat5.faces.shape[0] < 20 * 4**5
+    flat3 = anatomical_surface("flat", "left", 3)
+    assert flat3.coordinates.shape == (642, 3)
+    assert 0 < flat3.faces.shape[0] < 1280
+    # every kept coarse face is a face of the level-3 sphere
+    sphere = {tuple(f) for f in fsaverage_hemisphere(3).faces.tolist()}
+    assert all(tuple(f) in sphere for f in flat3.faces.tolist())
+    # flattened: no kept triangle is huge in the plane (no face across the cut)
+    xy = flat3.coordinates[flat3.faces][:, :, :2]
+    edge = np.linalg.norm(xy - np.roll(xy, 1, axis=1), axis=2).max()
+    assert edge < 0.5 * np.ptp(flat3.coordinates[:, 0])
+
+
+def test_surface_maps():
+    for kind in ("sulc", "curv", "thickness", "area"):
+        values = surface_map(kind, "right", 3)
+        assert values.shape == (642,) and np.isfinite(values).all()
+    np.testing.assert_array_equal(surface_map("sulc", "left", 2), surface_map("sulc", "left", 5)[:162])
+    assert surface_map("thickness", "left", 5).mean() > 1.0
+
+
+def test_surface_errors(tmp_path):
+    with pytest.raises(DataValidationError, match="kind"):
+        anatomical_surface("midthickness", "left")
+    with pytest.raises(DataValidationError):
+        surface_map("myelin", "left")
+    with pytest.raises(DataValidationError):
+        anatomical_surface("pial", "middle")
+    with pytest.raises(VertexCountError):
+        anatomical_surface("pial", "left", 9)
+    with pytest.raises(MeshUnavailableError, match="FreeSurfer"):
+        anatomical_surface("pial", "left", 7)
+    with pytest.raises(MeshUnavailableError, match="FreeSurfer"):
+        surface_map("sulc", "left", 6)
+    with pytest.raises(MeshUnavailableError, match="flat"):
+        anatomical_surface("flat", "left", 6)
+    with pytest.raises(MeshUnavailableError):
+        anatomical_surface("pial", "left", 7, freesurfer_dir=tmp_path)
+
+
+def test_surfaces_from_a_freesurfer_dir(tmp_path):
+    import nibabel.freesurfer as nfs
+
+    six = fsaverage_hemisphere(6, "left")
+    surf = tmp_path / "surf"
+    surf.mkdir()
+    nfs.write_geometry(str(surf / "lh.sphere"), 100 * six.vertices, six.faces.astype(np.int32))
+    nfs.write_geometry(str(surf / "lh.pial"), 90 * six.vertices, six.faces.astype(np.int32))
+    nfs.write_morph_data(str(surf / "lh.sulc"), six.vertices[:, 2].astype(np.float32))
+    pial = anatomical_surface("pial", "left", 6, freesurfer_dir=tmp_path)
+    assert pial.coordinates.shape == (40962, 3) and pial.faces.shape == (81920, 3)
+    np.testing.assert_allclose(pial.coordinates, 90 * six.vertices, atol=1e-3)
+    np.testing.assert_allclose(surface_map("sulc", "left", 6, freesurfer_dir=tmp_path), six.vertices[:, 2], atol=1e-6)
+    with pytest.raises(MeshUnavailableError, match="lh.white"):
+        anatomical_surface("white", "left", 6, freesurfer_dir=tmp_path)
