@@ -438,11 +438,21 @@ def test_with_toolkit_fsaverage_operators():
     x = torch.randn(1, 1, 2 * 162)
     with torch.no_grad():
         conv.weight.copy_(torch.tensor([0.5, 1.0, -1.0, 2.0]).view(1, 1, 4))
-    y = conv(x)[0, 0].numpy()
+    y = conv(x)[0, 0].detach().numpy()
     for h in range(2):
         xs = x[0, 0, h * 162 : (h + 1) * 162].numpy().astype(np.float64)
         ref = 0.5 * xs + dense(o[h].laplacian) @ xs - dense(o[h].ew_derivative) @ xs + 2 * dense(o[h].ns_derivative) @ xs
         np.testing.assert_allclose(y[h * 162 : (h + 1) * 162], ref, rtol=1e-4, atol=1e-4)
-    faces = hierarchy.fsaverage_hemisphere(3, "left").faces
-    par = parent_edges(np.asarray(faces), 3)  # raises if fsaverage were not nested
+    hemi = hierarchy.fsaverage_hemisphere(3, "left")
+    par = parent_edges(np.asarray(hemi.faces), 3)  # raises if fsaverage were not nested
     assert par.shape == (642, 2)
+    # known function through the layer: d z / d(north) = cos(latitude) on the unit sphere
+    v = np.array(hemi.vertices, dtype=np.float64)
+    v = v / np.linalg.norm(v, axis=1, keepdims=True)
+    conv3 = MeshConv(1, 1, level=3, hemispheres="left", bias=False)
+    with torch.no_grad():
+        conv3.weight.copy_(torch.tensor([0.0, 0.0, 0.0, 1.0]).view(1, 1, 4))
+    dz = conv3(torch.tensor(v[:, 2], dtype=torch.float32).view(1, 1, -1))[0, 0].detach().numpy()
+    lat = np.arcsin(v[:, 2])
+    away = np.abs(lat) < 1.3
+    assert np.linalg.norm(dz[away] - np.cos(lat[away])) / np.linalg.norm(np.cos(lat[away])) < 0.05

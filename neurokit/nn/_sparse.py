@@ -59,7 +59,8 @@ def block_stack(blocks: Sequence[Sequence[torch.Tensor]]) -> torch.Tensor:
             c0 += n_cols[j]
         r0 += n_rows[i]
     out = torch.sparse_coo_tensor(
-        torch.cat(indices, dim=1), torch.cat(values), (sum(n_rows), sum(n_cols)), dtype=torch.float32
+        torch.cat(indices, dim=1), torch.cat(values), (sum(n_rows), sum(n_cols)), dtype=torch.float32,
+        check_invariants=False,  # indices are in range by construction
     )
     return out.coalesce()
 
