@@ -189,3 +189,10 @@ def test_bad_inputs():
         build_operator_arrays(np.eye(3), np.array([[0, 1, 3]]))
     with pytest.raises(DataValidationError, match="zero area"):
         face_geometry(np.array([[0.0, 0, 0], [1, 0, 0], [2, 0, 0]]), np.array([[0, 1, 2]]))
+
+
+def test_tensors_marked_coalesced_really_are():
+    ops = mesh_operators(1)
+    for t in (ops.laplacian, ops.gradient, ops.face_to_vertex, ops.ew_derivative, ops.identity(), ops.stacked_operator()):
+        redone = torch.sparse_coo_tensor(t.indices(), t.values(), t.shape).coalesce()
+        assert torch.equal(redone.indices(), t.indices()) and torch.equal(redone.values(), t.values())

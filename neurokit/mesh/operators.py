@@ -285,10 +285,19 @@ def build_operator_arrays(vertices: np.ndarray, faces: np.ndarray) -> dict[str, 
 # torch container
 # ----------------------------------------------------------------------------------
 def _to_torch_sparse(matrix: sp.spmatrix, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    coo = matrix.tocoo()
+    """A coalesced torch COO tensor from a scipy matrix.
+
+    A canonical CSR matrix (sorted, duplicate-free indices) lists its entries
+    in row-major order, which is exactly a coalesced COO layout, so the
+    tensor is marked coalesced instead of being sorted again by torch.
+    """
+    csr = sp.csr_matrix(matrix, copy=True)
+    csr.sum_duplicates()
+    csr.sort_indices()
+    coo = csr.tocoo()
     indices = torch.from_numpy(np.vstack([coo.row, coo.col]).astype(np.int64))
     values = torch.from_numpy(coo.data.astype(np.float64)).to(dtype)
-    return torch.sparse_coo_tensor(indices, values, size=coo.shape, check_invariants=False).coalesce()
+    return torch.sparse_coo_tensor(indices, values, size=coo.shape, check_invariants=False, is_coalesced=True)
 
 
 @dataclass(frozen=True, eq=False)
@@ -364,7 +373,7 @@ class MeshOperators:
         n = self.n_vertices
         idx = torch.arange(n, device=self.device).repeat(2, 1)
         values = torch.ones(n, dtype=self.mass.dtype, device=self.device)
-        return torch.sparse_coo_tensor(idx, values, (n, n), check_invariants=False).coalesce()
+        return torch.sparse_coo_tensor(idx, values, (n, n), check_invariants=False, is_coalesced=True)
 
     def operator_list(self, laplacian: str = "stiffness") -> list[torch.Tensor]:
         """The four MeshConv operators ``[I, L, D_EW, D_NS]``, each sparse (V, V).
@@ -397,9 +406,10 @@ class MeshOperators:
             idx[0] += k * n
             indices.append(idx)
             values.append(op.values())
+        # every block is coalesced and the blocks are stacked by row, so the result is coalesced too
         return torch.sparse_coo_tensor(
-            torch.cat(indices, 1), torch.cat(values), (4 * n, n), check_invariants=False
-        ).coalesce()
+            torch.cat(indices, 1), torch.cat(values), (4 * n, n), check_invariants=False, is_coalesced=True
+        )
 
     def __repr__(self) -> str:
         return (
