@@ -17,6 +17,7 @@ classes of the region, with truncated noise (truncation 0.4).
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import os
 import sys
