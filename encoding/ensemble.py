@@ -16,6 +16,7 @@ and solved in batches with torch (no Python loop over targets).
 from __future__ import annotations
 
 import itertools
+import math
 import numbers
 from collections.abc import Sequence
 from typing import Any
@@ -23,12 +24,12 @@ from typing import Any
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, RegressorMixin, clone
-from sklearn.utils.validation import validate_data
 
 from encoding.ridge import (
     _check_finite_fast,
     _check_fitted,
     _score_predictions,
+    _validate_features,
     check_targets,
 )
 from neurokit.exceptions import DataValidationError, InvalidParameterError
@@ -156,8 +157,7 @@ class PersonalizedEnsembleEncoder(RegressorMixin, BaseEstimator):
                     f"but there are {n_targets} targets"
                 )
             arr = np.reshape(X, (X.shape[0], -1))
-        arr = validate_data(self, arr, dtype=[np.float64, np.float32], ensure_all_finite=False, reset=reset)
-        _check_finite_fast(arr, f"{where}: X (source predictions)")
+        arr = _validate_features(self, arr, reset=reset, where=where)
         if arr.shape[1] % n_targets:
             raise DataValidationError(
                 f"{where}: precomputed X has {arr.shape[1]} columns, not a multiple of the "
@@ -237,7 +237,8 @@ class PersonalizedEnsembleEncoder(RegressorMixin, BaseEstimator):
             raise InvalidParameterError(
                 f"positive=True supports at most {MAX_POSITIVE_SOURCES} source encoders, got {k}"
             )
-        batch = _batch_size(self.target_batch_size, n * k * 8, n_targets)
+        per_target = n * k * 8 + (_positive_bytes_per_target(k) if self.positive else 0)
+        batch = _batch_size(self.target_batch_size, per_target, n_targets)
         coef = np.empty((n_targets, k), dtype=np.float64)
         intercept = np.empty(n_targets, dtype=np.float64)
         for b0 in range(0, n_targets, batch):
@@ -391,28 +392,36 @@ def _nnls_by_supports(G: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
 
     Some optimum has linearly independent support columns, on which it is the
     unconstrained optimum; so the best feasible unconstrained solution over all
-    supports is an optimum. Cost: 2**k batched solves of at most k x k.
+    supports is an optimum. All supports of one size are solved in one batched
+    call: ``2**k`` small solves per target in ``k`` calls.
     """
     b, k = c.shape
     best_w = torch.zeros_like(c)
     best_loss = torch.zeros(b, dtype=c.dtype)  # empty support: w = 0
     for size in range(1, k + 1):
-        for support in itertools.combinations(range(k), size):
-            idx = torch.tensor(support)
-            Gs = G[:, idx][:, :, idx]
-            cs = c[:, idx]
-            ws = _pinv_solve(Gs, cs)
-            scale = ws.abs().amax(dim=1).clamp_min(1.0)
-            feasible = (ws >= -1e-10 * scale[:, None]).all(dim=1)
-            ws = ws.clamp_min(0.0)
-            loss = (ws[:, None, :] @ Gs @ ws[:, :, None])[:, 0, 0] - 2 * (ws * cs).sum(dim=1)
-            better = feasible & (loss < best_loss - 1e-12 * best_loss.abs())
-            if bool(better.any()):
-                full = torch.zeros_like(c)
-                full[:, idx] = ws
-                best_w = torch.where(better[:, None], full, best_w)
-                best_loss = torch.where(better, loss, best_loss)
+        supports = torch.tensor(list(itertools.combinations(range(k), size)))  # (m, size)
+        Gs = G[:, supports[:, :, None], supports[:, None, :]]  # (b, m, size, size)
+        cs = c[:, supports]  # (b, m, size)
+        ws = _pinv_solve(Gs, cs)
+        scale = ws.abs().amax(dim=-1).clamp_min(1.0)
+        feasible = (ws >= -1e-10 * scale[..., None]).all(dim=-1)  # (b, m)
+        ws = ws.clamp_min(0.0)
+        loss = (ws[..., None, :] @ Gs @ ws[..., :, None])[..., 0, 0] - 2 * (ws * cs).sum(dim=-1)
+        loss = torch.where(feasible, loss, torch.inf)
+        size_loss, which = loss.min(dim=1)  # (b,)
+        better = size_loss < best_loss - 1e-12 * best_loss.abs()
+        if bool(better.any()):
+            full = torch.zeros_like(c)
+            rows = torch.arange(b)
+            full[rows[:, None], supports[which]] = ws[rows, which]
+            best_w = torch.where(better[:, None], full, best_w)
+            best_loss = torch.where(better, size_loss, best_loss)
     return best_w
+
+
+def _positive_bytes_per_target(k: int) -> int:
+    """Peak float64 bytes per target of :func:`_nnls_by_supports` (a few copies of the largest size)."""
+    return 4 * 8 * max(math.comb(k, s) * s * (s + 2) for s in range(1, k + 1))
 
 
 def _check_sources(sources: Any) -> list:

@@ -205,8 +205,7 @@ class RidgeEncoder(RegressorMixin, BaseEstimator):
         alphas = check_alphas(self.alphas, name="alphas")
         np_dtype, t_dtype = _check_dtype(self.dtype)
         device = _check_device(self.device)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_all_finite=False)
-        _check_finite_fast(X, f"{where}: X")
+        X = _validate_features(self, X, reset=True, where=where)
         Y = check_targets(y, X.shape[0], where=where, name="y")
         n, p = X.shape
         if n < 2:
@@ -343,8 +342,7 @@ class RidgeEncoder(RegressorMixin, BaseEstimator):
             float64 if ``X`` is float64 (or integer), else the dtype of ``coef_``.
         """
         _check_fitted(self, "coef_")
-        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_all_finite=False, reset=False)
-        _check_finite_fast(X, f"{type(self).__name__}.predict: X")
+        X = _validate_features(self, X, reset=False, where=f"{type(self).__name__}.predict")
         coef = self.coef_
         out = X @ coef.T
         out += np.asarray(self.intercept_, dtype=out.dtype)
@@ -518,6 +516,22 @@ def check_targets(y: Any, n_samples: int | None, *, where: str, name: str = "y")
         raise DataValidationError(f"{where}: {name} has 0 targets (shape {arr.shape})")
     _check_finite_fast(arr, f"{where}: {name}")
     return arr
+
+
+def _validate_features(estimator: Any, X: Any, *, reset: bool, where: str) -> np.ndarray:
+    """scikit-learn's ``validate_data`` (float32 kept, ints to float64), then our finiteness check.
+
+    scikit-learn's ValueErrors (wrong number of features, empty, 1-D, complex, strings)
+    come back as :class:`DataValidationError` with the same text, prefixed by ``where``.
+    """
+    try:
+        X = validate_data(estimator, X, dtype=[np.float64, np.float32], ensure_all_finite=False, reset=reset)
+    except DataValidationError:
+        raise
+    except ValueError as exc:
+        raise DataValidationError(f"{where}: {exc}") from exc
+    _check_finite_fast(X, f"{where}: X")
+    return X
 
 
 def _check_finite_fast(a: np.ndarray, what: str) -> None:

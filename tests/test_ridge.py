@@ -258,6 +258,8 @@ def test_errors_name_the_problem():
         with pytest.raises(InvalidParameterError, match=match):
             RidgeEncoder(**params).fit(X, Y)
     enc = RidgeEncoder().fit(X, Y)
+    with pytest.raises(DataValidationError, match="X has 14 features, but RidgeEncoder is expecting 15"):
+        enc.predict(X[:, :-1])
     with pytest.raises(InvalidParameterError, match="multioutput"):
         enc.score(X, Y, multioutput="variance_weighted")
     with pytest.raises(DataValidationError, match="shape"):
