@@ -194,5 +194,5 @@ def test_bad_inputs():
 def test_tensors_marked_coalesced_really_are():
     ops = mesh_operators(1)
     for t in (ops.laplacian, ops.gradient, ops.face_to_vertex, ops.ew_derivative, ops.identity(), ops.stacked_operator()):
-        redone = torch.sparse_coo_tensor(t.indices(), t.values(), t.shape).coalesce()
+        redone = torch.sparse_coo_tensor(t.indices(), t.values(), t.shape, check_invariants=True).coalesce()
         assert torch.equal(redone.indices(), t.indices()) and torch.equal(redone.values(), t.values())
