@@ -1,0 +1,570 @@
+"""The reconstruction pipeline: fMRI responses (files or arrays) -> images.
+
+:class:`Reconstructor` bundles a trained :class:`~cortex2image.semantic.Cortex2Semantic`,
+a :class:`~cortex2image.detail.Cortex2Detail`, the frozen generator and semantic
+space, and the subject's normalisation (per-vertex mean and standard deviation
+of the training responses). It reads MGH/MGZ, GIfTI, npy and NIfTI (projected
+onto fsaverage) through :mod:`neurokit.io`, maps finer data to the model's mesh
+level by slicing the nested hierarchy, draws several samples per input and can
+rerank them by an encoder's predicted brain correlation.
+
+:class:`LinearImageEncoder` is the small image -> response encoder used for
+reranking and for the brain-correlation metric: pooled EfficientNet-Lite0
+features and a :class:`encoding.ridge.RidgeEncoder`, saved as safetensors + JSON.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from cortex2image.detail import ClassConditioner, Cortex2Detail
+from cortex2image.semantic import Cortex2Semantic, SemanticSpace, semantic_space_from_config
+from neurokit.checkpoints import load_checkpoint, read_checkpoint_metadata, save_checkpoint
+from neurokit.exceptions import (
+    CheckpointError,
+    DataValidationError,
+    InvalidParameterError,
+    NonFiniteDataError,
+    NotFittedError,
+    VertexCountError,
+)
+from neurokit.mesh.levels import check_level, n_vertices
+from neurokit.surface_data import SurfaceData, check_finite
+
+__all__ = [
+    "Reconstruction",
+    "Reconstructor",
+    "LinearImageEncoder",
+    "as_surface_data",
+    "generator_spec",
+    "generator_from_spec",
+]
+
+ResponsesLike = Any  # SurfaceData | ndarray | Tensor | path | (left, right) paths
+_NIFTI = (".nii", ".nii.gz")
+
+
+# ----------------------------------------------------------------------------- inputs
+def as_surface_data(responses: ResponsesLike, *, level: int | None = None, what: str = "responses") -> SurfaceData:
+    """Turn files, arrays or a :class:`SurfaceData` into validated :class:`SurfaceData`.
+
+    Parameters
+    ----------
+    responses : SurfaceData, ndarray, Tensor, path or (left, right) paths
+        * ``(n_samples, 2 * n_vertices)`` or ``(2 * n_vertices,)`` arrays, left
+          hemisphere first;
+        * a ``(left_path, right_path)`` pair of MGH/MGZ, GIfTI or npy files, or
+          one path (an ``.npy`` holding both hemispheres, or a one-hemisphere
+          file whose partner is found by name), see
+          :func:`neurokit.io.read_surface_data`;
+        * a NIfTI volume in MNI space (``.nii``/``.nii.gz``), projected onto
+          fsaverage (:func:`neurokit.io.project_volume_to_surface`) at
+          ``min(level, 5)``.
+    level : int, optional
+        Mesh level wanted for NIfTI projection.
+    what : str
+        Name used in error messages.
+
+    Raises
+    ------
+    VertexCountError, HemisphereMismatchError, NonFiniteDataError, FileFormatError
+        From the readers: wrong vertex counts, swapped hemispheres, NaN/inf.
+    """
+    if isinstance(responses, SurfaceData):
+        check_finite(responses.data, responses.source)
+        return responses
+    if isinstance(responses, torch.Tensor):
+        responses = responses.detach().cpu().numpy()
+    if isinstance(responses, np.ndarray):
+        return SurfaceData.from_array(responses, source=what)
+    if isinstance(responses, (str, os.PathLike)) and os.fspath(responses).lower().endswith(_NIFTI):
+        from neurokit.io import project_volume_to_surface
+
+        return project_volume_to_surface(responses, level=min(5, 5 if level is None else int(level)))
+    if isinstance(responses, (str, os.PathLike, list, tuple)):
+        from neurokit.io import read_surface_data
+
+        return read_surface_data(tuple(responses) if isinstance(responses, list) else responses)
+    raise DataValidationError(
+        f"{what}: expected SurfaceData, an array (n_samples, 2 * n_vertices), a path or a (left, right) pair "
+        f"of paths, got {type(responses).__name__}"
+    )
+
+
+def _to_level(data: SurfaceData, level: int, whose: str) -> SurfaceData:
+    if data.level < level:
+        raise VertexCountError(
+            f"{data.source}: data are at fsaverage level {data.level} ({n_vertices(data.level):,} vertices per "
+            f"hemisphere) but {whose} works at level {level} ({n_vertices(level):,}); give data at level {level} "
+            "or finer"
+        )
+    return data.to_level(level) if data.level > level else data
+
+
+# ----------------------------------------------------------------------------- generators
+def generator_spec(generator: nn.Module) -> dict[str, Any]:
+    """JSON description of a generator, enough to rebuild the offline default (see :func:`generator_from_spec`)."""
+    desc = dict(generator.describe()) if hasattr(generator, "describe") else {"type": type(generator).__name__}
+    desc.setdefault("latent_shape", list(getattr(generator, "latent_shape", ())))
+    return desc
+
+
+def generator_from_spec(spec: dict[str, Any]) -> nn.Module:
+    """Rebuild a generator from :func:`generator_spec` without any download.
+
+    Works for the DCGAN (packaged or local weights) and for BigGAN models in a
+    local folder or already in the cache; other generators must be passed
+    explicitly to :meth:`Reconstructor.load`.
+
+    Raises
+    ------
+    CheckpointError
+        If the generator cannot be rebuilt offline.
+    """
+    kind = spec.get("type")
+    weights = spec.get("weights")
+    if kind == "DCGANFaceGenerator" and weights and weights != "random initialisation":
+        from neurogen.generators import DCGANFaceGenerator, packaged_weights_path
+
+        try:
+            packaged = str(packaged_weights_path())
+        except Exception:  # noqa: BLE001 - optional package missing: fall through to the path
+            packaged = None
+        return DCGANFaceGenerator.from_pretrained(None if weights == packaged else weights)
+    if kind == "BigGANGenerator" and weights and weights != "random initialisation":
+        from neurogen.generators import BigGANGenerator
+
+        return BigGANGenerator.from_pretrained(weights, truncation=float(spec.get("truncation", 0.4)), download=False)
+    raise CheckpointError(
+        f"the model was trained with generator {kind!r} ({weights or 'no weights file'}), which cannot be rebuilt "
+        "from its description; pass generator=... to Reconstructor.load"
+    )
+
+
+# ----------------------------------------------------------------------------- results
+@dataclass
+class Reconstruction:
+    """Images reconstructed from responses.
+
+    Attributes
+    ----------
+    images : ndarray of shape (n, H, W, 3)
+        float32 in [0, 1]; per input, the chosen sample (the reranking winner,
+        else the posterior-mean sample).
+    samples : ndarray of shape (n, n_samples, H, W, 3)
+        All samples; sample 0 decodes the posterior mean.
+    chosen : ndarray of int, shape (n,)
+        Index of the chosen sample per input.
+    semantic : ndarray of shape (n, embed_dim)
+        Decoded semantic embeddings (unit norm).
+    rerank_scores : ndarray of shape (n, n_samples) or None
+        Pearson r between the encoder's predicted response to each sample and
+        the measured response (when reranked).
+    """
+
+    images: np.ndarray
+    samples: np.ndarray
+    chosen: np.ndarray
+    semantic: np.ndarray
+    rerank_scores: np.ndarray | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+# ----------------------------------------------------------------------------- encoder for reranking
+class LinearImageEncoder:
+    """Images -> fsaverage responses: pooled EfficientNet-Lite0 features + ridge.
+
+    Used to rerank reconstruction samples and to score reconstructions by
+    brain correlation. Predicts responses in the units it was fit on (for a
+    :class:`Reconstructor`, the subject-normalised responses).
+
+    Parameters
+    ----------
+    layers : sequence of str
+        EfficientNet-Lite0 layers, average-pooled (``'stage4'``, ``'pool'``, ...).
+    input_size : int
+        Side in pixels of the network input.
+    alphas : sequence of float
+        Ridge candidates (one alpha chosen per vertex by GCV).
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_targets, n_features)
+    intercept_ : ndarray of shape (n_targets,)
+    feature_mean_, feature_std_ : ndarray of shape (n_features,)
+    level_ : int
+        fsaverage level of the targets.
+    """
+
+    def __init__(self, layers: Sequence[str] = ("stage4", "pool"), input_size: int = 96,
+                 alphas: Sequence[float] = tuple(np.logspace(-1, 5, 7))) -> None:
+        self.layers = tuple(layers)
+        self.input_size = int(input_size)
+        self.alphas = tuple(float(a) for a in alphas)
+        self._extractor = None
+
+    @property
+    def extractor(self):
+        if self._extractor is None:
+            from encoding.features import EfficientNetLite0Extractor
+
+            self._extractor = EfficientNetLite0Extractor(input_size=self.input_size)
+        return self._extractor
+
+    def features(self, images: np.ndarray | torch.Tensor) -> np.ndarray:
+        """Standardised features ``(n, n_features)`` of images ``(n, H, W, 3)`` in [0, 1]."""
+        feats = self.extractor.extract(images, self.layers, pooling="avg", progress=False)
+        x = np.concatenate([feats[layer] for layer in self.layers], axis=1).astype(np.float64)
+        if hasattr(self, "feature_mean_"):
+            x = (x - self.feature_mean_) / self.feature_std_
+        return x
+
+    def fit(self, images: np.ndarray, responses: ResponsesLike) -> "LinearImageEncoder":
+        """Fit on images ``(n, H, W, 3)`` and their responses ``(n, 2 * n_vertices(level))``."""
+        from encoding.ridge import RidgeEncoder
+
+        data = as_surface_data(responses)
+        if len(images) != data.n_samples:
+            raise DataValidationError(f"images has {len(images)} samples but responses has {data.n_samples}")
+        for name in ("feature_mean_", "feature_std_"):
+            if hasattr(self, name):
+                delattr(self, name)
+        x = self.features(images)
+        self.feature_mean_ = x.mean(0)
+        self.feature_std_ = x.std(0) + 1e-6
+        ridge = RidgeEncoder(alphas=self.alphas).fit((x - self.feature_mean_) / self.feature_std_, data.data)
+        self.coef_ = np.asarray(ridge.coef_, dtype=np.float32)
+        self.intercept_ = np.asarray(ridge.intercept_, dtype=np.float32)
+        self.level_ = data.level
+        return self
+
+    def predict(self, images: np.ndarray | torch.Tensor) -> np.ndarray:
+        """Predicted responses ``(n, 2 * n_vertices(level_))`` (float32)."""
+        if not hasattr(self, "coef_"):
+            raise NotFittedError("LinearImageEncoder is not fitted; call fit(images, responses) or load(path)")
+        return (self.features(images) @ self.coef_.T.astype(np.float64) + self.intercept_).astype(np.float32)
+
+    __call__ = predict
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write ``<path>.safetensors`` + ``<path>.json`` (or ``checkpoint.*`` in a folder); returns the JSON path."""
+        if not hasattr(self, "coef_"):
+            raise NotFittedError("LinearImageEncoder is not fitted; nothing to save")
+        tensors = {"coef": self.coef_, "intercept": self.intercept_,
+                   "feature_mean": self.feature_mean_, "feature_std": self.feature_std_}
+        config = {"kind": "cortex2image.LinearImageEncoder", "layers": list(self.layers),
+                  "input_size": self.input_size, "alphas": list(self.alphas), "level": self.level_}
+        return save_checkpoint(path, tensors, config, mesh_level=self.level_)[1]
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "LinearImageEncoder":
+        """Read an encoder written by :meth:`save` (safetensors + JSON, no pickle)."""
+        tensors, config = load_checkpoint(path)
+        if config.get("kind") != "cortex2image.LinearImageEncoder":
+            raise CheckpointError(f"{path}: not a LinearImageEncoder checkpoint (kind {config.get('kind')!r})")
+        enc = cls(config["layers"], int(config["input_size"]), config["alphas"])
+        enc.coef_ = np.asarray(tensors["coef"], np.float32)
+        enc.intercept_ = np.asarray(tensors["intercept"], np.float32)
+        enc.feature_mean_ = np.asarray(tensors["feature_mean"], np.float64)
+        enc.feature_std_ = np.asarray(tensors["feature_std"], np.float64)
+        enc.level_ = check_level(int(config["level"]))
+        return enc
+
+
+# ----------------------------------------------------------------------------- the pipeline
+class Reconstructor:
+    """Reconstruct seen images from fMRI responses (Cortex2Semantic + Cortex2Detail + generator).
+
+    Parameters
+    ----------
+    semantic : Cortex2Semantic
+        Trained semantic decoder.
+    detail : Cortex2Detail
+        Trained latent decoder (same mesh level as ``semantic``).
+    generator : neurogen.generators.ImageGenerator
+        The frozen generator ``detail`` was trained through.
+    space : SemanticSpace
+        The semantic space ``semantic`` predicts into.
+    response_mean, response_std : ndarray of shape (2 * n_vertices(level),)
+        The subject's per-vertex mean and standard deviation of the training
+        responses (after mapping to the model's level); inputs are normalised
+        as ``(x - mean) / std``.
+    conditioner : ClassConditioner, optional
+        Required for class-conditional generators: maps the decoded semantic
+        embedding to the generator's class.
+    info : dict, optional
+        Provenance (training data, split, hyperparameters), saved with the model.
+    """
+
+    def __init__(
+        self,
+        semantic: Cortex2Semantic,
+        detail: Cortex2Detail,
+        generator: nn.Module,
+        space: SemanticSpace,
+        response_mean: np.ndarray,
+        response_std: np.ndarray,
+        *,
+        conditioner: ClassConditioner | None = None,
+        info: dict[str, Any] | None = None,
+    ) -> None:
+        if semantic.level != detail.level:
+            raise InvalidParameterError(
+                f"semantic (level {semantic.level}) and detail (level {detail.level}) models must share a mesh level"
+            )
+        if detail.latent_dim != int(np.prod(generator.latent_shape)):
+            raise InvalidParameterError(
+                f"detail predicts {detail.latent_dim} latent values but the generator's latent has shape "
+                f"{tuple(generator.latent_shape)}"
+            )
+        if getattr(generator, "n_classes", 0) and conditioner is None:
+            raise InvalidParameterError("a class-conditional generator needs a ClassConditioner (conditioner=...)")
+        n = 2 * n_vertices(semantic.level)
+        mean = np.asarray(response_mean, dtype=np.float32).reshape(-1)
+        std = np.asarray(response_std, dtype=np.float32).reshape(-1)
+        if mean.shape != (n,) or std.shape != (n,):
+            raise VertexCountError(
+                f"response_mean and response_std must have {n:,} values (level {semantic.level}), "
+                f"got {mean.shape} and {std.shape}"
+            )
+        if not (np.isfinite(mean).all() and np.isfinite(std).all() and (std > 0).all()):
+            raise NonFiniteDataError("response_mean must be finite and response_std finite and positive")
+        self.semantic = semantic.eval()
+        self.detail = detail.eval()
+        self.generator = generator.eval()
+        self.space = space
+        self.response_mean = mean
+        self.response_std = std
+        self.conditioner = conditioner
+        self.info = dict(info or {})
+
+    @property
+    def level(self) -> int:
+        """fsaverage level the models work at."""
+        return self.semantic.level
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.semantic.parameters()).device
+
+    def to(self, device: str | torch.device) -> "Reconstructor":
+        """Move every network to ``device`` and return ``self``."""
+        for module in (self.semantic, self.detail, self.generator, self.conditioner):
+            if module is not None:
+                module.to(device)
+        self.space.to(device)
+        return self
+
+    # -- inputs -------------------------------------------------------------------------
+    def normalize(self, responses: ResponsesLike) -> np.ndarray:
+        """Read, map to :attr:`level` and normalise responses -> ``(n, 2 * n_vertices(level))`` float32.
+
+        Raises
+        ------
+        VertexCountError
+            If the data are coarser than the model (or not an fsaverage level).
+        """
+        data = _to_level(as_surface_data(responses, level=self.level), self.level, "the model")
+        return ((data.data - self.response_mean) / self.response_std).astype(np.float32)
+
+    # -- decoding -----------------------------------------------------------------------
+    @torch.no_grad()
+    def decode_semantic(self, responses: ResponsesLike, *, batch_size: int = 64) -> np.ndarray:
+        """Decoded semantic embeddings ``(n, embed_dim)`` (unit norm) of ``responses``."""
+        x = torch.from_numpy(self.normalize(responses))
+        return self._semantic(x, batch_size).cpu().numpy()
+
+    def _semantic(self, x: torch.Tensor, batch_size: int) -> torch.Tensor:
+        self.semantic.eval()
+        out = [self.semantic(x[s : s + batch_size].to(self.device)) for s in range(0, x.shape[0], batch_size)]
+        return torch.cat(out)
+
+    @torch.no_grad()
+    def reconstruct(
+        self,
+        responses: ResponsesLike,
+        *,
+        n_samples: int = 1,
+        seed: int = 0,
+        temperature: float = 1.0,
+        rerank_encoder: Callable[[np.ndarray], np.ndarray] | None = None,
+        batch_size: int = 32,
+    ) -> Reconstruction:
+        """Reconstruct the images behind ``responses``.
+
+        Parameters
+        ----------
+        responses : SurfaceData, array, path or (left, right) paths
+            See :func:`as_surface_data`; raw (un-normalised) responses of the
+            subject the model was trained on, at the model's level or finer.
+        n_samples : int
+            Images drawn per input; sample 0 decodes the posterior mean, the
+            others ``mu + temperature * sigma * eps``.
+        seed : int
+            Seed of ``eps``: the same seed gives the same images.
+        temperature : float
+            Scale of the posterior noise (>= 0).
+        rerank_encoder : callable, optional
+            ``encoder(images (n, H, W, 3)) -> responses (n, 2 * n_vertices(k))``
+            in the normalised units of this model (e.g. a
+            :class:`LinearImageEncoder` fit on them), ``k <= level``. The
+            sample whose predicted response correlates best with the measured
+            one is chosen.
+        batch_size : int
+            Inputs processed at a time.
+
+        Returns
+        -------
+        Reconstruction
+        """
+        if isinstance(n_samples, bool) or not hasattr(n_samples, "__index__") or int(n_samples) < 1:
+            raise InvalidParameterError(f"n_samples must be a positive integer, got {n_samples!r}")
+        if not float(temperature) >= 0:
+            raise InvalidParameterError(f"temperature must be >= 0, got {temperature!r}")
+        if isinstance(seed, bool) or not hasattr(seed, "__index__") or int(seed) < 0:
+            raise InvalidParameterError(f"seed must be a non-negative integer, got {seed!r}")
+        n_samples = int(n_samples)
+        x = torch.from_numpy(self.normalize(responses))
+        rng = torch.Generator(device="cpu").manual_seed(int(seed))
+        self.detail.eval()
+        self.generator.eval()
+        semantic, samples = [], []
+        for start in range(0, x.shape[0], batch_size):
+            xb = x[start : start + batch_size].to(self.device)
+            sem = self.semantic(xb)
+            mu, logvar = self.detail(xb, sem if self.detail.semantic_dim else None)
+            z = Cortex2Detail.reparameterize(mu, logvar, n_samples, rng, temperature)
+            z[:, 0] = mu
+            classes = None
+            if self.conditioner is not None:
+                classes = self.conditioner(sem).repeat_interleave(n_samples)
+            flat = z.reshape(-1, *self.generator.latent_shape)
+            images = self.generator(flat, classes).clamp(0.0, 1.0)
+            samples.append(images.reshape(xb.shape[0], n_samples, *images.shape[1:]).permute(0, 1, 3, 4, 2).cpu())
+            semantic.append(sem.cpu())
+        all_samples = torch.cat(samples).float().numpy()
+        chosen = np.zeros(len(all_samples), dtype=np.int64)
+        scores = None
+        if rerank_encoder is not None:
+            scores = self._rerank_scores(rerank_encoder, all_samples, x.numpy())
+            chosen = np.argmax(scores, axis=1)
+        images = all_samples[np.arange(len(all_samples)), chosen]
+        return Reconstruction(images, all_samples, chosen, torch.cat(semantic).numpy(), scores,
+                              {"seed": int(seed), "n_samples": n_samples, "temperature": float(temperature)})
+
+    def _rerank_scores(self, encoder: Callable, samples: np.ndarray, measured: np.ndarray) -> np.ndarray:
+        from neurokit.metrics import pearson_r
+
+        n, s = samples.shape[:2]
+        predicted = np.asarray(encoder(samples.reshape(n * s, *samples.shape[2:])), dtype=np.float64)
+        level = getattr(encoder, "level_", None)
+        if level is not None:
+            data = _to_level(SurfaceData(measured, self.level, "measured responses"), int(level), "the rerank encoder")
+            measured = data.data
+        if predicted.shape != (n * s, measured.shape[1]):
+            raise DataValidationError(
+                f"rerank encoder predicted shape {predicted.shape}, expected ({n * s}, {measured.shape[1]}) "
+                "(one response per sample on the model's vertices)"
+            )
+        target = np.repeat(measured.astype(np.float64), s, axis=0)
+        return np.asarray(pearson_r(target.T, predicted.T)).reshape(n, s)
+
+    # -- persistence --------------------------------------------------------------------
+    def save(self, path: str | os.PathLike) -> Path:
+        """Save to ``<path>.safetensors`` + ``<path>.json`` (or ``checkpoint.*`` inside a folder).
+
+        The generator and semantic-space networks are not stored (they are
+        frozen and rebuilt from their description); everything trained is.
+
+        Returns
+        -------
+        pathlib.Path
+            The JSON file.
+        """
+        tensors: dict[str, Any] = {f"semantic.{k}": v for k, v in self.semantic.state_dict().items()}
+        tensors.update({f"detail.{k}": v for k, v in self.detail.state_dict().items()})
+        if self.conditioner is not None:
+            tensors["conditioner.prototypes"] = self.conditioner.prototypes
+        tensors["response_mean"] = self.response_mean
+        tensors["response_std"] = self.response_std
+        config = {
+            "kind": "cortex2image.Reconstructor",
+            "semantic": self.semantic.config(),
+            "detail": self.detail.config(),
+            "space": self.space.config(),
+            "generator": generator_spec(self.generator),
+            "info": self.info,
+        }
+        return save_checkpoint(path, tensors, config, mesh_level=self.level, seed=self.info.get("seed"))[1]
+
+    @classmethod
+    def load(
+        cls,
+        path: str | os.PathLike,
+        *,
+        generator: nn.Module | None = None,
+        space: SemanticSpace | None = None,
+        device: str | torch.device = "cpu",
+    ) -> "Reconstructor":
+        """Load a model written by :meth:`save`.
+
+        Parameters
+        ----------
+        path : path-like
+            Folder, stem or either file of the checkpoint.
+        generator : ImageGenerator, optional
+            The generator the model was trained with; default: rebuilt offline
+            from the saved description (the packaged DCGAN, a local BigGAN).
+        space : SemanticSpace, optional
+            Default: rebuilt from the saved description.
+        device : str or torch.device
+
+        Raises
+        ------
+        CheckpointError
+            Missing, corrupt or mismatched files, or a generator that cannot be
+            rebuilt (pass ``generator=``).
+        """
+        meta = read_checkpoint_metadata(path)
+        config = meta["config"]
+        if config.get("kind") != "cortex2image.Reconstructor":
+            raise CheckpointError(f"{path}: not a cortex2image Reconstructor checkpoint (kind {config.get('kind')!r})")
+        tensors, _ = load_checkpoint(path)
+        semantic = Cortex2Semantic(**_model_kwargs(config["semantic"]))
+        detail = Cortex2Detail(**_model_kwargs(config["detail"]))
+        for prefix, module in (("semantic.", semantic), ("detail.", detail)):
+            state = {k[len(prefix):]: torch.as_tensor(v) for k, v in tensors.items() if k.startswith(prefix)}
+            try:
+                module.load_state_dict(state, strict=True)
+            except RuntimeError as exc:
+                raise CheckpointError(f"{path}: {prefix[:-1]} weights do not match its config ({exc})") from exc
+        if generator is None:
+            generator = generator_from_spec(config["generator"])
+        saved_shape = [int(s) for s in config["generator"].get("latent_shape", [])]
+        if saved_shape and list(generator.latent_shape) != saved_shape:
+            raise CheckpointError(
+                f"{path}: the model was trained with latents of shape {saved_shape} but the generator given has "
+                f"{list(generator.latent_shape)}"
+            )
+        space = semantic_space_from_config(config["space"]) if space is None else space
+        conditioner = None
+        if "conditioner.prototypes" in tensors:
+            conditioner = ClassConditioner(torch.as_tensor(tensors["conditioner.prototypes"]))
+        model = cls(semantic, detail, generator, space, tensors["response_mean"], tensors["response_std"],
+                    conditioner=conditioner, info=config.get("info"))
+        return model.to(device)
+
+
+def _model_kwargs(cfg: dict[str, Any]) -> dict[str, Any]:
+    cfg = dict(cfg)
+    if "logvar_range" in cfg:
+        cfg["logvar_range"] = tuple(cfg["logvar_range"])
+    return cfg
