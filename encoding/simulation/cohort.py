@@ -1,0 +1,586 @@
+"""A simulated NSD-like cohort ("digital twin" subjects) on fsaverage.
+
+:func:`simulate_cohort` builds subjects whose ground-truth encoders are known
+(:mod:`encoding.simulation.ground_truth`), places NSD-named ROIs on nilearn's
+fsaverage5 (:mod:`encoding.simulation.rois`), draws an NSD-like design (shared
+images plus subject-specific ones, each shown ``n_repeats`` times) and noisy
+single trials, and writes the whole thing in the NSD layout so that
+:class:`neurokit.datasets.NSD` reads it like the real dataset.
+
+Individual differences are built to be realistic *and* mostly expressible as
+per-vertex mixtures of other subjects (as personalised ensembles assume):
+ROI centres move by a few millimetres, ROI radii and the retinotopic template
+are jittered, each category ROI's tuning moves in a 3-dimensional
+individual-difference subspace shared by the cohort, random tuning fields are
+perturbed by 15 % and each subject has a smooth gain map.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.special import ndtr
+from tqdm.auto import tqdm
+
+from neurokit.exceptions import (
+    DataValidationError,
+    MeshUnavailableError,
+    OptionalDependencyError,
+    OutputExistsError,
+)
+from neurokit.mesh.levels import check_level, n_vertices
+from encoding.simulation.ground_truth import (
+    ROI_FAMILY_NAMES,
+    GroundTruthFeatures,
+    SimulatedSubject,
+    load_ground_truth,
+    save_ground_truth,
+)
+from encoding.simulation.rois import (
+    CATEGORY_ROIS,
+    EARLY_AREAS,
+    ROI_CATEGORY,
+    TEMPLATE_LENGTH,
+    Anatomy,
+    fsaverage5_geometry,
+    local_coordinates,
+)
+
+GEOMETRY_LEVEL = 5
+"""The ground truth is built on fsaverage5 (nilearn's); coarser levels are slices."""
+
+#: Fraction of an early area's signal that comes from the early (retinotopic) features.
+EARLY_MIX = {"V1": 0.95, "V2": 0.9, "V3": 0.85, "hV4": 0.7}
+N_COMPONENTS = 48  # whitened late principal components
+N_LATE_FIELDS = 12  # smooth random late tuning fields
+N_EARLY_FIELDS = 4  # smooth random channel-tuning fields
+N_BUMPS = 80  # Gaussian bumps per hemisphere making up the smooth fields
+BUMP_WIDTH = 14.0  # mm
+INDIVIDUAL_DIMS = 3  # per-ROI individual-difference subspace
+CATEGORY_LABELS = ("face", "body", "place")
+
+
+@dataclass
+class CohortParameters:
+    """How a cohort was simulated (stored with the ground truth for provenance)."""
+
+    n_subjects: int
+    n_images: int
+    n_shared: int
+    n_repeats: int
+    trials_per_session: int
+    seed: int
+    level: int
+    image_size: int
+    grid_size: int
+    individual_shift_mm: float
+    tuning_perturbation: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Cohort:
+    """Simulated subjects, their stimuli and design; writes itself as an NSD tree.
+
+    Attributes
+    ----------
+    subjects : list of SimulatedSubject
+        ``subjects[k]`` is subject ``k + 1``.
+    features : GroundTruthFeatures
+        The feature space shared by every ground truth.
+    design : neurokit.datasets.NSDDesign
+        0-based design; NSD ids index :attr:`images`.
+    images : ndarray of shape (n_stimuli, H, W, 3)
+        float32 stimuli in [0, 1].
+    labels : dict of str to ndarray
+        Stimulus labels (``is_face`` etc.), one entry per image.
+    params : CohortParameters
+    """
+
+    subjects: list[SimulatedSubject]
+    features: GroundTruthFeatures
+    design: Any
+    images: np.ndarray
+    labels: dict[str, np.ndarray]
+    params: CohortParameters
+    _early: np.ndarray = field(repr=False, default=None)  # standardised features of all stimuli
+    _late: np.ndarray = field(repr=False, default=None)
+
+    @property
+    def level(self) -> int:
+        return self.params.level
+
+    @property
+    def n_vertices(self) -> int:
+        return 2 * n_vertices(self.level)
+
+    def subject(self, number: int) -> SimulatedSubject:
+        """Subject ``number`` (1-based)."""
+        if not isinstance(number, (int, np.integer)) or not 1 <= number <= len(self.subjects):
+            raise DataValidationError(f"subject must be in 1..{len(self.subjects)}, got {number!r}")
+        return self.subjects[int(number) - 1]
+
+    def roi_masks(self, subject: int) -> dict[str, np.ndarray]:
+        """Boolean ROI masks ``(V,)`` of ``subject`` by ROI name."""
+        return self.subject(subject).roi_masks()
+
+    def image_ids(self, subject: int) -> np.ndarray:
+        """0-based NSD ids (rows of :attr:`images`) of ``subject``'s images, shared ones first."""
+        return self.design.subjectim[self.subject(subject).number - 1]
+
+    @property
+    def shared_ids(self) -> np.ndarray:
+        """NSD ids of the images every subject saw."""
+        return self.design.sharedix
+
+    def clean_responses(self, subject: int, nsd_ids: Sequence[int] | np.ndarray | None = None) -> np.ndarray:
+        """Noise-free responses ``(n, V)`` of ``subject`` to stimuli ``nsd_ids`` (default: its own images)."""
+        ids = self.image_ids(subject) if nsd_ids is None else np.asarray(nsd_ids, dtype=np.int64)
+        if ids.size and (ids.min() < 0 or ids.max() >= len(self.images)):
+            raise DataValidationError(f"nsd_ids must lie in 0..{len(self.images) - 1}")
+        return self.subject(subject).response_from_features(self._early[ids], self._late[ids])
+
+    def trials(self, subject: int) -> np.ndarray:
+        """Single-trial betas ``(n_trials, V)`` of ``subject`` in percent signal change.
+
+        Trial ``t`` shows image ``design.trial_nsd_ids(subject)[t]``; each
+        session adds its own per-vertex baseline (removed by NSD's per-session
+        z-scoring). Deterministic for a given cohort seed and subject.
+        """
+        subj = self.subject(subject)
+        ids = self.design.trial_nsd_ids(subj.number)
+        clean = self.clean_responses(subj.number, ids)
+        rng = np.random.default_rng([self.params.seed, 7919, subj.number])
+        noise = rng.standard_normal(clean.shape, dtype=np.float32)
+        tps = self.params.trials_per_session
+        n_sessions = clean.shape[0] // tps
+        baseline = rng.normal(0.0, 0.5, size=(n_sessions, clean.shape[1])).astype(np.float32)
+        betas = (clean + noise) * subj.amplitude
+        betas += np.repeat(baseline, tps, axis=0)
+        return betas
+
+    # -- writing -------------------------------------------------------------------------
+    def write(self, root: str | os.PathLike, *, overwrite: bool = False, progress: bool = True) -> Path:
+        """Write the cohort as an NSD tree (plus the ground truth) under ``root``.
+
+        Files: the design, single-trial betas per session, per-subject ROI labels
+        in fsaverage space (``roi_source="subject"``), the ``ncsnr`` estimated
+        from the simulated trials, the stimulus brick (uint8), and the ground
+        truth as ``ground_truth.safetensors`` + ``ground_truth.json`` in ``root``.
+
+        Parameters
+        ----------
+        root : path-like
+            Target folder; it must not hold an NSD tree unless ``overwrite``.
+        overwrite : bool
+            Replace an existing tree.
+        progress : bool
+            Show a progress bar over subjects.
+
+        Returns
+        -------
+        Path
+            ``root``; read it with ``neurokit.datasets.NSD(root)``.
+        """
+        from neurokit.datasets.nsd_layout import NSDWriter
+
+        root = Path(root)
+        writer = NSDWriter(root, roi_source="subject")
+        if writer.layout.expdesign.exists() and not overwrite:
+            raise OutputExistsError(f"{root} already holds an NSD tree; pass overwrite=True to replace it")
+        writer.write_design(self.design)
+        writer.write_stimuli(self.images)
+        tps = self.params.trials_per_session
+        for subj in tqdm(self.subjects, desc="writing simulated subjects", disable=not progress):
+            betas = self.trials(subj.number)
+            for k in range(betas.shape[0] // tps):
+                writer.write_betas_session(subj.number, k + 1, betas[k * tps : (k + 1) * tps])
+            writer.write_ncsnr(subj.number, estimate_ncsnr(betas, self.design.masterordering, tps))
+            for family, names in ROI_FAMILY_NAMES.items():
+                writer.write_roi(subj.number, family, subj.labels[family], names)
+        self.save_ground_truth(root / "ground_truth")
+        return root
+
+    def save_ground_truth(self, path: str | os.PathLike) -> Path:
+        """Save every subject's ground truth (safetensors + JSON); see :func:`load_ground_truth`."""
+        return save_ground_truth(path, self.features, self.subjects, {"params": self.params.to_dict()})
+
+
+def estimate_ncsnr(betas: np.ndarray, masterordering: np.ndarray, trials_per_session: int) -> np.ndarray:
+    """NSD's ncsnr from single trials: z-score per session, then the repeat variance.
+
+    Parameters
+    ----------
+    betas : ndarray of shape (n_trials, V)
+    masterordering : ndarray of int, shape (n_trials,)
+        Image index of each trial.
+    trials_per_session : int
+
+    Returns
+    -------
+    ndarray of shape (V,)
+        ``sqrt(max(0, 1 - var_noise)) / sqrt(var_noise)`` (REFERENCE section 1).
+    """
+    from neurokit.metrics import noise_ceiling
+
+    z = np.empty_like(betas, dtype=np.float32)
+    for s in range(0, betas.shape[0], trials_per_session):
+        block = betas[s : s + trials_per_session]
+        sd = block.std(0)
+        sd[sd == 0] = 1.0
+        z[s : s + trials_per_session] = (block - block.mean(0)) / sd
+    order = np.argsort(masterordering, kind="stable")
+    counts = np.bincount(masterordering)
+    if counts.min() != counts.max():
+        raise DataValidationError("estimate_ncsnr needs every image repeated equally often")
+    grouped = z[order].reshape(len(counts), counts[0], -1)
+    return noise_ceiling(grouped, standardize=False).ncsnr.astype(np.float32)
+
+
+# ------------------------------------------------------------------------------------ building
+def _default_stimuli(n: int, size: int, seed: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    try:
+        from neurokit.datasets.stimuli import load_embedded_stimuli
+    except ImportError as err:
+        raise OptionalDependencyError(
+            "simulate_cohort needs neurokit.datasets.stimuli.load_embedded_stimuli for its default "
+            "stimuli, which is not available; pass stimuli=(images, labels) instead"
+        ) from err
+    return load_embedded_stimuli(n, size, seed)
+
+
+def category_labels(labels: Mapping[str, Any], n: int) -> dict[str, np.ndarray]:
+    """Boolean face/body/place indicators from stimulus labels.
+
+    Uses ``is_face``/``is_body``/``is_place`` if present, else a ``category``
+    array of strings (``'face'``; ``'body'``/``'person'``; ``'place'``/``'scene'``/
+    ``'landscape'``/``'building'``). Missing categories are all False.
+    """
+    cats = np.asarray(labels["category"]).astype(str) if "category" in labels else None
+    synonyms = {"face": ("face", "faces"), "body": ("body", "bodies", "person", "people"),
+                "place": ("place", "places", "scene", "scenes", "landscape", "building", "indoor", "outdoor")}
+    out = {}
+    for cat in CATEGORY_LABELS:
+        key = f"is_{cat}"
+        if key in labels:
+            v = np.asarray(labels[key], dtype=bool)
+        elif cats is not None:
+            v = np.isin(np.char.lower(cats), synonyms[cat])
+        else:
+            v = np.zeros(n, dtype=bool)
+        if v.shape != (n,):
+            raise DataValidationError(f"labels[{key!r}] must have one entry per image ({n}), got shape {v.shape}")
+        out[cat] = v
+    return out
+
+
+def _smooth_fields(sphere_unit: np.ndarray, bumps: np.ndarray, coef: np.ndarray) -> np.ndarray:
+    """Smooth random fields ``(n_fields, n_vertices)`` as sums of Gaussian bumps on the sphere."""
+    d = np.arccos(np.clip(sphere_unit @ bumps.T, -1.0, 1.0)) * 100.0
+    basis = np.exp(-0.5 * (d / BUMP_WIDTH) ** 2)
+    fields = coef @ basis.T
+    return fields / (fields.std(axis=1, keepdims=True) + 1e-9)
+
+
+def _cell_mass(centre: np.ndarray, sigma: np.ndarray, grid_size: int, flip: bool) -> np.ndarray:
+    """Mass of 1-D Gaussians in each of ``grid_size`` cells over [-1, 1] (``flip``: cell 0 at +1)."""
+    edges = np.linspace(-1.0, 1.0, grid_size + 1)
+    if flip:
+        edges = edges[::-1]
+    cdf = ndtr((edges[None, :] - centre[:, None]) / sigma[:, None])
+    return np.abs(np.diff(cdf, axis=1))
+
+
+@dataclass
+class _Group:
+    """Random structures shared by every subject of a cohort."""
+
+    bumps: dict[str, np.ndarray]
+    late_basis: np.ndarray  # (K, P)
+    late_coef: dict[str, np.ndarray]  # hemi -> (K, M)
+    early_profiles: np.ndarray  # (K_e, C)
+    early_coef: dict[str, np.ndarray]
+    snr_coef: dict[str, np.ndarray]
+    roi_tuning: dict[str, np.ndarray]  # roi -> (P,)
+    roi_individual: dict[str, np.ndarray]  # roi -> (INDIVIDUAL_DIMS, P)
+    amplitude_coef: dict[str, np.ndarray]
+
+
+def _group(rng: np.random.Generator, features: GroundTruthFeatures) -> _Group:
+    p, c = features.n_components, features.n_channels
+
+    def unit(x):
+        return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+    bumps = {h: unit(rng.normal(size=(N_BUMPS, 3))) for h in ("left", "right")}
+    # late tuning lives mostly in the high-variance components (decaying spectrum)
+    decay = np.exp(-np.arange(p) / 12.0)
+    late_basis = unit(rng.normal(size=(N_LATE_FIELDS, p)) * decay)
+    roi_tuning, roi_individual = {}, {}
+    for name, cat in ROI_CATEGORY.items():
+        rand = unit(rng.normal(size=p) * decay)
+        roi_tuning[name] = 1.6 * features.axes[cat] + 0.8 * rand
+        roi_individual[name] = unit(rng.normal(size=(INDIVIDUAL_DIMS, p)) * decay)
+    return _Group(
+        bumps=bumps,
+        late_basis=late_basis,
+        late_coef={h: rng.normal(size=(N_LATE_FIELDS, N_BUMPS)) for h in bumps},
+        early_profiles=unit(rng.normal(size=(N_EARLY_FIELDS, c))),
+        early_coef={h: rng.normal(size=(N_EARLY_FIELDS, N_BUMPS)) for h in bumps},
+        snr_coef={h: rng.normal(size=(1, N_BUMPS)) for h in bumps},
+        roi_tuning=roi_tuning,
+        roi_individual=roi_individual,
+        amplitude_coef={h: rng.normal(size=(1, N_BUMPS)) for h in bumps},
+    )
+
+
+def _build_hemisphere(hemi: str, anatomy: Anatomy, group: _Group, features: GroundTruthFeatures,
+                      rng: np.random.Generator, perturbation: float) -> dict[str, np.ndarray]:
+    """Per-vertex ground truth of one hemisphere at level 5 (before normalisation)."""
+    sphere = fsaverage5_geometry()[hemi]["sphere"]
+    s = sphere / np.linalg.norm(sphere, axis=1, keepdims=True)
+    nv = s.shape[0]
+    g = features.grid_size
+    # --- maps
+    ret = anatomy.retinotopy(s)
+    area = ret["area"]
+    dist = anatomy.category_distance(s)
+    labels = {"prf-visualrois": np.where(area >= 0, area + 1, 0).astype(np.int32)}
+    for family, names in CATEGORY_ROIS.items():
+        rel = np.stack([dist[n] / anatomy.radii[n] for n in names])
+        best = rel.argmin(0)
+        labels[family] = np.where(rel.min(0) < 1.0, best + 1, 0).astype(np.int32)
+    a, b = local_coordinates(s, anatomy.pole, anatomy.u, anatomy.v)
+    general = (area >= 0) | ((a > -10) & (a < TEMPLATE_LENGTH + 10) & (np.abs(b) < 50))
+    profiles = {}
+    for name, d in dist.items():
+        profiles[name] = np.exp(-0.5 * (d / anatomy.radii[name]) ** 2)
+        general |= d < anatomy.radii[name] + 14.0
+    labels["nsdgeneral"] = general.astype(np.int32)
+
+    # --- late tuning
+    def jitter(coef):
+        return coef + perturbation * rng.normal(size=coef.shape)
+
+    late_fields = _smooth_fields(s, group.bumps[hemi], jitter(group.late_coef[hemi]))  # (K, V)
+    w = 0.5 * late_fields.T @ group.late_basis  # (V, P)
+    for name, prof in profiles.items():
+        z = rng.normal(size=INDIVIDUAL_DIMS)
+        tuning = group.roi_tuning[name] + 0.35 * z @ group.roi_individual[name]
+        w += 1.5 * prof[:, None] * tuning[None, :]
+    w += perturbation * 0.3 * rng.normal(size=w.shape) / np.sqrt(w.shape[1]) * np.linalg.norm(w, axis=1, keepdims=True)
+    w[~general] = 0.0
+
+    # --- early tuning
+    early_idx = np.flatnonzero(area >= 0)
+    x, y, sig = ret["x"][early_idx], ret["y"][early_idx], ret["sigma"][early_idx]
+    mx = _cell_mass(x, sig, g, flip=False)
+    my = _cell_mass(y, sig, g, flip=True)  # grid row 0 is the top of the image (y = +1)
+    space = (my[:, :, None] * mx[:, None, :]).reshape(len(early_idx), g * g)
+    coverage = space.sum(1)
+    early_fields = _smooth_fields(s, group.bumps[hemi], jitter(group.early_coef[hemi]))[:, early_idx]
+    channel = early_fields.T @ group.early_profiles + 0.3 * rng.normal(size=(len(early_idx), group.early_profiles.shape[1]))
+    mix = np.zeros(nv)
+    for name, m in EARLY_MIX.items():
+        for i, area_name in enumerate(EARLY_AREAS):
+            if area_name.startswith(name):
+                mix[area == i] = m
+
+    # --- signal-to-noise ratio
+    snr_field = _smooth_fields(s, group.bumps[hemi], jitter(group.snr_coef[hemi]))[0]
+    snr = 0.16 + 0.06 * np.tanh(snr_field)  # generic visual cortex: NC ~ 7-17 %
+    cat_prof = np.max(np.stack(list(profiles.values())), axis=0)
+    snr = np.maximum(snr, 0.25 + 0.6 * cat_prof)
+    early_snr = (0.45 + 0.4 * np.clip(1 - np.clip(a[early_idx], 0, None) / TEMPLATE_LENGTH, 0, 1)) * np.sqrt(coverage)
+    snr[early_idx] = np.maximum(snr[early_idx] * 0.5, early_snr)
+    gain = np.exp(0.1 * _smooth_fields(s, group.bumps[hemi], rng.normal(size=(1, N_BUMPS)))[0])
+    snr = np.where(general, np.clip(snr * gain, 0.0, 1.2), 0.0)
+    amplitude = 1.2 * np.exp(0.3 * np.tanh(_smooth_fields(s, group.bumps[hemi], group.amplitude_coef[hemi])[0]))
+    prf = {k: np.full(nv, np.nan, dtype=np.float32) for k in ("x", "y", "sigma")}
+    for k in prf:
+        prf[k][early_idx] = ret[k][early_idx]
+    return {"late": w, "early_idx": early_idx, "space": space, "channel": channel, "mix": mix,
+            "snr": snr, "amplitude": amplitude, "labels": labels, "prf": prf}
+
+
+def _make_subject(number: int, level: int, features: GroundTruthFeatures, group: _Group,
+                  anatomies: dict[str, Anatomy], rng: np.random.Generator, perturbation: float,
+                  ref_early: np.ndarray, ref_late: np.ndarray) -> SimulatedSubject:
+    nlev = n_vertices(level)
+    parts = [_build_hemisphere(h, anatomies[h], group, features, rng, perturbation) for h in ("left", "right")]
+    # keep the first n_vertices(level) of each hemisphere (nested hierarchy), then join
+    late = np.concatenate([p["late"][:nlev] for p in parts])
+    snr = np.concatenate([p["snr"][:nlev] for p in parts])
+    amplitude = np.concatenate([p["amplitude"][:nlev] for p in parts])
+    mix = np.concatenate([p["mix"][:nlev] for p in parts])
+    labels = {k: np.concatenate([p["labels"][k][:nlev] for p in parts]) for k in parts[0]["labels"]}
+    prf = {k: np.concatenate([p["prf"][k][:nlev] for p in parts]) for k in parts[0]["prf"]}
+    idx, space, channel = [], [], []
+    for h, p in enumerate(parts):
+        keep = p["early_idx"] < nlev
+        idx.append(p["early_idx"][keep] + h * nlev)
+        space.append(p["space"][keep])
+        channel.append(p["channel"][keep])
+    early_idx = np.concatenate(idx).astype(np.int64)
+    space = np.concatenate(space).astype(np.float32)
+    channel = np.concatenate(channel).astype(np.float32)
+
+    # normalise the early and late parts to unit variance on the reference stimuli, then mix
+    late_raw = ref_late @ late.T
+    late_sd = late_raw.std(0)
+    late_sd[late_sd == 0] = 1.0
+    late_w = late * ((1.0 - mix) / late_sd)[:, None]
+    if early_idx.size:
+        e_raw = (np.einsum("ncg,vg->nvc", ref_early, space) * channel[None]).sum(-1)
+        e_sd = e_raw.std(0)
+        e_sd[e_sd == 0] = 1.0
+        channel = channel * (mix[early_idx] / e_sd)[:, None]
+    subj = SimulatedSubject(
+        number=number, level=level, features=features, early_index=early_idx, early_space=space,
+        early_channel=channel.astype(np.float32), late_weights=late_w.astype(np.float32),
+        offset=np.zeros(len(snr), np.float32), scale=np.ones(len(snr), np.float32),
+        snr=snr.astype(np.float32), amplitude=amplitude.astype(np.float32), labels=labels, prf=prf,
+    )
+    raw = subj.response_from_features(ref_early, ref_late)
+    sd = raw.std(0)
+    subj.offset = raw.mean(0).astype(np.float32)
+    subj.scale = np.where(sd > 0, snr / np.where(sd > 0, sd, 1.0), 0.0).astype(np.float32)
+    return subj
+
+
+def simulate_cohort(
+    n_subjects: int = 8,
+    n_images: int = 750,
+    n_shared: int = 150,
+    *,
+    n_repeats: int = 3,
+    trials_per_session: int | None = None,
+    seed: int = 0,
+    level: int = 5,
+    image_size: int = 96,
+    grid_size: int = 4,
+    individual_shift_mm: float = 3.0,
+    tuning_perturbation: float = 0.15,
+    stimuli: tuple[np.ndarray, Mapping[str, Any]] | None = None,
+    progress: bool = True,
+) -> Cohort:
+    """Simulate an NSD-like cohort with known ground-truth encoders.
+
+    Parameters
+    ----------
+    n_subjects : int
+        Subjects (NSD: 8).
+    n_images : int
+        Images per subject (NSD: 10,000), of which ``n_shared`` are seen by
+        every subject (NSD: 1,000); the rest are distinct per subject.
+    n_shared : int
+    n_repeats : int
+        Presentations of each image (NSD: 3).
+    trials_per_session : int, optional
+        Trials per session; must divide ``n_images * n_repeats`` (default: 750
+        if it does, else all trials in one session).
+    seed : int
+        Everything (stimuli, anatomy, tuning, design, noise) follows from it.
+    level : int
+        fsaverage level of the data, 0..5 (5 = fsaverage5, 20,484 vertices).
+    image_size : int
+        Stimulus size in pixels (also EfficientNet's input size).
+    grid_size : int
+        Spatial grid of the early features the pRFs pool.
+    individual_shift_mm : float
+        Typical displacement of ROI centres between subjects (sphere mm).
+    tuning_perturbation : float
+        Relative perturbation of each subject's random tuning fields.
+    stimuli : (images, labels), optional
+        Use these images (``(n_stimuli, H, W, 3)`` in [0, 1], at least
+        ``n_shared + n_subjects * (n_images - n_shared)``) and labels
+        (``is_face`` etc., see :func:`category_labels`) instead of the
+        embedded stimuli.
+    progress : bool
+        Show progress bars.
+
+    Returns
+    -------
+    Cohort
+    """
+    from neurokit.datasets.nsd_layout import NSDDesign
+
+    for value, name in ((n_subjects, "n_subjects"), (n_images, "n_images"), (n_repeats, "n_repeats"),
+                        (image_size, "image_size"), (grid_size, "grid_size")):
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+            raise DataValidationError(f"{name} must be a positive integer, got {value!r}")
+    if not isinstance(n_shared, (int, np.integer)) or not 0 <= n_shared <= n_images:
+        raise DataValidationError(f"n_shared must be an integer in 0..n_images={n_images}, got {n_shared!r}")
+    level = check_level(level)
+    if level > GEOMETRY_LEVEL:
+        raise MeshUnavailableError(
+            f"level={level}: the simulated cohort is built on nilearn's fsaverage5 (level 5); use level <= 5"
+        )
+    if image_size < 32:
+        raise DataValidationError(f"image_size must be at least 32 pixels, got {image_size}")
+    if n_repeats < 2:
+        raise DataValidationError("n_repeats must be at least 2 (noise ceilings need repeats)")
+    n_trials = n_images * n_repeats
+    if trials_per_session is None:
+        trials_per_session = 750 if n_trials % 750 == 0 else n_trials
+    if not isinstance(trials_per_session, (int, np.integer)) or trials_per_session < 1 or n_trials % trials_per_session:
+        raise DataValidationError(
+            f"trials_per_session={trials_per_session!r} must be a positive divisor of n_images * n_repeats = {n_trials}"
+        )
+    n_stimuli = n_shared + n_subjects * (n_images - n_shared)
+
+    # stimuli
+    if stimuli is None:
+        images, raw_labels = _default_stimuli(n_stimuli, image_size, seed)
+    else:
+        if not (isinstance(stimuli, tuple) and len(stimuli) == 2):
+            raise DataValidationError("stimuli must be a pair (images, labels)")
+        images, raw_labels = stimuli
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[-1] != 3:
+        from neurokit.exceptions import ImageShapeError
+
+        raise ImageShapeError(f"stimuli images must have shape (n, H, W, 3), got {images.shape}")
+    if len(images) < n_stimuli:
+        raise DataValidationError(
+            f"the design needs {n_stimuli} stimuli (n_shared + n_subjects * (n_images - n_shared)), got {len(images)}"
+        )
+    images = np.ascontiguousarray(images[:n_stimuli], dtype=np.float32)
+    if isinstance(raw_labels, np.ndarray) and raw_labels.dtype.names:
+        raw_labels = {name: raw_labels[name] for name in raw_labels.dtype.names}
+    if not isinstance(raw_labels, Mapping):
+        raise DataValidationError("stimuli labels must be a mapping or a structured array (fields such as is_face)")
+    labels = {k: np.asarray(v)[:n_stimuli] for k, v in raw_labels.items()}
+    cats = category_labels(labels, n_stimuli)
+
+    # shared feature space, fitted on all stimuli
+    rng = np.random.default_rng(seed)
+    tmp = GroundTruthFeatures(image_size, grid_size, "stage3", "pool", *(np.zeros(1),) * 5)
+    raw = tmp.extractor.extract(images, batch_size=64, progress=progress, **tmp.extract_kwargs)
+    features = GroundTruthFeatures.fit(raw, cats, image_size=image_size, grid_size=grid_size, early_layer="stage3",
+                                       late_layer="pool", n_components=N_COMPONENTS, rng=rng)
+    early_all, late_all = features.transform(raw)
+    design = NSDDesign.simulate(n_subjects=n_subjects, n_images=n_images, n_shared=n_shared, n_repeats=n_repeats,
+                                trials_per_session=int(trials_per_session), n_stimuli=n_stimuli, seed=seed)
+    group = _group(rng, features)
+    ref = np.random.default_rng(seed + 1).permutation(n_stimuli)[: min(n_stimuli, 1000)]
+    templates = {h: Anatomy.template(h) for h in ("left", "right")}
+    subjects = []
+    for number in tqdm(range(1, n_subjects + 1), desc="simulating subjects", disable=not progress):
+        srng = np.random.default_rng([seed, number])
+        anatomies = {h: t.perturbed(srng, shift_mm=individual_shift_mm) for h, t in templates.items()}
+        subjects.append(_make_subject(number, level, features, group, anatomies, srng, tuning_perturbation,
+                                      early_all[ref], late_all[ref]))
+    params = CohortParameters(n_subjects, n_images, n_shared, n_repeats, int(trials_per_session), seed, level,
+                              image_size, grid_size, individual_shift_mm, tuning_perturbation)
+    return Cohort(subjects, features, design, images, labels, params, early_all, late_all)
+
+
