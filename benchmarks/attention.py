@@ -188,7 +188,7 @@ def _format_row(row: dict) -> str:
     if row["ms"] is None:
         timing = f"{row['error']}"
     else:
-        timing = f"{row['ms']:10.3f} {row['tflops']:9.2f} {100 * row['peak_fraction']:6.1f}"
+        timing = f"{row['ms']:10.3f} {row['tflops']:9.4g} {100 * row['peak_fraction']:6.2g}"
     return (
         f"{row['provider']:15s} {row['mode']:8s} {str(row['causal']):6s} {row['seq']:6d} "
         f"{row['head_dim']:4d} {row['batch']:4d} {row['heads']:3d} {timing}"
