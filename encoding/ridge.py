@@ -7,8 +7,9 @@ so each gets its own ``alpha``, chosen from a grid by cross-validation.
 
 :class:`RidgeEncoder` does this for 100k+ targets in a few matrix products:
 
-* one thin SVD of the (centred) design ``X = U diag(s) V^T`` in float64,
-  computed once for all targets and all alphas;
+* one thin SVD of the (centred) design ``X = U diag(s) V^T`` in float64
+  (from the eigendecomposition of the smaller Gram matrix), computed once
+  for all targets and all alphas;
 * targets are processed in batches (memory is bounded by the batch, not by
   ``n_targets``); for each batch ``Z = U^T Y`` is formed once, in the compute
   dtype, on the chosen torch device;
@@ -99,7 +100,7 @@ class RidgeEncoder(RegressorMixin, BaseEstimator):
         Fit an unpenalised intercept per target (``X`` and ``Y`` are centred).
     device : str or torch.device, default "cpu"
         Torch device for the per-target work (``"cuda"`` on a GPU machine).
-        The SVD of ``X`` is always done in float64 on the CPU with LAPACK.
+        The decomposition of ``X`` is always done in float64 on the CPU with LAPACK.
     dtype : {"float32", "float64"}, default "float32"
         Precision of the per-target matrix products and of ``coef_``.
         Criteria are accumulated in float64.
@@ -405,7 +406,15 @@ class RidgeEncoder(RegressorMixin, BaseEstimator):
 # ----------------------------------------------------------------------------------
 # the SVD shared by all targets
 class _Decomposition:
-    """Thin SVD ``X = U diag(s) V^T`` with numerically-zero directions dropped."""
+    """Thin SVD ``X = U diag(s) V^T`` in float64, numerically-zero directions dropped.
+
+    Computed from the eigendecomposition of the smaller Gram matrix (``X^T X``
+    or ``X X^T``), which is several times faster than a direct SVD of a tall
+    matrix; directions with ``s^2 <= max(n, p) * eps * s_max^2`` are dropped
+    (they cannot matter for any ``alpha`` above ``1e-9 * s_max^2``), which keeps
+    ``U = X V / s`` (or ``V = X^T U / s``) accurate. Falls back to LAPACK SVD if
+    the symmetric eigensolver fails.
+    """
 
     def __init__(self, U64: np.ndarray, s64: np.ndarray, V64: np.ndarray, np_dtype, device) -> None:
         self.V64 = V64
@@ -416,11 +425,24 @@ class _Decomposition:
 
     @classmethod
     def of(cls, X64: np.ndarray, np_dtype, device) -> "_Decomposition":
-        U, s, Vt = _robust_svd(X64)
         n, p = X64.shape
-        keep = s > (s[0] if s.size else 0.0) * max(n, p) * np.finfo(np.float64).eps
-        keep &= s > 0
-        return cls(np.ascontiguousarray(U[:, keep]), s[keep], np.ascontiguousarray(Vt[keep].T), np_dtype, device)
+        tall = n >= p
+        gram = X64.T @ X64 if tall else X64 @ X64.T
+        try:
+            lam, vecs = scipy.linalg.eigh(gram, check_finite=False)
+        except (np.linalg.LinAlgError, ValueError):
+            U, s, Vt = _robust_svd(X64)
+            keep = s > (s[0] if s.size else 0.0) * max(n, p) * np.finfo(np.float64).eps
+            return cls(np.ascontiguousarray(U[:, keep]), s[keep], np.ascontiguousarray(Vt[keep].T), np_dtype, device)
+        lam, vecs = lam[::-1], vecs[:, ::-1]  # descending
+        tol = max(lam[0], 0.0) * max(n, p) * np.finfo(np.float64).eps if lam.size else 0.0
+        keep = lam > max(tol, 0.0)
+        keep &= lam > 0
+        s = np.sqrt(lam[keep])
+        vecs = np.ascontiguousarray(vecs[:, keep])
+        other = (X64 @ vecs if tall else X64.T @ vecs) / s
+        U, V = (other, vecs) if tall else (vecs, other)
+        return cls(np.ascontiguousarray(U), s, np.ascontiguousarray(V), np_dtype, device)
 
 
 def _robust_svd(X64: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -149,6 +149,21 @@ def test_float32_stable_on_collinear_badly_scaled_features():
     assert chosen.score(X, Y).min() > 0.9
 
 
+def test_falls_back_to_svd_when_the_eigensolver_fails(monkeypatch):
+    import scipy.linalg
+
+    X, Y = _problem()
+    ref = RidgeEncoder(ALPHAS, dtype="float64").fit(X, Y)
+
+    def broken(*args, **kwargs):
+        raise np.linalg.LinAlgError("eigenvalues did not converge")
+
+    monkeypatch.setattr(scipy.linalg, "eigh", broken)
+    fallback = RidgeEncoder(ALPHAS, dtype="float64").fit(X, Y)
+    np.testing.assert_allclose(fallback.coef_, ref.coef_, rtol=1e-8, atol=1e-10)
+    np.testing.assert_array_equal(fallback.best_alphas_, ref.best_alphas_)
+
+
 @pytest.mark.parametrize("cv", ["gcv", "loo", 3])
 def test_batching_over_targets_gives_the_same_result(cv):
     X, Y = _problem(t=23)
