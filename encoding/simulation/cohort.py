@@ -314,8 +314,12 @@ class _Group:
     amplitude_coef: dict[str, np.ndarray]
 
 
-def _group(rng: np.random.Generator, features: GroundTruthFeatures) -> _Group:
+def _group(rng: np.random.Generator, features: GroundTruthFeatures, ref_early: np.ndarray) -> _Group:
     p, c = features.n_components, features.n_channels
+    # channel tuning profiles favour the channel directions that vary most across images
+    chan = ref_early.mean(2)
+    _, sv, vt = np.linalg.svd(chan - chan.mean(0), full_matrices=False)
+    chan_decay = sv / sv[0]
 
     def unit(x):
         return x / np.linalg.norm(x, axis=-1, keepdims=True)
@@ -333,7 +337,7 @@ def _group(rng: np.random.Generator, features: GroundTruthFeatures) -> _Group:
         bumps=bumps,
         late_basis=late_basis,
         late_coef={h: rng.normal(size=(N_LATE_FIELDS, N_BUMPS)) for h in bumps},
-        early_profiles=unit(rng.normal(size=(N_EARLY_FIELDS, c))),
+        early_profiles=unit((rng.normal(size=(N_EARLY_FIELDS, len(sv))) * chan_decay) @ vt),
         early_coef={h: rng.normal(size=(N_EARLY_FIELDS, N_BUMPS)) for h in bumps},
         snr_coef={h: rng.normal(size=(1, N_BUMPS)) for h in bumps},
         roi_tuning=roi_tuning,
@@ -387,7 +391,8 @@ def _build_hemisphere(hemi: str, anatomy: Anatomy, group: _Group, features: Grou
     space = (my[:, :, None] * mx[:, None, :]).reshape(len(early_idx), g * g)
     coverage = space.sum(1)
     early_fields = _smooth_fields(s, group.bumps[hemi], jitter(group.early_coef[hemi]))[:, early_idx]
-    channel = early_fields.T @ group.early_profiles + 0.3 * rng.normal(size=(len(early_idx), group.early_profiles.shape[1]))
+    channel = early_fields.T @ group.early_profiles
+    channel += 0.1 * rng.normal(size=channel.shape) * np.linalg.norm(channel, axis=1, keepdims=True) / np.sqrt(channel.shape[1])
     mix = np.zeros(nv)
     for name, m in EARLY_MIX.items():
         for i, area_name in enumerate(EARLY_AREAS):
@@ -570,8 +575,8 @@ def simulate_cohort(
     early_all, late_all = features.transform(raw)
     design = NSDDesign.simulate(n_subjects=n_subjects, n_images=n_images, n_shared=n_shared, n_repeats=n_repeats,
                                 trials_per_session=int(trials_per_session), n_stimuli=n_stimuli, seed=seed)
-    group = _group(rng, features)
     ref = np.random.default_rng(seed + 1).permutation(n_stimuli)[: min(n_stimuli, 1000)]
+    group = _group(rng, features, early_all[ref])
     templates = {h: Anatomy.template(h) for h in ("left", "right")}
     subjects = []
     for number in tqdm(range(1, n_subjects + 1), desc="simulating subjects", disable=not progress):
