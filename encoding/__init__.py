@@ -4,3 +4,13 @@
 from encoding.ensemble import EnsembleModule, PersonalizedEnsembleEncoder  # noqa: E402
 from encoding.ridge import EstimatorNotFittedError, RidgeEncoder  # noqa: E402
 # --- end linear and ensemble encoders ---
+
+# --- feature extractors and simulated cohort (encoding.features, encoding.simulation) ---
+from encoding.features import (  # noqa: E402
+    EfficientNetLite0Extractor,
+    FeatureExtractor,
+    OpenCLIPExtractor,
+    TorchModuleExtractor,
+)
+from encoding.simulation import Cohort, SimulatedSubject, load_ground_truth, simulate_cohort  # noqa: E402
+# --- end feature extractors and simulated cohort ---
