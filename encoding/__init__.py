@@ -14,3 +14,7 @@ from encoding.features import (  # noqa: E402
 )
 from encoding.simulation import Cohort, SimulatedSubject, load_ground_truth, simulate_cohort  # noqa: E402
 # --- end feature extractors and simulated cohort ---
+
+# --- differentiable image -> response encoders (encoding.image_encoder) ---
+from encoding.image_encoder import ImageEncoder, fit_image_encoder, image_features  # noqa: E402
+# --- end image encoders ---
