@@ -1,0 +1,461 @@
+"""The main job end to end on the embedded default data: ``neurokit demo``.
+
+It runs the whole toolkit, offline, on a simulated NSD-like cohort whose
+ground truth is known, and writes a report a scientist would read:
+
+1. ``cohort``: simulate 8 subjects on fsaverage5 and write them in the NSD
+   layout (the real :class:`neurokit.datasets.NSD` reader loads them back);
+2. ``features``: EfficientNet-Lite0 features of every stimulus, read from the
+   NSD stimulus file;
+3. ``encoders``: a :class:`encoding.RidgeEncoder` per subject on its own
+   training images, scored on the shared test images against noise ceilings;
+4. ``ensemble``: a :class:`encoding.PersonalizedEnsembleEncoder` for the last
+   subject from the other subjects' encoders and only ``--ensemble-images``
+   of its images, compared with its full-data ridge encoder and with ridge on
+   the same few images;
+5. ``neurogen``: images that maximise that subject's face, body and place
+   ROIs through its personalized encoder, compared with the best natural images
+   on predicted *and* ground-truth responses;
+6. ``cortex2image``: Cortex2Image trained for that subject, then its test
+   images reconstructed from its fMRI files;
+7. ``report``: ``report.html`` with figures and ``report.json`` with every number.
+
+Every stage stores its results under ``<output>/stages``; a second run with the
+same settings reuses what the first finished (``--force`` redoes everything).
+The module sits at the top of the dependency chain (it uses every package),
+which is why it lives in ``cortex2image``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from neurokit.exceptions import DataValidationError
+from neurokit.io.atomic import atomic_write_text
+
+#: The simulated subjects' ROIs the demo reports, by family.
+REPORT_ROIS = ("V1v", "V1d", "V2v", "V3v", "hV4", "OFA", "FFA-1", "EBA", "OPA", "PPA", "RSC")
+VISUAL_ROIS = ("prf-visualrois", "floc-faces", "floc-bodies", "floc-places")
+
+
+@dataclass
+class DemoSettings:
+    """Every setting of the demo (each one a ``neurokit demo`` flag)."""
+
+    output: str = "neurokit-demo"
+    n_subjects: int = 8
+    n_images: int = 600
+    n_shared: int = 120
+    image_size: int = 96
+    ensemble_images: int = 300
+    neurogen_rois: tuple[str, ...] = ("FFA-1", "EBA", "PPA")
+    neurogen_steps: int = 150
+    neurogen_seeds: int = 3
+    c2i_epochs: int = 30
+    c2i_samples: int = 4
+    seed: int = 0
+    device: str = "cpu"
+    progress: bool = True
+    force: bool = False
+
+    def fingerprint(self, *names: str) -> str:
+        """A short hash of the named settings (what a stage's results depend on)."""
+        values = {k: v for k, v in asdict(self).items() if k in names}
+        return hashlib.sha256(json.dumps(values, sort_keys=True, default=list).encode()).hexdigest()[:16]
+
+
+STAGE_DEPENDS: dict[str, tuple[str, ...]] = {
+    "cohort": ("n_subjects", "n_images", "n_shared", "image_size", "seed"),
+    "features": ("n_subjects", "n_images", "n_shared", "image_size", "seed"),
+    "encoders": ("n_subjects", "n_images", "n_shared", "image_size", "seed"),
+    "ensemble": ("n_subjects", "n_images", "n_shared", "image_size", "seed", "ensemble_images"),
+    "neurogen": ("n_subjects", "n_images", "n_shared", "image_size", "seed", "ensemble_images",
+                 "neurogen_rois", "neurogen_steps", "neurogen_seeds"),
+    "cortex2image": ("n_subjects", "n_images", "n_shared", "image_size", "seed", "c2i_epochs", "c2i_samples"),
+}
+
+
+@dataclass
+class DemoRun:
+    """State shared by the stages of one demo run."""
+
+    settings: DemoSettings
+    root: Path
+    log: Callable[[str], None] = print
+    results: dict[str, Any] = field(default_factory=dict)
+    _cache: dict[str, Any] = field(default_factory=dict)
+
+    # folders ------------------------------------------------------------------------
+    @property
+    def nsd_root(self) -> Path:
+        return self.root / "nsd"
+
+    @property
+    def stage_dir(self) -> Path:
+        return self.root / "stages"
+
+    @property
+    def figure_dir(self) -> Path:
+        return self.root / "figures"
+
+    @property
+    def target_subject(self) -> int:
+        """The 'new' subject: the last one."""
+        return self.settings.n_subjects
+
+    # shared objects -------------------------------------------------------------------
+    def nsd(self):
+        if "nsd" not in self._cache:
+            from neurokit.datasets import NSD
+
+            self._cache["nsd"] = NSD(self.nsd_root)
+        return self._cache["nsd"]
+
+    def ground_truth(self):
+        """``(GroundTruthFeatures, [SimulatedSubject, ...])`` as saved with the cohort."""
+        if "gt" not in self._cache:
+            from encoding.simulation import load_ground_truth
+
+            features, subjects, _ = load_ground_truth(self.nsd_root / "ground_truth")
+            self._cache["gt"] = (features, subjects)
+        return self._cache["gt"]
+
+    def responses(self, subject: int):
+        if ("resp", subject) not in self._cache:
+            self._cache[("resp", subject)] = self.nsd().responses(subject)
+        return self._cache[("resp", subject)]
+
+    def features(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(nsd_ids, features)`` of every stimulus (stage ``features``)."""
+        if "features" not in self._cache:
+            from safetensors.numpy import load_file
+
+            data = load_file(str(self.stage_dir / "features.safetensors"))
+            self._cache["features"] = (data["nsd_ids"], data["features"])
+        return self._cache["features"]
+
+    def features_of(self, nsd_ids: np.ndarray) -> np.ndarray:
+        ids, feats = self.features()
+        index = np.searchsorted(ids, nsd_ids)
+        if np.any(ids[np.clip(index, 0, len(ids) - 1)] != nsd_ids):
+            raise DataValidationError("some NSD ids have no features; rerun the demo with --force")
+        return feats[index]
+
+    def encoder(self, subject: int):
+        if ("enc", subject) not in self._cache:
+            from encoding.persistence import load_encoder
+
+            self._cache[("enc", subject)] = load_encoder(self.stage_dir / f"ridge-subj{subject:02d}")[0]
+        return self._cache[("enc", subject)]
+
+    def roi_masks(self, subject: int, names=REPORT_ROIS) -> dict[str, np.ndarray]:
+        level = self.nsd().file_level(subject)
+        return {name: self.nsd().roi_mask(subject, name, level) for name in names}
+
+    def figure(self, name: str) -> Path:
+        self.figure_dir.mkdir(parents=True, exist_ok=True)
+        return self.figure_dir / name
+
+
+# stage bookkeeping ----------------------------------------------------------------------
+def _stage_file(run: DemoRun, stage: str) -> Path:
+    return run.stage_dir / f"{stage}.json"
+
+
+def _load_stage(run: DemoRun, stage: str) -> dict[str, Any] | None:
+    path = _stage_file(run, stage)
+    if run.settings.force or not path.is_file():
+        return None
+    record = json.loads(path.read_text())
+    if record.get("fingerprint") != run.settings.fingerprint(*STAGE_DEPENDS.get(stage, ())):
+        return None
+    return record["results"]
+
+
+def _save_stage(run: DemoRun, stage: str, results: dict[str, Any], seconds: float) -> None:
+    record = {
+        "stage": stage,
+        "fingerprint": run.settings.fingerprint(*STAGE_DEPENDS.get(stage, ())),
+        "seconds": seconds,
+        "results": results,
+    }
+    atomic_write_text(_stage_file(run, stage), json.dumps(record, indent=2, default=_jsonable))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(type(value).__name__)
+
+
+def _roi_mean(data: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    return np.nanmean(data[:, mask], axis=1)
+
+
+# stages ---------------------------------------------------------------------------------
+def stage_cohort(run: DemoRun) -> dict[str, Any]:
+    """Simulate the cohort and write it as an NSD tree."""
+    import shutil
+
+    from encoding.simulation import simulate_cohort
+
+    s = run.settings
+    cohort = simulate_cohort(
+        n_subjects=s.n_subjects, n_images=s.n_images, n_shared=s.n_shared, image_size=s.image_size,
+        seed=s.seed, level=5, progress=s.progress,
+    )
+    if run.nsd_root.exists():  # a tree from an earlier run with other settings: ours to replace
+        shutil.rmtree(run.nsd_root)
+    cohort.write(run.nsd_root, progress=s.progress)
+    return {
+        "n_subjects": s.n_subjects,
+        "n_images_per_subject": s.n_images,
+        "n_shared_images": s.n_shared,
+        "n_stimuli": int(len(cohort.images)),
+        "level": 5,
+        "n_vertices": int(cohort.n_vertices),
+    }
+
+
+def stage_features(run: DemoRun) -> dict[str, Any]:
+    """EfficientNet-Lite0 features (the ground truth's feature space) of every stimulus."""
+    from safetensors.numpy import save_file
+
+    features_model, _ = run.ground_truth()
+    nsd = run.nsd()
+    ids = np.unique(np.concatenate([nsd.image_ids(s) for s in nsd.subjects]))
+    images = nsd.images(ids, size=run.settings.image_size)
+    raw = features_model.extractor.extract(
+        images, **features_model.extract_kwargs, progress=run.settings.progress, device=run.settings.device
+    )
+    feats = np.concatenate([raw[k] for k in sorted(raw)], axis=1).astype(np.float32)
+    run.stage_dir.mkdir(parents=True, exist_ok=True)
+    tmp = run.stage_dir / "features.tmp.safetensors"
+    save_file({"nsd_ids": ids.astype(np.int64), "features": feats}, str(tmp))
+    os.replace(tmp, run.stage_dir / "features.safetensors")
+    run._cache.pop("features", None)
+    return {"n_stimuli": int(len(ids)), "n_features": int(feats.shape[1]), "layers": sorted(raw)}
+
+
+def _accuracy(run: DemoRun, subject: int, predicted: np.ndarray, measured: np.ndarray,
+              noise_ceiling: np.ndarray) -> dict[str, Any]:
+    """Per-vertex r and noise-normalised accuracy, summarised per ROI."""
+    from neurokit.metrics import noise_normalized_accuracy, pearson_r
+
+    r = pearson_r(measured, predicted)
+    nna = noise_normalized_accuracy(r, noise_ceiling)
+    masks = run.roi_masks(subject)
+    visual = run.nsd().roi_mask(subject, list(VISUAL_ROIS), run.nsd().file_level(subject))
+    roi_r = {name: float(pearson_r(_roi_mean(measured, m)[:, None], _roi_mean(predicted, m)[:, None])[0])
+             for name, m in masks.items()}
+    return {
+        "vertex_r": r,
+        "noise_normalized": nna,
+        "median_r_visual": float(np.nanmedian(r[visual])),
+        "median_noise_normalized_visual": float(np.nanmedian(nna[visual])),
+        "roi_mean_r": roi_r,
+    }
+
+
+def stage_encoders(run: DemoRun) -> dict[str, Any]:
+    """A ridge encoder per subject: own training images -> shared test images."""
+    from tqdm.auto import tqdm
+
+    from encoding.persistence import save_encoder
+    from encoding.ridge import RidgeEncoder
+
+    nsd = run.nsd()
+    summary: dict[str, Any] = {}
+    for subject in tqdm(nsd.subjects, desc="ridge encoders", disable=not run.settings.progress):
+        resp = run.responses(subject)
+        test = np.isin(resp.nsd_ids, nsd.shared1000)
+        X = run.features_of(resp.nsd_ids)
+        encoder = RidgeEncoder(alphas=np.logspace(-1, 5, 13), device=run.settings.device)
+        encoder.fit(X[~test], resp.data[~test])
+        save_encoder(encoder, run.stage_dir / f"ridge-subj{subject:02d}", metadata={"subject": subject})
+        run._cache[("enc", subject)] = encoder
+        acc = _accuracy(run, subject, encoder.predict(X[test]), resp.data[test], resp.noise_ceiling)
+        np.save(run.stage_dir / f"accuracy-subj{subject:02d}.npy", acc.pop("noise_normalized"))
+        np.save(run.stage_dir / f"r-subj{subject:02d}.npy", acc.pop("vertex_r"))
+        np.save(run.stage_dir / f"noise-ceiling-subj{subject:02d}.npy", resp.noise_ceiling)
+        acc.update(n_train=int((~test).sum()), n_test=int(test.sum()))
+        summary[str(subject)] = acc
+    return {"subjects": summary}
+
+
+def stage_ensemble(run: DemoRun) -> dict[str, Any]:
+    """Personalized ensemble for the last subject vs its full-data ridge and ridge on few images."""
+    from encoding.ensemble import PersonalizedEnsembleEncoder
+    from encoding.ridge import RidgeEncoder
+
+    nsd, subject, s = run.nsd(), run.target_subject, run.settings
+    resp = run.responses(subject)
+    test = np.isin(resp.nsd_ids, nsd.shared1000)
+    train_idx = np.flatnonzero(~test)
+    if s.ensemble_images > train_idx.size:
+        raise DataValidationError(
+            f"--ensemble-images {s.ensemble_images} exceeds subject {subject}'s {train_idx.size} training images"
+        )
+    few = np.sort(np.random.default_rng(s.seed).choice(train_idx, s.ensemble_images, replace=False))
+    X = run.features_of(resp.nsd_ids)
+    sources = [run.encoder(k) for k in nsd.subjects if k != subject]
+    ensemble = PersonalizedEnsembleEncoder(sources).fit(X[few], resp.data[few])
+    few_ridge = RidgeEncoder(alphas=np.logspace(-1, 5, 13)).fit(X[few], resp.data[few])
+    models = {
+        "personalized ensemble": ensemble.predict(X[test]),
+        f"ridge on all {train_idx.size} images": run.encoder(subject).predict(X[test]),
+        f"ridge on the same {s.ensemble_images} images": few_ridge.predict(X[test]),
+    }
+    scores = {name: _accuracy(run, subject, pred, resp.data[test], resp.noise_ceiling)
+              for name, pred in models.items()}
+    for name, acc in scores.items():
+        np.save(run.stage_dir / f"ensemble-{_slug(name)}.npy", acc.pop("noise_normalized"))
+        acc.pop("vertex_r")
+    full_name = f"ridge on all {train_idx.size} images"
+    ens_roi = np.array([scores["personalized ensemble"]["roi_mean_r"][k] for k in REPORT_ROIS])
+    full_roi = np.array([scores[full_name]["roi_mean_r"][k] for k in REPORT_ROIS])
+    # Individual differences: the ensemble's predicted difference from another subject
+    # should follow the ground-truth difference (REFERENCE.md section 5).
+    _, gt_subjects = run.ground_truth()
+    other = 1
+    images = nsd.images(resp.nsd_ids[test], size=s.image_size)
+    masks = run.roi_masks(subject)
+    diff_pred = np.stack([_roi_mean(ensemble.predict(X[test]), m) - _roi_mean(run.encoder(other).predict(X[test]), m)
+                          for m in masks.values()], axis=1)
+    gt_target = gt_subjects[subject - 1].clean_response(images)
+    gt_other = gt_subjects[other - 1].clean_response(images)
+    diff_true = np.stack([_roi_mean(gt_target, m) - _roi_mean(gt_other, m) for m in masks.values()], axis=1)
+    diff_r = float(np.corrcoef(diff_pred.ravel(), diff_true.ravel())[0, 1])
+    return {
+        "subject": subject,
+        "n_few": s.ensemble_images,
+        "n_full": int(train_idx.size),
+        "n_test": int(test.sum()),
+        "models": scores,
+        "full_model": full_name,
+        "ensemble_over_full_roi_mean_r": float(ens_roi.mean() / full_roi.mean()),
+        "individual_difference_r": diff_r,
+        "individual_difference_other_subject": other,
+    }
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-")
+
+
+STAGES: dict[str, Callable[[DemoRun], dict[str, Any]]] = {
+    "cohort": stage_cohort,
+    "features": stage_features,
+    "encoders": stage_encoders,
+    "ensemble": stage_ensemble,
+}
+
+
+def run_demo(settings: DemoSettings | None = None, *, stages: list[str] | None = None,
+             log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Run (or resume) the demo; return every stage's results.
+
+    Parameters
+    ----------
+    settings : DemoSettings
+    stages : list of str, optional
+        Run only up to these stages (their prerequisites run first); default: all.
+    log : callable
+        Where progress lines go.
+    """
+    settings = settings or DemoSettings()
+    _check_settings(settings)
+    root = Path(settings.output)
+    root.mkdir(parents=True, exist_ok=True)
+    run = DemoRun(settings, root, log)
+    wanted = list(STAGES) if stages is None else stages
+    last = max(list(STAGES).index(s) for s in wanted)
+    for name in list(STAGES)[: last + 1]:
+        cached = _load_stage(run, name)
+        if cached is not None:
+            log(f"[demo] {name}: reusing results from an earlier run")
+            run.results[name] = cached
+            continue
+        log(f"[demo] {name}: running")
+        start = time.perf_counter()
+        results = STAGES[name](run)
+        seconds = time.perf_counter() - start
+        _save_stage(run, name, results, seconds)
+        run.results[name] = json.loads(json.dumps(results, default=_jsonable))
+        log(f"[demo] {name}: done in {seconds:.1f} s")
+    return run.results
+
+
+def _check_settings(s: DemoSettings) -> None:
+    if s.n_subjects < 2:
+        raise DataValidationError(f"--subjects must be at least 2 (sources plus one new subject), got {s.n_subjects}")
+    if not 2 <= s.n_shared < s.n_images:
+        raise DataValidationError(f"--shared must be in 2..{s.n_images - 1} (fewer than --images), got {s.n_shared}")
+    if s.ensemble_images < 3:
+        raise DataValidationError(f"--ensemble-images must be at least 3, got {s.ensemble_images}")
+
+
+# command line ---------------------------------------------------------------------------
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    d = DemoSettings()
+    parser.add_argument("--output", default=d.output, help="output folder (default: %(default)s)")
+    parser.add_argument("--subjects", type=int, default=d.n_subjects, dest="n_subjects",
+                        help="simulated subjects; the last is the 'new' one (default: %(default)s)")
+    parser.add_argument("--images", type=int, default=d.n_images, dest="n_images",
+                        help="images per subject (default: %(default)s)")
+    parser.add_argument("--shared", type=int, default=d.n_shared, dest="n_shared",
+                        help="images every subject saw, the test set (default: %(default)s)")
+    parser.add_argument("--image-size", type=int, default=d.image_size, help="stimulus size in pixels")
+    parser.add_argument("--ensemble-images", type=int, default=d.ensemble_images,
+                        help="images of the new subject for its personalized encoder (default: %(default)s)")
+    parser.add_argument("--neurogen-rois", nargs="+", default=list(d.neurogen_rois),
+                        help="ROIs to synthesise images for (default: %(default)s)")
+    parser.add_argument("--neurogen-steps", type=int, default=d.neurogen_steps, help="optimisation steps")
+    parser.add_argument("--neurogen-seeds", type=int, default=d.neurogen_seeds, help="seeds per ROI")
+    parser.add_argument("--c2i-epochs", type=int, default=d.c2i_epochs, help="Cortex2Image training epochs")
+    parser.add_argument("--c2i-samples", type=int, default=d.c2i_samples,
+                        help="reconstructions sampled per test image (reranked by brain correlation)")
+    parser.add_argument("--seed", type=int, default=d.seed)
+    parser.add_argument("--device", default=d.device, help="torch device (cpu, cuda)")
+    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    parser.add_argument("--force", action="store_true", help="redo every stage instead of resuming")
+    parser.add_argument("--stages", nargs="+", choices=list(STAGES), default=None,
+                        help="run only up to these stages")
+
+
+def settings_from_args(args: argparse.Namespace) -> DemoSettings:
+    return DemoSettings(
+        output=args.output, n_subjects=args.n_subjects, n_images=args.n_images, n_shared=args.n_shared,
+        image_size=args.image_size, ensemble_images=args.ensemble_images,
+        neurogen_rois=tuple(args.neurogen_rois), neurogen_steps=args.neurogen_steps,
+        neurogen_seeds=args.neurogen_seeds, c2i_epochs=args.c2i_epochs, c2i_samples=args.c2i_samples,
+        seed=args.seed, device=args.device, progress=not args.no_progress, force=args.force,
+    )
+
+
+def command(args: argparse.Namespace) -> int:
+    results = run_demo(settings_from_args(args), stages=args.stages)
+    report = results.get("report", {}).get("html")
+    print(f"[demo] finished; report: {report}" if report else "[demo] finished")
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    """Add ``neurokit demo`` (entry point of the ``neurokit.commands`` group)."""
+    parser = subparsers.add_parser("demo", help="the whole pipeline on the embedded default data, offline")
+    add_arguments(parser)
+    parser.set_defaults(func=command)

@@ -1,0 +1,156 @@
+"""A self-contained HTML report: sections of text, figures and tables, plus a JSON of every number.
+
+The demo (:mod:`cortex2image.demo`) writes one; any analysis can. Figures are
+PNG files referenced relative to the report, so the folder can be moved or
+zipped as a whole; tables are lists of rows rendered as HTML tables.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from neurokit.io.atomic import atomic_write_text
+
+_CSS = """
+body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2rem auto;
+       max-width: 1100px; color: #1d1d1f; line-height: 1.45; padding: 0 1rem; }
+h1 { font-size: 1.8rem; margin-bottom: .2rem; }
+h2 { font-size: 1.3rem; border-bottom: 1px solid #ddd; padding-bottom: .2rem; margin-top: 2.2rem; }
+.meta { color: #666; font-size: .9rem; }
+figure { margin: 1rem 0; }
+figure img { max-width: 100%; border: 1px solid #eee; }
+figcaption { color: #555; font-size: .9rem; }
+table { border-collapse: collapse; margin: .8rem 0; font-size: .92rem; }
+th, td { border: 1px solid #ddd; padding: .25rem .6rem; text-align: right; }
+th { background: #f5f5f7; }
+td:first-child, th:first-child { text-align: left; }
+.verdict-pass { color: #1a7f37; font-weight: 600; }
+.verdict-fail { color: #c62828; font-weight: 600; }
+"""
+
+
+@dataclass
+class Section:
+    """One section of a report: a title, paragraphs, tables and figures (in that order)."""
+
+    title: str
+    paragraphs: list[str] = field(default_factory=list)
+    tables: list[tuple[str, list[str], list[list[Any]]]] = field(default_factory=list)
+    figures: list[tuple[str, str]] = field(default_factory=list)
+
+    def text(self, paragraph: str) -> "Section":
+        self.paragraphs.append(paragraph)
+        return self
+
+    def table(self, caption: str, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> "Section":
+        """Add a table; numbers are formatted with 3 significant decimals."""
+        self.tables.append((caption, list(header), [list(r) for r in rows]))
+        return self
+
+    def figure(self, path: str | os.PathLike, caption: str = "") -> "Section":
+        """Add a figure (a PNG inside the report's folder)."""
+        self.figures.append((str(path), caption))
+        return self
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, bool):
+        return '<span class="verdict-pass">yes</span>' if value else '<span class="verdict-fail">no</span>'
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "–"
+        return f"{value:.3f}"
+    return html.escape(str(value))
+
+
+class Report:
+    """An HTML report written into ``folder`` (``report.html`` and ``report.json``).
+
+    Parameters
+    ----------
+    folder : path
+        Where the report and its figures live; figure paths are made relative to it.
+    title : str
+    """
+
+    def __init__(self, folder: str | os.PathLike, title: str) -> None:
+        self.folder = Path(folder)
+        self.title = title
+        self.sections: list[Section] = []
+        self.numbers: dict[str, Any] = {}
+        self.meta: list[str] = []
+
+    def section(self, title: str) -> Section:
+        section = Section(title)
+        self.sections.append(section)
+        return section
+
+    def _relative(self, path: str) -> str:
+        p = Path(path)
+        try:
+            return p.resolve().relative_to(self.folder.resolve()).as_posix()
+        except ValueError:
+            return p.as_posix()
+
+    def to_html(self) -> str:
+        parts = [
+            "<!DOCTYPE html>",
+            '<html lang="en"><head><meta charset="utf-8">',
+            f"<title>{html.escape(self.title)}</title><style>{_CSS}</style></head><body>",
+            f"<h1>{html.escape(self.title)}</h1>",
+        ]
+        parts += [f'<p class="meta">{html.escape(m)}</p>' for m in self.meta]
+        for s in self.sections:
+            parts.append(f"<h2>{html.escape(s.title)}</h2>")
+            parts += [f"<p>{html.escape(p)}</p>" for p in s.paragraphs]
+            for caption, header, rows in s.tables:
+                parts.append("<table>")
+                if caption:
+                    parts.append(f"<caption>{html.escape(caption)}</caption>")
+                parts.append("<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr>")
+                parts += ["<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in row) + "</tr>" for row in rows]
+                parts.append("</table>")
+            for path, caption in s.figures:
+                parts.append(
+                    f'<figure><img src="{html.escape(self._relative(path))}" alt="{html.escape(caption)}">'
+                    f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+                )
+        parts.append("</body></html>")
+        return "\n".join(parts)
+
+    def write(self) -> tuple[Path, Path]:
+        """Write ``report.html`` and ``report.json`` atomically; return their paths.
+
+        Raises
+        ------
+        FileNotFoundError
+            If a figure the report references does not exist.
+        """
+        for s in self.sections:
+            for path, _ in s.figures:
+                if not (self.folder / self._relative(path)).is_file():
+                    raise FileNotFoundError(f"report figure {path} does not exist")
+        html_path = atomic_write_text(self.folder / "report.html", self.to_html())
+        json_path = atomic_write_text(
+            self.folder / "report.json", json.dumps(self.numbers, indent=2, sort_keys=True, default=_json_default)
+        )
+        return Path(html_path), Path(json_path)
+
+
+def _json_default(value: Any) -> Any:
+    import numpy as np
+
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot write {type(value).__name__} to the report JSON")
