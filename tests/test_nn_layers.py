@@ -456,3 +456,38 @@ def test_with_toolkit_fsaverage_operators():
     lat = np.arcsin(v[:, 2])
     away = np.abs(lat) < 1.3
     assert np.linalg.norm(dz[away] - np.cos(lat[away])) / np.linalg.norm(np.cos(lat[away])) < 0.05
+
+
+def test_meshconv_backward_passes_gradcheck_in_float64():
+    conv = MeshConv(2, 3, hemispheres="both", operators=[ops(1, "left"), ops(1, "right")]).double()
+    x = torch.randn(2, 2, 84, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(conv, (x,), eps=1e-6, atol=1e-6)
+    out = conv(x)
+    g = torch.randn_like(out)
+    gw, gb = torch.autograd.grad(out, (conv.weight, conv.bias), g)
+    eps = 1e-6
+    d = torch.randn_like(conv.weight)
+    with torch.no_grad():
+        conv.weight += eps * d
+        up = (conv(x) * g).sum()
+        conv.weight -= 2 * eps * d
+        down = (conv(x) * g).sum()
+        conv.weight += eps * d
+    torch.testing.assert_close((gw * d).sum(), (up - down) / (2 * eps), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(gb, g.sum(dim=(0, 2)))
+
+
+def test_chained_meshconvs_read_the_vertex_major_view_without_changing_results():
+    o = [ops(2, "left"), ops(2, "right")]
+    c1, c2 = MeshConv(3, 4, operators=o), MeshConv(4, 2, operators=o)
+    x = torch.randn(5, 3, 324)
+    h = c1(x)
+    assert h.shape == (5, 4, 324)
+    assert h.permute(2, 0, 1).is_contiguous()  # vertex-major storage: the next layer needs no copy
+    torch.testing.assert_close(c2(h), c2(h.contiguous()), rtol=1e-6, atol=1e-6)
+    # and gradients agree with a contiguous round trip
+    xa = x.clone().requires_grad_(True)
+    xb = x.clone().requires_grad_(True)
+    c2(c1(xa)).square().sum().backward()
+    c2(c1(xb).contiguous()).square().sum().backward()
+    torch.testing.assert_close(xa.grad, xb.grad, rtol=1e-5, atol=1e-5)

@@ -3,6 +3,11 @@
 Private module: it turns per-hemisphere sparse operators into one block-diagonal
 CSR matrix (and its transpose, for the backward pass) and applies it to all
 channels of a batch with a single sparse-dense product.
+
+On the CPU the product runs through scipy's CSR kernel (a plain row loop,
+about 3x faster than torch's CPU sparse-dense product for the few-entries-per-row
+MeshConv operators with hundreds of dense columns); elsewhere through torch's
+sparse CSR matmul.
 """
 
 from __future__ import annotations
@@ -10,6 +15,8 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 
+import numpy as np
+import scipy.sparse as sp
 import torch
 
 from neurokit.exceptions import DataValidationError
@@ -72,17 +79,44 @@ def csr_pair(matrix_coo: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return matrix_coo.to_sparse_csr(), matrix_coo.t().coalesce().to_sparse_csr()
 
 
+def spmm(matrix: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``matrix @ x`` for a constant sparse CSR ``matrix`` and a dense 2-D ``x`` (no autograd).
+
+    Parameters
+    ----------
+    matrix : torch.Tensor
+        Sparse CSR (M, N), float32 or float64, on ``x``'s device.
+    x : torch.Tensor of shape (N, K)
+        Dense, same dtype as ``matrix``.
+
+    Returns
+    -------
+    torch.Tensor of shape (M, K)
+        Contiguous. On the CPU computed by scipy (sharing memory with the
+        torch tensors, no copies of ``matrix`` or ``x``).
+    """
+    if x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64):
+        a = sp.csr_matrix(
+            (matrix.values().numpy(), matrix.col_indices().numpy(), matrix.crow_indices().numpy()),
+            shape=tuple(matrix.shape),
+            copy=False,
+        )
+        out = a @ x.detach().contiguous().numpy()
+        return torch.from_numpy(np.ascontiguousarray(out, dtype=out.dtype))
+    return matrix @ x.contiguous()
+
+
 class _SparseMatmul(torch.autograd.Function):
     """``A @ X`` with a constant sparse ``A``; the backward pass is ``A.T @ G``."""
 
     @staticmethod
     def forward(ctx, x: torch.Tensor, matrix: torch.Tensor, matrix_t: torch.Tensor) -> torch.Tensor:  # noqa: D102
         ctx.matrix_t = matrix_t
-        return matrix @ x
+        return spmm(matrix, x)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):  # noqa: D102
-        return ctx.matrix_t @ grad.contiguous(), None, None
+        return spmm(ctx.matrix_t, grad), None, None
 
 
 def sparse_apply(matrix: torch.Tensor, matrix_t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

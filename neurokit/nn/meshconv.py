@@ -8,8 +8,16 @@ input channel ``f_i``::
 with ``L`` the cotangent Laplacian and ``D_EW``, ``D_NS`` the east-west and
 north-south derivatives (REFERENCE.md section 3). The three sparse operators
 of every hemisphere are stacked into one block matrix, so a forward pass is one
-sparse-dense product for all batch items and channels at once, followed by one
-dense contraction for the ``4 * in_channels -> out_channels`` mixing.
+sparse-dense product for all batch items and channels at once, followed by the
+``4 * in_channels -> out_channels`` mixing as four accumulated dense products.
+
+Layout and speed: the input ``(B, C, N)`` is viewed vertex-major as an
+``(N, B * C)`` matrix (free when it came out of another MeshConv, whose output
+is a ``(B, O, N)`` view of a vertex-major ``(N, B, O)`` array), the sparse
+product gives the three operator responses as contiguous ``(N * B, C)``
+blocks, and the mixing consumes them in place, so no concatenated
+``(B, N, 4 C)`` feature tensor is ever built. A hand-written backward pass
+reuses the saved blocks (one transposed sparse product, eight GEMMs).
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ from torch import nn
 from neurokit.exceptions import DataValidationError, MeshUnavailableError
 from neurokit.mesh.levels import check_level
 from neurokit.nn._layout import check_input, resolve_hemispheres
-from neurokit.nn._sparse import block_stack, csr_pair, sparse_apply, to_coo
+from neurokit.nn._sparse import block_stack, csr_pair, sparse_apply, spmm, to_coo
 
 OPERATOR_NAMES = ("laplacian", "ew_derivative", "ns_derivative")
 
@@ -77,6 +85,63 @@ def stacked_operator(operators: Sequence[Any]) -> torch.Tensor:
     return block_stack(blocks)
 
 
+class _MeshConvFunction(torch.autograd.Function):
+    """Fused MeshConv: sparse operators, then channel mixing, with a hand-written backward.
+
+    Forward, with ``xt = x`` as ``(N, B * C)`` (vertex-major) and ``S`` the
+    stacked ``(3 N, N)`` operator::
+
+        F = S @ xt                              # (3, N, B, C): L x, D_EW x, D_NS x
+        y = xt W0^T + F1 W1^T + F2 W2^T + F3 W3^T + b      # (N * B, O)
+
+    Backward::
+
+        dW_j = dy^T F_j,   db = sum dy,   dxt = dy W0 + S^T [dy W1; dy W2; dy W3]
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, operator, operator_t):  # noqa: D102
+        b, c, n = x.shape
+        o = weight.shape[0]
+        xt = x.permute(2, 0, 1).reshape(n, b * c)  # a view when x came from another MeshConv
+        feats = spmm(operator, xt).view(3, n * b, c)
+        x_rows = xt.reshape(n * b, c)
+        w = weight.to(x.dtype)
+        y = x_rows @ w[:, :, 0].t()
+        for j in range(3):
+            y.addmm_(feats[j], w[:, :, j + 1].t())
+        if bias is not None:
+            y += bias.to(x.dtype)
+        ctx.save_for_backward(x_rows, feats, weight)
+        ctx.operator_t = operator_t
+        ctx.has_bias = bias is not None
+        ctx.shape = (b, c, n)
+        return y.view(n, b, o).permute(1, 2, 0)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad):  # noqa: D102
+        x_rows, feats, weight = ctx.saved_tensors
+        b, c, n = ctx.shape
+        o = weight.shape[0]
+        g = grad.permute(2, 0, 1).reshape(n * b, o).to(x_rows.dtype)  # (N * B, O)
+        w = weight.to(x_rows.dtype)
+        grad_x = grad_w = grad_b = None
+        if ctx.needs_input_grad[1]:
+            gt = g.t()
+            grad_w = torch.stack([gt @ x_rows] + [gt @ feats[j] for j in range(3)], dim=-1).to(weight.dtype)
+        if ctx.has_bias and ctx.needs_input_grad[2]:
+            grad_b = g.sum(0).to(weight.dtype)
+        if ctx.needs_input_grad[0]:
+            g_ops = g.new_empty(3, n * b, c)
+            for j in range(3):
+                torch.mm(g, w[:, :, j + 1], out=g_ops[j])
+            gx = spmm(ctx.operator_t, g_ops.view(3 * n, b * c)).view(n * b, c)
+            gx.addmm_(g, w[:, :, 0])
+            grad_x = gx.view(n, b, c).permute(1, 2, 0)
+        return grad_x, grad_w, grad_b, None, None
+
+
 class MeshConv(nn.Module):
     """Four-operator convolution on one or both fsaverage hemispheres.
 
@@ -113,8 +178,11 @@ class MeshConv(nn.Module):
     Input and output are ``(batch, channels, n_hemispheres * V)``. The stacked
     operator ``[L; D_EW; D_NS]`` (block-diagonal over hemispheres) is a
     non-persistent buffer: ``.to(device)`` moves it, checkpoints do not store
-    it. The sparse product always runs in float32 (also under autocast); the
-    channel mixing follows the autocast dtype.
+    it. The layer computes in the operator's dtype (float32 unless the module
+    was converted with ``.double()``), also under autocast. The output is a
+    ``(batch, out_channels, n_vertices)`` view of a vertex-major array, which
+    the next MeshConv reads without a copy; call ``.contiguous()`` if you need
+    a batch-major layout.
     """
 
     def __init__(
@@ -190,11 +258,9 @@ class MeshConv(nn.Module):
         torch.Tensor of shape (batch, out_channels, n_vertices)
         """
         check_input(x, self.in_channels, self.n_vertices, "MeshConv")
-        b, c, n = x.shape
-        feats = self.apply_operators(x)  # (4, N, B, C)
-        feats = feats.permute(2, 1, 3, 0).reshape(b, n, 4 * c)  # (B, N, C*4)
-        out = nn.functional.linear(feats, self.weight.reshape(self.out_channels, 4 * c), self.bias)
-        return out.transpose(1, 2)
+        dtype = self.operator.dtype
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            return _MeshConvFunction.apply(x.to(dtype), self.weight, self.bias, self.operator, self.operator_t)
 
     def extra_repr(self) -> str:
         return (
