@@ -493,6 +493,8 @@ class Reconstructor:
         tensors.update({f"detail.{k}": v for k, v in self.detail.state_dict().items()})
         if self.conditioner is not None:
             tensors["conditioner.prototypes"] = self.conditioner.prototypes
+        if self.space.center is not None:
+            tensors["space.center"] = self.space.center.detach().cpu().float()
         tensors["response_mean"] = self.response_mean
         tensors["response_std"] = self.response_std
         config = {
@@ -554,7 +556,10 @@ class Reconstructor:
                 f"{path}: the model was trained with latents of shape {saved_shape} but the generator given has "
                 f"{list(generator.latent_shape)}"
             )
-        space = semantic_space_from_config(config["space"]) if space is None else space
+        if space is None:
+            space = semantic_space_from_config(config["space"])
+            if "space.center" in tensors:
+                space.center = torch.as_tensor(tensors["space.center"]).float().cpu()
         conditioner = None
         if "conditioner.prototypes" in tensors:
             conditioner = ClassConditioner(torch.as_tensor(tensors["conditioner.prototypes"]))

@@ -43,10 +43,35 @@ class SemanticSpace(abc.ABC):
     """
 
     dim: int = 0
+    center: torch.Tensor | None = None
 
     @abc.abstractmethod
+    def raw_features(self, images: torch.Tensor) -> torch.Tensor:
+        """Differentiable features ``(n, dim)`` of images ``(n, 3, H, W)`` in [0, 1], before centring."""
+
     def embed_torch(self, images: torch.Tensor) -> torch.Tensor:
-        """Differentiable embeddings ``(n, dim)`` of images ``(n, 3, H, W)`` in [0, 1], L2-normalised."""
+        """Differentiable embeddings ``(n, dim)``: features minus :attr:`center`, L2-normalised."""
+        feat = self.raw_features(images).float()
+        if self.center is not None:
+            feat = feat - self.center.to(feat.device)
+        return nn.functional.normalize(feat, dim=1)
+
+    def fit_center(self, images: np.ndarray | torch.Tensor, *, batch_size: int = 64) -> "SemanticSpace":
+        """Set :attr:`center` to the mean raw feature of ``images`` (n, H, W, 3).
+
+        Pooled CNN features share a large common component; removing the
+        training images' mean makes the embeddings (and cosine or
+        correlation comparisons between them) carry what differs between
+        images.
+        """
+        self.center = None
+        from encoding.features import as_image_tensor
+
+        x = as_image_tensor(images) if not isinstance(images, torch.Tensor) else images
+        with torch.no_grad():
+            feats = [self.raw_features(x[s : s + batch_size]).float().cpu() for s in range(0, x.shape[0], batch_size)]
+        self.center = torch.cat(feats).mean(0)
+        return self
 
     def embed(self, images: np.ndarray | torch.Tensor, *, batch_size: int = 64) -> np.ndarray:
         """Embeddings ``(n, dim)`` (float32, unit L2 norm) of images ``(n, H, W, 3)`` in [0, 1].
@@ -96,14 +121,13 @@ class EfficientNetSemanticSpace(SemanticSpace):
         self.weights = str(weights)
         self.extractor.module.eval()
         with torch.no_grad():
-            self.dim = int(self.embed_torch(torch.zeros(1, 3, 32, 32)).shape[1])
+            self.dim = int(self.raw_features(torch.zeros(1, 3, 32, 32)).shape[1])
 
-    def embed_torch(self, images: torch.Tensor) -> torch.Tensor:
+    def raw_features(self, images: torch.Tensor) -> torch.Tensor:
         from encoding.features import pool_activation
 
         act = self.extractor.forward_features(images, [self.layer])[self.layer]
-        feat = pool_activation(act, "avg") if act.ndim > 2 else act
-        return nn.functional.normalize(feat.float(), dim=1)
+        return pool_activation(act, "avg") if act.ndim > 2 else act
 
     def config(self) -> dict[str, Any]:
         return {"type": "efficientnet-lite0", "input_size": self.input_size, "layer": self.layer,
@@ -134,11 +158,10 @@ class CLIPSemanticSpace(SemanticSpace):
         self.model_name = model_name
         self.pretrained = None if pretrained is None else os.fspath(pretrained)
         with torch.no_grad():
-            self.dim = int(self.embed_torch(torch.zeros(1, 3, 64, 64)).shape[1])
+            self.dim = int(self.raw_features(torch.zeros(1, 3, 64, 64)).shape[1])
 
-    def embed_torch(self, images: torch.Tensor) -> torch.Tensor:
-        emb = self.extractor.forward_features(images, ["embedding"])["embedding"]
-        return nn.functional.normalize(emb.float(), dim=1)
+    def raw_features(self, images: torch.Tensor) -> torch.Tensor:
+        return self.extractor.forward_features(images, ["embedding"])["embedding"]
 
     def config(self) -> dict[str, Any]:
         return {"type": "clip", "model_name": self.model_name, "pretrained": self.pretrained}

@@ -57,6 +57,10 @@ class CortexTrunk(nn.Module):
         Normalisation of the residual blocks, see :func:`neurokit.nn.mesh_norm`.
     pool : {"max", "mean"}
         Mesh pooling of the down-blocks.
+    linear_skip : bool
+        Add a linear read-out of the input vertices to the pooled output (a
+        global linear path next to the deep one; it helps small training sets,
+        where the mapping is close to linear).
 
     Notes
     -----
@@ -75,6 +79,7 @@ class CortexTrunk(nn.Module):
         num_heads: int = 4,
         norm: str = "group",
         pool: str = "max",
+        linear_skip: bool = True,
     ) -> None:
         super().__init__()
         self.level = check_level(level, "level")
@@ -119,6 +124,8 @@ class CortexTrunk(nn.Module):
             for _ in range(self.attention_depth)
         )
         self.out_norm = nn.LayerNorm(self.attention_dim)
+        self.linear_skip = bool(linear_skip)
+        self.skip = nn.Linear(self.n_inputs, self.attention_dim) if self.linear_skip else None
 
     def _check(self, x: torch.Tensor) -> torch.Tensor:
         if not isinstance(x, torch.Tensor):
@@ -145,7 +152,10 @@ class CortexTrunk(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Pooled trunk features ``(batch, attention_dim)`` of responses ``(batch, 2 * n_vertices(level))``."""
-        return self.tokens(x).mean(dim=1)
+        pooled = self.tokens(x).mean(dim=1)
+        if self.skip is not None:
+            pooled = pooled + self.skip(self._check(x))
+        return pooled
 
     def config(self) -> dict[str, Any]:
         """Constructor arguments (JSON-serialisable) to rebuild the trunk."""
@@ -158,4 +168,5 @@ class CortexTrunk(nn.Module):
             "num_heads": self.num_heads,
             "norm": self.norm,
             "pool": self.pool,
+            "linear_skip": self.linear_skip,
         }
