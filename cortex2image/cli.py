@@ -1,0 +1,174 @@
+"""``neurokit reconstruct``: reconstruct seen images from fMRI files.
+
+The subcommand is registered into the ``neurokit`` command line through its
+plugin hook (:func:`neurokit.cli.add_subcommand`, or the
+``neurokit.commands`` entry-point group), so :mod:`neurokit` never imports
+:mod:`cortex2image`::
+
+    neurokit reconstruct MODEL LEFT RIGHT --output DIR [--samples N] [--seed S]
+                         [--rerank-encoder PATH] [--overwrite]
+
+Everything is read and validated, and every image computed, before anything
+is written; the output folder is assembled under a temporary name next to
+``DIR`` and renamed into place, so a failure leaves no partial folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from neurokit.exceptions import DataValidationError, OutputExistsError
+
+__all__ = ["register", "reconstruct_command", "write_reconstruction", "contact_sheet", "main"]
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``reconstruct`` subcommand to a ``neurokit`` subparsers object."""
+    p = subparsers.add_parser(
+        "reconstruct",
+        help="reconstruct seen images from fMRI files (cortex2image)",
+        description="Reconstruct the images a subject saw from left/right fsaverage response files "
+        "(MGH/MGZ, GIfTI or npy; one sample per row/frame) with a trained cortex2image model.",
+    )
+    p.add_argument("model", help="model checkpoint (folder, stem or .json/.safetensors) saved by Reconstructor.save")
+    p.add_argument("left", help="left-hemisphere response file (or an .npy with both hemispheres, or a NIfTI volume)")
+    p.add_argument("right", nargs="?", default=None, help="right-hemisphere response file")
+    p.add_argument("--output", "-o", required=True, help="output folder (must not exist unless --overwrite)")
+    p.add_argument("--samples", type=int, default=1, help="images drawn per response (default 1)")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the samples (default 0)")
+    p.add_argument("--temperature", type=float, default=1.0, help="posterior noise scale (default 1)")
+    p.add_argument("--rerank-encoder", default=None,
+                   help="LinearImageEncoder checkpoint: choose the sample whose predicted response correlates best")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    p.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    p.set_defaults(func=reconstruct_command)
+
+
+def _to_uint8(image: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(np.asarray(image, dtype=np.float64) * 255.0), 0, 255).astype(np.uint8)
+
+
+def contact_sheet(samples: np.ndarray, *, pad: int = 2) -> np.ndarray:
+    """Grid of images: one row per input, one column per sample.
+
+    Parameters
+    ----------
+    samples : ndarray of shape (n, n_samples, H, W, 3)
+        Values in [0, 1].
+    pad : int
+        White pixels between images.
+
+    Returns
+    -------
+    ndarray of uint8, shape (n * (H + pad) + pad, n_samples * (W + pad) + pad, 3)
+    """
+    samples = np.asarray(samples)
+    if samples.ndim != 5 or samples.shape[-1] != 3:
+        raise DataValidationError(f"samples: expected (n, n_samples, H, W, 3), got {samples.shape}")
+    n, s, h, w, _ = samples.shape
+    sheet = np.full((n * (h + pad) + pad, s * (w + pad) + pad, 3), 255, np.uint8)
+    for i in range(n):
+        for j in range(s):
+            top, left = pad + i * (h + pad), pad + j * (w + pad)
+            sheet[top : top + h, left : left + w] = _to_uint8(samples[i, j])
+    return sheet
+
+
+def write_reconstruction(result: Any, output: str | os.PathLike, *, overwrite: bool = False,
+                         record: dict[str, Any] | None = None) -> Path:
+    """Write a :class:`~cortex2image.reconstructor.Reconstruction` as a folder, atomically.
+
+    Files: ``recon_0000.png`` ... (the chosen image per input),
+    ``samples/recon_0000_s00.png`` ... (every sample, when more than one),
+    ``contact_sheet.png`` and ``reconstruction.json`` (settings, chosen
+    samples, rerank scores and ``record``).
+
+    Raises
+    ------
+    OutputExistsError
+        If ``output`` exists and ``overwrite`` is false.
+    """
+    from PIL import Image
+
+    out = Path(os.fspath(output))
+    if out.exists() and not overwrite:
+        raise OutputExistsError(f"{out} already exists; pass --overwrite (overwrite=True) to replace it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{out.name}-", dir=out.parent))
+    try:
+        n, s = result.samples.shape[:2]
+        for i in range(n):
+            Image.fromarray(_to_uint8(result.images[i])).save(tmp / f"recon_{i:04d}.png")
+        if s > 1:
+            (tmp / "samples").mkdir()
+            for i in range(n):
+                for j in range(s):
+                    Image.fromarray(_to_uint8(result.samples[i, j])).save(tmp / "samples" / f"recon_{i:04d}_s{j:02d}.png")
+        Image.fromarray(contact_sheet(result.samples)).save(tmp / "contact_sheet.png")
+        doc = {
+            "n_inputs": int(n),
+            "n_samples": int(s),
+            "image_size": list(result.images.shape[1:3]),
+            "chosen_sample": result.chosen.tolist(),
+            "rerank_scores": None if result.rerank_scores is None else np.round(result.rerank_scores, 6).tolist(),
+            "files": [f"recon_{i:04d}.png" for i in range(n)],
+            **dict(result.meta),
+            **dict(record or {}),
+        }
+        (tmp / "reconstruction.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+        if out.exists():
+            backup = out.with_name(f".old-{out.name}-{os.getpid()}")
+            os.replace(out, backup)
+            os.replace(tmp, out)
+            shutil.rmtree(backup, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def reconstruct_command(args: argparse.Namespace) -> int:
+    """Run ``neurokit reconstruct`` with parsed arguments; returns the exit status."""
+    from cortex2image.reconstructor import LinearImageEncoder, Reconstructor
+
+    out = Path(args.output)
+    if out.exists() and not args.overwrite:
+        raise OutputExistsError(f"{out} already exists; pass --overwrite to replace it")
+    if args.samples < 1:
+        raise DataValidationError(f"--samples must be at least 1, got {args.samples}")
+    model = Reconstructor.load(args.model, device=args.device)
+    source: Any = args.left if args.right is None else (args.left, args.right)
+    encoder = LinearImageEncoder.load(args.rerank_encoder) if args.rerank_encoder else None
+    result = model.reconstruct(source, n_samples=args.samples, seed=args.seed, temperature=args.temperature,
+                               rerank_encoder=encoder)
+    record = {"model": os.fspath(args.model), "left": os.fspath(args.left),
+              "right": None if args.right is None else os.fspath(args.right),
+              "rerank_encoder": args.rerank_encoder}
+    path = write_reconstruction(result, out, overwrite=args.overwrite, record=record)
+    print(f"wrote {result.images.shape[0]} reconstructions to {path}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``neurokit`` command line with ``reconstruct`` registered in-process (for tests and ``python -m``)."""
+    from neurokit import cli
+
+    if register not in cli._EXTRA_COMMANDS:
+        cli.add_subcommand(register)
+    return cli.main(argv)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    import sys
+
+    sys.exit(main(sys.argv[1:]))
