@@ -1,0 +1,263 @@
+"""Cortex2Image models, the Reconstructor (files, levels, samples, reranking, save/load) and the CLI.
+
+Small untrained models at mesh level 2 keep these fast; learning is checked in
+test_cortex2image_end_to_end.py.
+"""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from cortex2image import (
+    ClassConditioner,
+    Cortex2Detail,
+    Cortex2Semantic,
+    CortexTrunk,
+    EfficientNetSemanticSpace,
+    LinearImageEncoder,
+    Reconstructor,
+    kl_divergence,
+)
+from cortex2image.cli import contact_sheet, main as cli_main
+from neurokit.exceptions import (
+    CheckpointError,
+    HemisphereMismatchError,
+    InvalidParameterError,
+    NonFiniteDataError,
+    VertexCountError,
+)
+from neurokit.io import write_gifti, write_mgh
+from neurokit.mesh.levels import n_vertices
+
+LEVEL = 2
+TRUNK = dict(coarse_level=1, channels=[8, 16], attention_dim=16, attention_depth=1, num_heads=2)
+
+
+@pytest.fixture(scope="module")
+def generator():
+    from neurogen.generators import DCGANFaceGenerator
+
+    return DCGANFaceGenerator.from_pretrained()
+
+
+@pytest.fixture(scope="module")
+def space():
+    sp = EfficientNetSemanticSpace(input_size=32)
+    sp.fit_center(np.random.default_rng(0).uniform(size=(4, 32, 32, 3)).astype(np.float32))
+    return sp
+
+
+@pytest.fixture(scope="module")
+def model(generator, space):
+    torch.manual_seed(0)
+    sem = Cortex2Semantic(LEVEL, space.dim, **TRUNK)
+    det = Cortex2Detail(LEVEL, 100, space.dim, **TRUNK)
+    n = 2 * n_vertices(LEVEL)
+    rng = np.random.default_rng(0)
+    return Reconstructor(sem, det, generator, space, rng.normal(size=n), rng.uniform(0.5, 2, size=n),
+                         info={"seed": 0})
+
+
+def _responses(level, n=3, seed=1):
+    return np.random.default_rng(seed).normal(size=(n, 2 * n_vertices(level))).astype(np.float32)
+
+
+def test_trunk_shapes_and_validation():
+    trunk = CortexTrunk(LEVEL, **TRUNK)
+    x = torch.randn(2, 2 * n_vertices(LEVEL), requires_grad=True)
+    assert trunk(x).shape == (2, 16)
+    assert trunk.tokens(x).shape == (2, 2 * n_vertices(1), 16)
+    trunk(x).sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all()
+    with pytest.raises(VertexCountError):
+        trunk(torch.randn(2, 100))
+    with pytest.raises(InvalidParameterError):
+        CortexTrunk(2, coarse_level=3)
+    with pytest.raises(InvalidParameterError):
+        CortexTrunk(2, coarse_level=1, channels=[8])
+    assert CortexTrunk(**trunk.config()).config() == trunk.config()
+
+
+def test_semantic_is_unit_norm_and_detail_heads(space):
+    sem = Cortex2Semantic(LEVEL, space.dim, **TRUNK).eval()
+    emb = sem(torch.randn(3, 2 * n_vertices(LEVEL)))
+    assert emb.shape == (3, space.dim)
+    assert torch.allclose(emb.norm(dim=1), torch.ones(3), atol=1e-5)
+    det = Cortex2Detail(LEVEL, 100, space.dim, **TRUNK)
+    mu, logvar = det(torch.randn(3, 2 * n_vertices(LEVEL)), emb)
+    assert mu.shape == logvar.shape == (3, 100)
+    assert (logvar >= -8).all() and (logvar <= 2).all()
+    z = Cortex2Detail.reparameterize(mu, logvar, 4, torch.Generator().manual_seed(0))
+    assert z.shape == (3, 4, 100)
+    with pytest.raises(Exception):
+        det(torch.randn(3, 2 * n_vertices(LEVEL)))  # semantic embedding missing
+
+
+def test_kl_divergence_matches_torch_distributions():
+    mu, logvar = torch.randn(4, 5), torch.randn(4, 5)
+    q = torch.distributions.Normal(mu, torch.exp(0.5 * logvar))
+    p = torch.distributions.Normal(torch.zeros(4, 5), torch.ones(4, 5))
+    assert torch.allclose(kl_divergence(mu, logvar), torch.distributions.kl_divergence(q, p).sum(1), atol=1e-5)
+    assert torch.allclose(kl_divergence(torch.zeros(2, 3), torch.zeros(2, 3)), torch.zeros(2))
+
+
+def test_semantic_space_embeddings(space):
+    imgs = np.random.default_rng(3).uniform(size=(5, 40, 40, 3)).astype(np.float32)
+    emb = space.embed(imgs)
+    assert emb.shape == (5, space.dim)
+    assert np.allclose(np.linalg.norm(emb, axis=1), 1, atol=1e-5)
+    x = torch.from_numpy(imgs).permute(0, 3, 1, 2).requires_grad_(True)
+    space.embed_torch(x).sum().backward()
+    assert x.grad.abs().sum() > 0
+
+
+def test_class_conditioner_picks_nearest_prototype():
+    cond = ClassConditioner(torch.eye(3))
+    assert cond(torch.tensor([[0.1, 0.9, 0.0], [2.0, 0.0, 0.1]])).tolist() == [1, 0]
+    with pytest.raises(Exception):
+        cond(torch.randn(2, 4))
+
+
+def test_reconstruct_levels_samples_and_determinism(model):
+    fine = _responses(3)
+    rec = model.reconstruct(fine, n_samples=3, seed=5)
+    assert rec.images.shape == (3, 64, 64, 3) and rec.samples.shape == (3, 3, 64, 64, 3)
+    assert rec.images.min() >= 0 and rec.images.max() <= 1
+    assert (rec.chosen == 0).all()
+    # finer data are sliced: same result as giving the level-2 slice
+    n2, n3 = n_vertices(2), n_vertices(3)
+    sliced = np.concatenate([fine[:, :n2], fine[:, n3 : n3 + n2]], axis=1)
+    assert np.array_equal(model.reconstruct(sliced, n_samples=3, seed=5).samples, rec.samples)
+    again = model.reconstruct(fine, n_samples=3, seed=5)
+    assert np.array_equal(again.samples, rec.samples)
+    other = model.reconstruct(fine, n_samples=3, seed=6)
+    assert np.array_equal(other.samples[:, 0], rec.samples[:, 0])  # sample 0 is the posterior mean
+    assert not np.array_equal(other.samples[:, 1:], rec.samples[:, 1:])
+    with pytest.raises(VertexCountError):
+        model.reconstruct(_responses(1))
+    bad = fine.copy()
+    bad[0, 4] = np.nan
+    with pytest.raises(NonFiniteDataError):
+        model.reconstruct(bad)
+    with pytest.raises(InvalidParameterError):
+        model.reconstruct(fine, n_samples=0)
+
+
+def test_reranking_chooses_best_predicted_correlation(model):
+    responses = _responses(LEVEL, n=2)
+
+    class Encoder:
+        level_ = LEVEL
+
+        def __call__(self, images):
+            # predicted response = image brightness times a fixed pattern: the sample whose brightness
+            # best matches the pattern's sign in the measured response wins
+            b = images.reshape(len(images), -1).mean(1, keepdims=True)
+            return b * np.linspace(-1, 1, 2 * n_vertices(LEVEL))[None] + np.arange(len(images))[:, None] * 1e-3
+
+    rec = model.reconstruct(responses, n_samples=4, seed=0, rerank_encoder=Encoder())
+    assert rec.rerank_scores.shape == (2, 4)
+    assert np.array_equal(rec.chosen, rec.rerank_scores.argmax(1))
+    assert np.array_equal(rec.images, rec.samples[np.arange(2), rec.chosen])
+
+
+def test_save_load_identical_reconstructions(model, tmp_path):
+    model.save(tmp_path / "model")
+    loaded = Reconstructor.load(tmp_path / "model")
+    x = _responses(LEVEL)
+    a = model.reconstruct(x, n_samples=2, seed=3)
+    b = loaded.reconstruct(x, n_samples=2, seed=3)
+    assert np.array_equal(a.samples, b.samples)
+    assert np.array_equal(a.semantic, b.semantic)
+    meta = json.loads((tmp_path / "model.json").read_text())
+    assert meta["config"]["kind"] == "cortex2image.Reconstructor"
+    (tmp_path / "model.safetensors").write_bytes(b"corrupt")
+    with pytest.raises(CheckpointError):
+        Reconstructor.load(tmp_path / "model")
+
+
+def test_linear_image_encoder_fit_save_load(tmp_path):
+    rng = np.random.default_rng(0)
+    imgs = rng.uniform(size=(24, 32, 32, 3)).astype(np.float32)
+    imgs[:12] *= 0.3  # two brightness groups the responses follow
+    pattern = rng.normal(size=2 * n_vertices(1))
+    resp = imgs.mean((1, 2, 3))[:, None] * pattern[None] + 0.01 * rng.normal(size=(24, pattern.size))
+    enc = LinearImageEncoder(layers=("stage2",), input_size=32).fit(imgs, resp.astype(np.float32))
+    pred = enc.predict(imgs)
+    assert pred.shape == resp.shape
+    assert np.corrcoef(pred.ravel(), resp.ravel())[0, 1] > 0.8
+    enc.save(tmp_path / "enc")
+    assert np.allclose(LinearImageEncoder.load(tmp_path / "enc").predict(imgs[:3]), pred[:3], atol=1e-5)
+
+
+def test_contact_sheet_layout():
+    sheet = contact_sheet(np.zeros((2, 3, 8, 8, 3)), pad=2)
+    assert sheet.shape == (2 * 10 + 2, 3 * 10 + 2, 3) and sheet.dtype == np.uint8
+    assert sheet[0, 0, 0] == 255 and sheet[2, 2, 0] == 0
+
+
+def _write_pair(folder, data, fmt):
+    n = data.shape[1] // 2
+    if fmt == "mgh":
+        from neurokit.datasets import NSDWriter
+
+        return NSDWriter(folder).write_betas_session(1, 1, data)
+    left, right = folder / "lh.resp.func.gii", folder / "rh.resp.func.gii"
+    write_gifti(left, data[:, :n])
+    write_gifti(right, data[:, n:])
+    return left, right
+
+
+@pytest.mark.parametrize("fmt", ["mgh", "gifti"])
+def test_cli_reconstructs_from_files(model, tmp_path, fmt):
+    model.save(tmp_path / "model")
+    left, right = _write_pair(tmp_path, _responses(3, n=2), fmt)
+    out = tmp_path / "out"
+    status = cli_main(["reconstruct", str(tmp_path / "model"), str(left), str(right), "--output", str(out),
+                       "--samples", "2", "--seed", "1"])
+    assert status == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["contact_sheet.png", "reconstruction.json", "recon_0000.png", "recon_0001.png", "samples"])
+    assert len(list((out / "samples").iterdir())) == 4
+    doc = json.loads((out / "reconstruction.json").read_text())
+    assert doc["n_inputs"] == 2 and doc["n_samples"] == 2 and doc["seed"] == 1
+    from PIL import Image
+
+    png = np.asarray(Image.open(out / "recon_0001.png"), dtype=np.float32) / 255
+    expected = model.reconstruct((left, right), n_samples=2, seed=1).images[1]
+    assert np.abs(png - expected).max() <= 1 / 255 + 1e-6
+    # an existing output folder is not overwritten without --overwrite
+    assert cli_main(["reconstruct", str(tmp_path / "model"), str(left), str(right), "--output", str(out)]) == 1
+
+
+def test_cli_bad_files_write_nothing(model, tmp_path, capsys):
+    model.save(tmp_path / "model")
+    data = _responses(3, n=2)
+    n = data.shape[1] // 2
+    cases = {}
+    import nibabel as nib
+
+    short = data[:, : n - 5].T[:, None, None, :].astype(np.float32)  # not an fsaverage vertex count
+    nib.MGHImage(short, np.eye(4)).to_filename(str(tmp_path / "lh.short.mgh"))
+    write_mgh(tmp_path / "rh.short.mgh", data[:, n:])
+    cases["vertex"] = (tmp_path / "lh.short.mgh", tmp_path / "rh.short.mgh", "vertices")
+    nan = data.copy()
+    nan[1, 7] = np.nan
+    write_mgh(tmp_path / "lh.nan.mgh", nan[:, :n])
+    write_mgh(tmp_path / "rh.nan.mgh", nan[:, n:])
+    cases["nan"] = (tmp_path / "lh.nan.mgh", tmp_path / "rh.nan.mgh", "NaN")
+    write_mgh(tmp_path / "lh.ok.mgh", data[:, :n])
+    write_mgh(tmp_path / "rh.ok.mgh", data[:, n:])
+    cases["order"] = (tmp_path / "rh.ok.mgh", tmp_path / "lh.ok.mgh", "swapped")
+    for name, (left, right, words) in cases.items():
+        out = tmp_path / f"out_{name}"
+        status = cli_main(["reconstruct", str(tmp_path / "model"), str(left), str(right), "--output", str(out)])
+        err = capsys.readouterr().err
+        assert status == 1, name
+        assert words in err, (name, err)
+        assert not out.exists()
+        assert not [p for p in tmp_path.iterdir() if p.name.startswith(".tmp-out")]
+    with pytest.raises(HemisphereMismatchError):
+        model.reconstruct((tmp_path / "rh.ok.mgh", tmp_path / "lh.ok.mgh"))
