@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -40,6 +42,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--json", default=None, help="write the results here")
     args = parser.parse_args(argv)
 
+    # this script's own name would shadow the cortex2image package when run as a file
+    here = Path(__file__).resolve().parent
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
+    sys.modules.pop("cortex2image", None) if getattr(sys.modules.get("cortex2image"), "__file__", "") == __file__ else None
     from cortex2image import Cortex2Detail, Cortex2Semantic, EfficientNetSemanticSpace, Reconstructor
     from cortex2image.training import _DetailLoss, _DetailObjective
     from neurogen.generators import DCGANFaceGenerator
