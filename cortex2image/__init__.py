@@ -10,25 +10,37 @@
 - :mod:`cortex2image.metrics` -- PixCorr, SSIM, two-way identification, brain correlation.
 """
 
-from cortex2image.detail import ClassConditioner, Cortex2Detail, kl_divergence
-from cortex2image.metrics import (
-    ReconstructionScores,
-    brain_correlation,
-    feature_identification,
-    pixcorr,
-    score_reconstructions,
-    ssim,
-)
-from cortex2image.reconstructor import LinearImageEncoder, Reconstruction, Reconstructor, as_surface_data
-from cortex2image.semantic import (
-    CLIPSemanticSpace,
-    Cortex2Semantic,
-    EfficientNetSemanticSpace,
-    SemanticSpace,
-    semantic_space_from_config,
-)
-from cortex2image.training import fit_reconstructor, train_reconstructor
-from cortex2image.trunk import CortexTrunk
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "cortex2image.trunk": ("CortexTrunk",),
+    "cortex2image.semantic": ("Cortex2Semantic", "SemanticSpace", "EfficientNetSemanticSpace", "CLIPSemanticSpace",
+                              "semantic_space_from_config"),
+    "cortex2image.detail": ("Cortex2Detail", "ClassConditioner", "kl_divergence"),
+    "cortex2image.reconstructor": ("Reconstructor", "Reconstruction", "LinearImageEncoder", "as_surface_data"),
+    "cortex2image.training": ("fit_reconstructor", "train_reconstructor"),
+    "cortex2image.metrics": ("pixcorr", "ssim", "feature_identification", "brain_correlation",
+                             "score_reconstructions", "ReconstructionScores"),
+}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the public API lazily, so ``cortex2image.cli`` loads without torch."""
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'cortex2image' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + list(_WHERE))
+
 
 __all__ = [
     "CortexTrunk",
