@@ -18,3 +18,7 @@ from encoding.simulation import Cohort, SimulatedSubject, load_ground_truth, sim
 # --- differentiable image -> response encoders (encoding.image_encoder) ---
 from encoding.image_encoder import ImageEncoder, fit_image_encoder, image_features  # noqa: E402
 # --- end image encoders ---
+
+# --- surface-mesh convolutional encoder (encoding.mesh_encoder) ---
+from encoding.mesh_encoder import MeshReadout, SurfaceMeshEncoder  # noqa: E402
+# --- end surface-mesh convolutional encoder ---

@@ -1,0 +1,604 @@
+"""Surface-mesh convolutional encoder: image -> frozen backbone tokens -> mesh queries -> MeshConv decoder.
+
+:class:`SurfaceMeshEncoder` predicts one response per fsaverage vertex of both
+hemispheres from an image:
+
+1. a frozen EfficientNet-Lite0 (its differentiable torch path) turns the image
+   into *tokens*: each requested feature map flattened to ``h * w`` tokens
+   (a vector layer such as ``'pool'`` is one token), each layer projected to
+   ``dim`` with its own LayerNorm + linear map, plus fixed 2-D sine/cosine
+   features of the token's position in the image (projected) and a learned
+   per-layer embedding;
+2. a sigmoid cross-attention readout (:class:`kernels.SigmoidCrossAttention`,
+   Ramapuram et al. 2024): one learned query per vertex of a coarse mesh level
+   (both hemispheres), made of a learned embedding plus fixed features of the
+   vertex's sphere coordinates and hemisphere, attends to the image tokens,
+   followed by a GELU MLP (hybrid-norm residuals);
+3. a MeshConv decoder (:mod:`neurokit.nn`) unpools level by level to the
+   target level (``unpool -> MeshConv -> norm -> GELU`` per level) and a
+   per-vertex linear readout gives the response of every vertex.
+
+The module is differentiable from pixels to vertices (``forward(images)``),
+so a generator can follow its gradient. It also has the scikit-learn face of
+the other encoders -- ``fit(images, Y)``, ``predict(images)`` and
+``score(images, Y)`` (Pearson r per vertex) -- so it can be a source model of
+:class:`encoding.ensemble.PersonalizedEnsembleEncoder`. ``fit`` computes the
+frozen backbone tokens once and trains only the readout and decoder with
+:class:`neurokit.training.Trainer`. Weights are saved with
+:mod:`neurokit.checkpoints` (safetensors + JSON); the backbone's pretrained
+weights are not copied into the checkpoint (they come from the installed
+package, named in the config).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from kernels import SigmoidCrossAttention
+from neurokit.checkpoints import load_checkpoint, save_checkpoint
+from neurokit.exceptions import (
+    CheckpointError,
+    DataValidationError,
+    InvalidParameterError,
+    NotFittedError,
+    VertexCountError,
+)
+from neurokit.mesh.levels import check_level, level_from_n_vertices, n_vertices
+from neurokit.metrics import pearson_r
+from neurokit.nn import MeshConv, MeshUnpool, mesh_norm
+
+__all__ = ["SurfaceMeshEncoder", "MeshReadout", "sphere_features", "image_position_features"]
+
+#: Layers of EfficientNet-Lite0 the encoder reads tokens from by default.
+DEFAULT_TOKEN_LAYERS = ("stage3", "stage5", "pool")
+
+
+# ------------------------------------------------------------------------------ fixed position features
+def sphere_features(level: int, n_frequencies: int = 3) -> torch.Tensor:
+    """Fixed positional features of the vertices of both hemispheres at ``level``.
+
+    Parameters
+    ----------
+    level : int
+        fsaverage level (0..7; levels above 5 need the user's FreeSurfer
+        ``fsaverage`` sphere, see :func:`neurokit.mesh.hierarchy.fsaverage_hemisphere`).
+    n_frequencies : int
+        Number of octaves of sine/cosine features of the unit-sphere coordinates.
+
+    Returns
+    -------
+    torch.Tensor of shape (2 * n_vertices(level), 4 + 6 * n_frequencies)
+        float32: unit-sphere ``x, y, z``, a hemisphere flag (-1 left, +1
+        right) and ``sin(2^f pi p), cos(2^f pi p)`` of each coordinate,
+        left hemisphere first.
+    """
+    from neurokit.mesh.hierarchy import fsaverage_hemisphere
+
+    level = check_level(level)
+    rows = []
+    for flag, hemi in ((-1.0, "left"), (1.0, "right")):
+        v = np.asarray(fsaverage_hemisphere(level, hemi).vertices, dtype=np.float64)
+        v = v / np.linalg.norm(v, axis=1, keepdims=True)
+        feats = [v, np.full((len(v), 1), flag)]
+        for f in range(n_frequencies):
+            feats += [np.sin(2.0**f * np.pi * v), np.cos(2.0**f * np.pi * v)]
+        rows.append(np.concatenate(feats, axis=1))
+    return torch.from_numpy(np.concatenate(rows).astype(np.float32))
+
+
+def image_position_features(height: int, width: int, n_frequencies: int = 4) -> torch.Tensor:
+    """Fixed 2-D sine/cosine features of the cells of an ``height x width`` feature map.
+
+    Returns
+    -------
+    torch.Tensor of shape (height * width, 2 + 4 * n_frequencies)
+        Row-major over the map: cell centre ``(x, y)`` in [-1, 1] and
+        ``sin(2^f pi x / 2), cos(...)`` of both coordinates.
+    """
+    ys = (torch.arange(height, dtype=torch.float32) + 0.5) / height * 2 - 1
+    xs = (torch.arange(width, dtype=torch.float32) + 0.5) / width * 2 - 1
+    yy, xx = torch.meshgrid(ys, xs, indexing="ij")
+    p = torch.stack([xx.reshape(-1), yy.reshape(-1)], dim=1)
+    feats = [p]
+    for f in range(n_frequencies):
+        feats += [torch.sin(2.0**f * math.pi * p / 2), torch.cos(2.0**f * math.pi * p / 2)]
+    return torch.cat(feats, dim=1)
+
+
+# ------------------------------------------------------------------------------ the trainable part
+class MeshReadout(nn.Module):
+    """Tokens -> responses on both hemispheres: cross-attention from mesh queries, MeshConv decoder.
+
+    Parameters
+    ----------
+    token_shapes : sequence of (n_tokens, token_dim, height, width)
+        One entry per backbone layer; ``height * width == n_tokens`` for a
+        feature map, ``(1, D, 0, 0)`` for a vector layer.
+    query_level, target_level : int
+        Mesh level of the queries and of the output (``query_level <= target_level``).
+    dim, num_heads : int
+        Width of tokens and queries, attention heads.
+    decoder_channels : sequence of int
+        Channels after each unpooling step, one per level from
+        ``query_level + 1`` to ``target_level``.
+    norm : str
+        Normalisation of the decoder (see :func:`neurokit.nn.mesh_norm`).
+
+    Notes
+    -----
+    Input: packed tokens ``(batch, sum_i n_tokens_i * token_dim_i)`` (each
+    layer's ``(n_tokens, token_dim)`` tokens flattened and concatenated, see
+    :meth:`SurfaceMeshEncoder.tokens`). Output ``(batch, 2 * n_vertices(target_level))``,
+    left hemisphere first, in the units of the training targets (the
+    per-vertex standardisation learned by ``fit`` is undone here).
+    """
+
+    def __init__(
+        self,
+        token_shapes: Sequence[tuple[int, int, int, int]],
+        query_level: int,
+        target_level: int,
+        dim: int,
+        num_heads: int,
+        decoder_channels: Sequence[int],
+        norm: str = "group",
+    ) -> None:
+        super().__init__()
+        self.token_shapes = [tuple(int(v) for v in s) for s in token_shapes]
+        self.query_level, self.target_level = check_level(query_level), check_level(target_level)
+        self.sizes = [n * d for n, d, _, _ in self.token_shapes]
+        self.in_norms = nn.ModuleList(nn.LayerNorm(d) for _, d, _, _ in self.token_shapes)
+        self.in_proj = nn.ModuleList(nn.Linear(d, dim) for _, d, _, _ in self.token_shapes)
+        self.layer_embed = nn.Parameter(torch.zeros(len(self.token_shapes), dim))
+        pos = [image_position_features(h, w) if h else torch.zeros(1, 18) for _, _, h, w in self.token_shapes]
+        self.register_buffer("token_pos", torch.cat(pos), persistent=False)
+        self.pos_proj = nn.Linear(self.token_pos.shape[1], dim)
+
+        sphere = sphere_features(self.query_level)
+        self.register_buffer("query_pos", sphere, persistent=False)
+        self.query_embed = nn.Parameter(0.02 * torch.randn(sphere.shape[0], dim))
+        self.query_proj = nn.Linear(sphere.shape[1], dim)
+        self.q_norm, self.kv_norm = nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.attn = SigmoidCrossAttention(dim, num_heads, qk_norm=True)
+        self.attn_post = nn.LayerNorm(dim)
+        self.mlp_norm, self.mlp_post = nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, 2 * dim), nn.GELU(), nn.Linear(2 * dim, dim))
+
+        stages: list[nn.Module] = []
+        channels = dim
+        for k, out_ch in enumerate(decoder_channels):
+            level = self.query_level + k
+            stages.append(
+                nn.ModuleDict(
+                    {
+                        "unpool": MeshUnpool(level),
+                        "conv": MeshConv(channels, out_ch, level + 1),
+                        "norm": mesh_norm(norm, out_ch),
+                    }
+                )
+            )
+            channels = out_ch
+        self.stages = nn.ModuleList(stages)
+        self.act = nn.GELU()
+        n_out = 2 * n_vertices(self.target_level)
+        self.vertex_weight = nn.Parameter(torch.zeros(n_out, channels))
+        self.vertex_bias = nn.Parameter(torch.zeros(n_out))
+        nn.init.normal_(self.vertex_weight, std=1.0 / math.sqrt(channels))
+        self.register_buffer("target_mean", torch.zeros(n_out))
+        self.register_buffer("target_scale", torch.ones(n_out))
+
+    @property
+    def n_outputs(self) -> int:
+        """Vertices of both hemispheres at the target level."""
+        return self.vertex_bias.shape[0]
+
+    def embed_tokens(self, packed: torch.Tensor) -> torch.Tensor:
+        """Packed backbone tokens (batch, n_packed) -> projected tokens (batch, n_tokens, dim)."""
+        if packed.ndim != 2 or packed.shape[1] != sum(self.sizes):
+            raise DataValidationError(
+                f"MeshReadout: expected packed tokens of shape (batch, {sum(self.sizes)}), got {tuple(packed.shape)}"
+            )
+        parts = packed.split(self.sizes, dim=1)
+        toks = []
+        for i, (part, (n, d, _, _)) in enumerate(zip(parts, self.token_shapes)):
+            toks.append(self.in_proj[i](self.in_norms[i](part.reshape(-1, n, d))) + self.layer_embed[i])
+        return torch.cat(toks, dim=1) + self.pos_proj(self.token_pos)
+
+    def forward(self, packed: torch.Tensor) -> torch.Tensor:
+        """Packed tokens (batch, n_packed) -> responses (batch, 2 * n_vertices(target_level))."""
+        tokens = self.embed_tokens(packed)
+        b = tokens.shape[0]
+        q = (self.query_embed + self.query_proj(self.query_pos)).unsqueeze(0).expand(b, -1, -1)
+        q = q + self.attn_post(self.attn(self.q_norm(q), self.kv_norm(tokens)))
+        q = q + self.mlp_post(self.mlp(self.mlp_norm(q)))
+        h = q.transpose(1, 2)  # (batch, dim, 2 * V(query_level))
+        for stage in self.stages:
+            h = self.act(stage["norm"](stage["conv"](stage["unpool"](h))))
+        y = torch.einsum("bcv,vc->bv", h, self.vertex_weight) + self.vertex_bias
+        return y * self.target_scale + self.target_mean
+
+
+# ------------------------------------------------------------------------------ the encoder
+class SurfaceMeshEncoder(nn.Module):
+    """Image -> fsaverage responses through a frozen backbone, mesh-query attention and MeshConvs.
+
+    Parameters
+    ----------
+    target_level : int
+        fsaverage level of the output (5 = fsaverage5, 20,484 vertices for
+        both hemispheres; 6 or 7 for real NSD data).
+    query_level : int
+        Coarse level whose vertices carry the attention queries (2 -> 324
+        queries, 3 -> 1,284).
+    token_layers : sequence of str
+        EfficientNet-Lite0 layers turned into tokens (feature maps give one
+        token per cell, vectors one token).
+    image_size : int
+        Backbone input size in pixels (images are centre-cropped and resized).
+    dim, num_heads : int
+        Width of tokens and queries; attention heads (``dim % num_heads == 0``).
+    decoder_channels : sequence of int, optional
+        Channels at each level from ``query_level + 1`` to ``target_level``;
+        default halves from ``dim`` with a floor of 8 (keep the finest levels
+        narrow: a MeshConv's cost grows with vertices x channels).
+    norm : str
+        Decoder normalisation, see :func:`neurokit.nn.mesh_norm`.
+    max_epochs, batch_size, lr, weight_decay, patience : training hyperparameters
+        Passed to :class:`neurokit.training.Trainer` (AdamW, warmup + cosine).
+    validation_fraction : float
+        Fraction of the ``fit`` images held out for early stopping and
+        best-epoch selection (0 disables validation).
+    weights : 'imagenet', path or None
+        Backbone weights, see :func:`encoding.features.load_efficientnet_lite0`.
+    device : str or torch.device, optional
+        Where training and prediction run (default: CUDA if available).
+    seed : int
+        Seeds initialisation, the validation split and the data order.
+    progress : bool
+        Show tqdm progress bars.
+
+    Attributes
+    ----------
+    readout_ : MeshReadout
+        The trainable part (set by ``fit`` or :meth:`build`).
+    history_ : neurokit.training.TrainingHistory
+        Per-epoch training loss and held-out mean Pearson r of the last ``fit``.
+    n_targets_ : int
+        ``2 * n_vertices(target_level)``.
+
+    Examples
+    --------
+    >>> enc = SurfaceMeshEncoder(target_level=5, max_epochs=20).fit(images, Y)   # doctest: +SKIP
+    >>> enc.predict(test_images).shape                                             # doctest: +SKIP
+    (n_test, 20484)
+    >>> enc(torch_images)          # differentiable, (n, 20484)                   # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        target_level: int = 5,
+        query_level: int = 2,
+        token_layers: Sequence[str] = DEFAULT_TOKEN_LAYERS,
+        image_size: int = 96,
+        dim: int = 64,
+        num_heads: int = 4,
+        decoder_channels: Sequence[int] | None = None,
+        norm: str = "group",
+        max_epochs: int = 30,
+        batch_size: int = 32,
+        lr: float = 2e-3,
+        weight_decay: float = 1e-2,
+        patience: int | None = 5,
+        validation_fraction: float = 0.1,
+        weights: str | os.PathLike | None = "imagenet",
+        device: str | torch.device | None = None,
+        seed: int = 0,
+        progress: bool = True,
+    ) -> None:
+        super().__init__()
+        self.target_level = target_level
+        self.query_level = query_level
+        self.token_layers = tuple(token_layers)
+        self.image_size = image_size
+        self.dim = dim
+        self.num_heads = num_heads
+        self.decoder_channels = None if decoder_channels is None else tuple(int(c) for c in decoder_channels)
+        self.norm = norm
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.weights = None if weights is None else str(weights)
+        self.device = device
+        self.seed = seed
+        self.progress = progress
+        self._check_params()
+        self._backbone: list[Any] = []  # the frozen extractor, kept out of the module tree and the state dict
+
+    # ------------------------------------------------------------------ set-up
+    def _check_params(self) -> None:
+        for name in ("dim", "num_heads", "max_epochs", "batch_size", "image_size"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise InvalidParameterError(f"SurfaceMeshEncoder: {name} must be a positive int, got {v!r}")
+        check_level(self.target_level, "target_level")
+        check_level(self.query_level, "query_level")
+        if not self.query_level <= self.target_level:
+            raise InvalidParameterError(
+                f"SurfaceMeshEncoder: query_level ({self.query_level}) must not exceed target_level ({self.target_level})"
+            )
+        if self.dim % self.num_heads:
+            raise InvalidParameterError(f"SurfaceMeshEncoder: dim ({self.dim}) must be divisible by num_heads ({self.num_heads})")
+        if self.image_size < 32:
+            raise InvalidParameterError(f"SurfaceMeshEncoder: image_size must be at least 32 pixels, got {self.image_size}")
+        if not 0 <= self.validation_fraction < 1:
+            raise InvalidParameterError(
+                f"SurfaceMeshEncoder: validation_fraction must be in [0, 1), got {self.validation_fraction!r}"
+            )
+        steps = self.target_level - self.query_level
+        if self.decoder_channels is not None and (
+            len(self.decoder_channels) != steps or min(self.decoder_channels, default=1) < 1
+        ):
+            raise InvalidParameterError(
+                f"SurfaceMeshEncoder: decoder_channels needs {steps} positive ints (levels "
+                f"{self.query_level + 1}..{self.target_level}), got {self.decoder_channels!r}"
+            )
+        from encoding.features.efficientnet import EFFICIENTNET_LAYERS
+
+        unknown = [layer for layer in self.token_layers if layer not in EFFICIENTNET_LAYERS]
+        if not self.token_layers or unknown:
+            raise InvalidParameterError(
+                f"SurfaceMeshEncoder: token_layers must name EfficientNet-Lite0 layers {list(EFFICIENTNET_LAYERS)}, "
+                f"got {list(self.token_layers)}"
+            )
+
+    @property
+    def extractor(self):
+        """The frozen :class:`encoding.features.EfficientNetLite0Extractor` (built on first use)."""
+        if not self._backbone:
+            from encoding.features.efficientnet import EfficientNetLite0Extractor
+
+            self._backbone.append(EfficientNetLite0Extractor(weights=self.weights, input_size=self.image_size))
+        return self._backbone[0]
+
+    def _apply(self, fn, recurse: bool = True):  # noqa: D401 - nn.Module hook: move the backbone along
+        super()._apply(fn, recurse)
+        if self._backbone:
+            self._backbone[0].module._apply(fn)
+        return self
+
+    def _run_device(self) -> torch.device:
+        if self.device is not None:
+            return torch.device(self.device)
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+    def token_shapes(self) -> list[tuple[int, int, int, int]]:
+        """``(n_tokens, token_dim, height, width)`` of each token layer at :attr:`image_size`."""
+        probe = torch.zeros(1, 3, self.image_size, self.image_size)
+        param = next(self.extractor.module.parameters())
+        with torch.no_grad():
+            out = self.extractor.forward_features(probe.to(param.device), self.token_layers)
+        shapes = []
+        for layer in self.token_layers:
+            a = out[layer]
+            shapes.append((a.shape[2] * a.shape[3], a.shape[1], a.shape[2], a.shape[3]) if a.ndim == 4 else (1, a.shape[1], 0, 0))
+        return shapes
+
+    def build(self) -> "SurfaceMeshEncoder":
+        """Create a freshly initialised :attr:`readout_` (``fit`` calls this)."""
+        self._check_params()
+        steps = self.target_level - self.query_level
+        channels = self.decoder_channels or tuple(max(8, self.dim // 2 ** (k + 1)) for k in range(steps))
+        torch.manual_seed(self.seed)
+        self.readout_ = MeshReadout(
+            self.token_shapes(), self.query_level, self.target_level, self.dim, self.num_heads, channels, self.norm
+        )
+        self.n_targets_ = self.readout_.n_outputs
+        return self
+
+    def _check_built(self) -> MeshReadout:
+        if "readout_" not in self._modules:
+            raise NotFittedError(f"This {type(self).__name__} is not fitted yet; call 'fit' (or 'build') first")
+        return self.readout_
+
+    # ------------------------------------------------------------------ torch path
+    def tokens(self, images: np.ndarray | torch.Tensor) -> torch.Tensor:
+        """Packed backbone tokens of ``images``, differentiable for tensor input.
+
+        Parameters
+        ----------
+        images : Tensor of shape (n, 3, H, W) or ndarray of shape (n, H, W, 3)
+            Values in [0, 1].
+
+        Returns
+        -------
+        torch.Tensor of shape (n, n_packed)
+            Each token layer's ``(n_tokens, channels)`` tokens (feature-map
+            cells in row-major order) flattened and concatenated.
+        """
+        out = self.extractor.forward_features(images, self.token_layers)
+        parts = []
+        for layer in self.token_layers:
+            a = out[layer]
+            parts.append(a.flatten(2).transpose(1, 2).reshape(a.shape[0], -1) if a.ndim == 4 else a)
+        return torch.cat(parts, dim=1)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Responses of both hemispheres to ``images``, differentiable from the pixels.
+
+        Parameters
+        ----------
+        images : Tensor of shape (n, 3, H, W)
+            Values in [0, 1] on the encoder's device.
+
+        Returns
+        -------
+        Tensor of shape (n, 2 * n_vertices(target_level))
+            Left hemisphere first, in the units of the training targets.
+        """
+        readout = self._check_built()
+        return readout(self.tokens(images))
+
+    def _packed_tokens(self, images: Any, batch_size: int = 64) -> torch.Tensor:
+        n = int(images.shape[0])
+        device = next(self.extractor.module.parameters()).device
+        chunks = []
+        starts = range(0, n, batch_size)
+        with torch.no_grad():
+            for s in tqdm(starts, desc="backbone tokens", unit="batch", disable=not self.progress):
+                batch = images[s : s + batch_size]
+                if isinstance(batch, torch.Tensor):
+                    batch = batch.to(device)
+                chunks.append(self.tokens(batch).float().cpu())
+        return torch.cat(chunks)
+
+    # ------------------------------------------------------------------ estimator face
+    def _check_targets(self, Y: Any, n: int, where: str) -> np.ndarray:
+        Y = np.asarray(Y, dtype=np.float32)
+        if Y.ndim != 2 or Y.shape[0] != n:
+            raise DataValidationError(f"{where}: Y must have shape (n_images={n}, n_vertices), got {Y.shape}")
+        level = level_from_n_vertices(Y.shape[1], both_hemispheres=True, what=f"{where}: Y")
+        if level != self.target_level:
+            raise VertexCountError(
+                f"{where}: Y has {Y.shape[1]:,} vertices (level {level}) but target_level={self.target_level} "
+                f"needs {2 * n_vertices(self.target_level):,}; slice finer data with Y[:, idx] or set target_level"
+            )
+        if not np.isfinite(Y).all():
+            from neurokit.exceptions import NonFiniteDataError
+
+            raise NonFiniteDataError(f"{where}: Y contains NaN or infinite values")
+        return Y
+
+    def fit(self, images: np.ndarray | torch.Tensor, Y: Any, *, run_dir: str | os.PathLike | None = None,
+            resume: bool = False) -> "SurfaceMeshEncoder":
+        """Train the readout and decoder on images and responses (the backbone stays frozen).
+
+        Parameters
+        ----------
+        images : ndarray of shape (n, H, W, 3) or Tensor of shape (n, 3, H, W)
+            Values in [0, 1].
+        Y : array-like of shape (n, 2 * n_vertices(target_level))
+            Responses, left hemisphere first. Standardised per vertex for
+            training; predictions come back in these units.
+        run_dir : path, optional
+            Folder for the Trainer's checkpoints and history (resumable).
+        resume : bool
+            Continue an interrupted run from ``run_dir``.
+
+        Returns
+        -------
+        self
+        """
+        from neurokit.training import Trainer
+
+        n = int(images.shape[0])
+        Y = self._check_targets(Y, n, f"{type(self).__name__}.fit")
+        n_val = int(round(self.validation_fraction * n))
+        if n_val and n - n_val < 2:
+            raise DataValidationError(f"{type(self).__name__}.fit: {n} images are too few to hold out {n_val}")
+        self.build()
+        tokens = self._packed_tokens(images)
+        rng = np.random.default_rng(self.seed)
+        order = rng.permutation(n)
+        val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
+        y_train = torch.from_numpy(Y[train_idx])
+        mean, sd = y_train.mean(0), y_train.std(0)
+        with torch.no_grad():
+            self.readout_.target_mean.copy_(mean)
+            self.readout_.target_scale.copy_(torch.where(sd > 0, sd, torch.ones_like(sd)))
+        val = (tokens[val_idx], torch.from_numpy(Y[val_idx])) if n_val else None
+        trainer = Trainer(
+            max_epochs=self.max_epochs, batch_size=self.batch_size, lr=self.lr, weight_decay=self.weight_decay,
+            patience=self.patience if n_val else None, loss=self._loss, device=self._run_device(), seed=self.seed,
+            run_dir=run_dir, resume=resume, progress=self.progress,
+        )
+        self.history_ = trainer.fit(self.readout_, (tokens[train_idx], y_train), val)
+        self.readout_.to(self._run_device())
+        return self
+
+    def _loss(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """MSE in standardised units (every vertex weighs the same whatever its variance)."""
+        scale = self.readout_.target_scale
+        return (((pred - target) / scale) ** 2).mean()
+
+    def predict(self, images: np.ndarray | torch.Tensor, *, batch_size: int = 64) -> np.ndarray:
+        """Predicted responses, shape (n, 2 * n_vertices(target_level)), float32 numpy."""
+        readout = self._check_built()
+        tokens = self._packed_tokens(images, batch_size)
+        device = next(readout.parameters()).device
+        was_training = readout.training
+        readout.eval()
+        out = []
+        with torch.no_grad():
+            for chunk in tokens.split(batch_size):
+                out.append(readout(chunk.to(device)).float().cpu())
+        readout.train(was_training)
+        return torch.cat(out).numpy()
+
+    def score(self, images: np.ndarray | torch.Tensor, Y: Any) -> np.ndarray:
+        """Pearson r between predictions and ``Y`` per vertex, shape (2 * n_vertices(target_level),)."""
+        pred = self.predict(images)
+        Y = self._check_targets(Y, pred.shape[0], f"{type(self).__name__}.score")
+        return np.asarray(pearson_r(Y, pred), dtype=np.float32)
+
+    def n_trainable_parameters(self) -> int:
+        """Number of trained parameters (the readout and decoder; the backbone is frozen)."""
+        return sum(p.numel() for p in self._check_built().parameters() if p.requires_grad)
+
+    # ------------------------------------------------------------------ persistence
+    def get_config(self) -> dict[str, Any]:
+        """The constructor arguments, JSON-ready."""
+        keys = ("target_level", "query_level", "token_layers", "image_size", "dim", "num_heads", "decoder_channels",
+                "norm", "max_epochs", "batch_size", "lr", "weight_decay", "patience", "validation_fraction",
+                "weights", "seed")
+        cfg = {k: getattr(self, k) for k in keys}
+        cfg["token_layers"] = list(cfg["token_layers"])
+        cfg["decoder_channels"] = None if cfg["decoder_channels"] is None else list(cfg["decoder_channels"])
+        return cfg
+
+    def save(self, path: str | os.PathLike) -> tuple[Path, Path]:
+        """Save the trained readout (safetensors) and the config (JSON), atomically.
+
+        Returns
+        -------
+        (Path, Path)
+            The ``.safetensors`` and ``.json`` files.
+        """
+        readout = self._check_built()
+        cfg = {"class": f"{type(self).__module__}.{type(self).__qualname__}", "encoder": self.get_config(),
+               "history": None if getattr(self, "history_", None) is None else self.history_.to_dict()}
+        state = {k: v for k, v in readout.state_dict().items()}
+        return save_checkpoint(path, state, cfg, mesh_level=self.target_level, seed=self.seed)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, *, device: str | torch.device | None = None,
+             progress: bool = False) -> "SurfaceMeshEncoder":
+        """Rebuild an encoder saved with :meth:`save` (no pickle; the SHA-256 is verified)."""
+        tensors, cfg = load_checkpoint(path)
+        if not isinstance(cfg, dict) or "encoder" not in cfg:
+            raise CheckpointError(f"{path}: not a SurfaceMeshEncoder checkpoint (no 'encoder' config)")
+        try:
+            enc = cls(**cfg["encoder"], device=device, progress=progress)
+        except TypeError as err:
+            raise CheckpointError(f"{path}: config does not match SurfaceMeshEncoder ({err})") from err
+        enc.build()
+        try:
+            enc.readout_.load_state_dict({k: torch.as_tensor(v) for k, v in tensors.items()})
+        except RuntimeError as err:
+            raise CheckpointError(f"{path}: weights do not match the configured architecture ({err})") from err
+        if cfg.get("history"):
+            from neurokit.training import TrainingHistory
+
+            enc.history_ = TrainingHistory.from_dict(cfg["history"])
+        return enc.to(enc._run_device())
