@@ -355,12 +355,15 @@ class ImageEncoder(nn.Module):
         """
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise InvalidParameterError(f"batch_size must be a positive integer, got {batch_size!r}")
-        tensor = as_image_tensor(images)
+        if not isinstance(images, torch.Tensor):
+            images = np.asarray(images)
+        as_image_tensor(images[:1])  # shape check before any work
         was_training = self.training
         self.eval()
         try:
-            starts = range(0, tensor.shape[0], int(batch_size))
-            out = [self(tensor[s : s + batch_size]).float().cpu().numpy()
+            # convert one batch at a time: a large numpy stimulus set is never copied whole
+            starts = range(0, int(images.shape[0]), int(batch_size))
+            out = [self(as_image_tensor(images[s : s + batch_size])).float().cpu().numpy()
                    for s in tqdm(starts, disable=not progress, desc="ImageEncoder", unit="batch")]
         finally:
             self.train(was_training)

@@ -137,7 +137,8 @@ def test_dcgan_faces_drive_face_areas(setup):
         # a generated face beats every natural non-face image (predicted) and the natural mean (true)
         assert result.best_value[i] > natural_pred[~is_face].max()
         assert truth[i, masks[roi]].mean() > natural_true.mean()
-    # OFA: above the best natural image of all (FFA-1 needs more steps, see the report in the notebook)
+    # OFA: above the best natural image of all; FFA-1 stays just below the best natural *face*
+    # photograph at this step budget (about 30 steps reach it), so it is held to the checks above
     _check(setup, result, truth, "OFA", "OFA", maximize=True)
     # the unoptimised starting faces already drive FFA-1 in the ground truth
     start = generator(generator.sample_latents(4, truncation=0.4, seed=0)).detach()
