@@ -22,3 +22,7 @@ from encoding.image_encoder import ImageEncoder, fit_image_encoder, image_featur
 # --- surface-mesh convolutional encoder (encoding.mesh_encoder) ---
 from encoding.mesh_encoder import MeshReadout, SurfaceMeshEncoder  # noqa: E402
 # --- end surface-mesh convolutional encoder ---
+
+# --- fitting a subject's encoder from an NSD tree (encoding.from_nsd) ---
+from encoding.from_nsd import NSDEncoderInfo, fit_subject_encoder_from_nsd, nsd_image_features  # noqa: E402
+# --- end NSD encoders ---
