@@ -86,10 +86,12 @@ def _check(setup, result, truth, name: str, roi: str, maximize: bool) -> None:
     natural_pred = setup["ranking"].scores[setup["rois"].index(roi)]
     natural_true = _roi_mean(setup["natural_truth"], mask)
     if maximize:
-        assert predicted > natural_pred.max(), f"{roi}: predicted {predicted:.3f} <= best natural {natural_pred.max():.3f}"
+        best = natural_pred.max()
+        assert predicted > best, f"{roi}: predicted {predicted:.3f} <= best natural {best:.3f}"
         assert true > natural_true.mean(), f"{roi}: true {true:.3f} <= natural mean {natural_true.mean():.3f}"
     else:
-        assert predicted < natural_pred.min(), f"{roi}: predicted {predicted:.3f} >= worst natural {natural_pred.min():.3f}"
+        worst = natural_pred.min()
+        assert predicted < worst, f"{roi}: predicted {predicted:.3f} >= worst natural {worst:.3f}"
         assert true < natural_true.mean(), f"{roi}: true {true:.3f} >= natural mean {natural_true.mean():.3f}"
 
 

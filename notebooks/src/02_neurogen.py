@@ -153,7 +153,8 @@ for k, roi in enumerate(ROIS):
     rows.append((roi, synth_pred, synth_true, ranking.scores[k, best_nat], nat_true[best_nat],
                  ranking.scores[k].mean(), nat_true.mean()))
     print(f"{roi:6s} synthetic: predicted {synth_pred:5.2f}, true {synth_true:5.2f} | best natural: predicted "
-          f"{ranking.scores[k, best_nat]:5.2f}, true {nat_true[best_nat]:5.2f} | natural mean: true {nat_true.mean():5.2f}")
+          f"{ranking.scores[k, best_nat]:5.2f}, true {nat_true[best_nat]:5.2f} | "
+          f"natural mean: true {nat_true.mean():5.2f}")
 
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.2), sharey=True)
 width = 0.27
