@@ -1,4 +1,4 @@
-"""Neural-network layers on the fsaverage sphere: MeshConv, pooling, unpooling, blocks.
+"""Neural-network layers on the fsaverage sphere: MeshConv, pooling, unpooling, blocks, per-vertex readout.
 
 Every layer takes ``(batch, channels, n_hemispheres * V)`` tensors, hemispheres
 concatenated along the vertex axis (left first, like the toolkit's arrays);
@@ -7,7 +7,8 @@ weights are shared between hemispheres, operators are per hemisphere.
 
 from neurokit.nn.blocks import NORMS, ChannelLayerNorm, DownBlock, ResidualBlock, UpBlock, mesh_norm
 from neurokit.nn.meshconv import MeshConv, stacked_operator
-from neurokit.nn.pooling import MeshPool, MeshUnpool, parent_edges, pooling_neighbourhoods
+from neurokit.nn.pooling import MeshPool, MeshUnpool, interpolation_matrix, parent_edges, pooling_neighbourhoods
+from neurokit.nn.readout import VertexReadout
 
 __all__ = [
     "NORMS",
@@ -18,6 +19,8 @@ __all__ = [
     "MeshUnpool",
     "ResidualBlock",
     "UpBlock",
+    "VertexReadout",
+    "interpolation_matrix",
     "mesh_norm",
     "parent_edges",
     "pooling_neighbourhoods",

@@ -27,6 +27,7 @@ from torch import nn
 from neurokit.exceptions import DataValidationError, MeshUnavailableError
 from neurokit.mesh.levels import check_level, n_vertices
 from neurokit.nn._layout import check_input, resolve_hemispheres
+from neurokit.nn._sparse import csr_pair, sparse_apply
 
 POOL_MODES = ("max", "mean")
 
@@ -137,6 +138,35 @@ def parent_edges(fine_faces: np.ndarray, fine_level: int) -> np.ndarray:
     return out
 
 
+def interpolation_matrix(parents: torch.Tensor | np.ndarray, n_coarse: int) -> torch.Tensor:
+    """Sparse unpooling operator from the parent table of the fine vertices.
+
+    Parameters
+    ----------
+    parents : array of shape (n_fine, 2), int
+        Parents of every fine vertex (``(i, i)`` for a vertex that exists at
+        the coarse level), as :func:`parent_edges` returns (offset per
+        hemisphere when hemispheres are concatenated).
+    n_coarse : int
+        Number of coarse vertices (columns).
+
+    Returns
+    -------
+    torch.Tensor
+        Coalesced float32 sparse COO matrix of shape (n_fine, n_coarse) with
+        two entries of 0.5 per row (one entry of 1.0 for an old vertex).
+    """
+    parents = torch.as_tensor(np.asarray(parents), dtype=torch.int64)
+    if parents.ndim != 2 or parents.shape[1] != 2:
+        raise DataValidationError(f"parents: expected an (n_fine, 2) integer array, got {tuple(parents.shape)}")
+    if parents.numel() and (int(parents.min()) < 0 or int(parents.max()) >= n_coarse):
+        raise DataValidationError(f"parents: indices must lie in 0..{n_coarse - 1}")
+    n_fine = parents.shape[0]
+    rows = torch.arange(n_fine).repeat_interleave(2)
+    values = torch.full((2 * n_fine,), 0.5, dtype=torch.float32)
+    return torch.sparse_coo_tensor(torch.stack([rows, parents.reshape(-1)]), values, (n_fine, n_coarse)).coalesce()
+
+
 def _faces_for(level: int, hemis: tuple[str, ...], faces: Sequence[np.ndarray] | None) -> list[np.ndarray]:
     if faces is None:
         return _load_faces(level, hemis)
@@ -244,12 +274,25 @@ class MeshUnpool(nn.Module):
         for h, f in enumerate(_faces_for(self.level + 1, self.hemispheres, faces)):
             parents.append(parent_edges(f, self.level + 1) + h * n_coarse)
         self.n_in, self.n_out = len(self.hemispheres) * n_coarse, len(self.hemispheres) * n_fine
-        self.register_buffer("parents", torch.from_numpy(np.concatenate(parents)), persistent=False)
+        parents_t = torch.from_numpy(np.concatenate(parents))
+        self.register_buffer("parents", parents_t, persistent=False)
+        matrix, matrix_t = csr_pair(interpolation_matrix(parents_t, self.n_in))
+        self.register_buffer("matrix", matrix, persistent=False)
+        self.register_buffer("matrix_t", matrix_t, persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Unpool ``x`` of shape (batch, channels, n_in) to (batch, channels, n_out)."""
+        """Unpool ``x`` of shape (batch, channels, n_in) to (batch, channels, n_out).
+
+        Computed as one sparse product on the vertex-major ``(n_in, batch * channels)``
+        view of ``x`` (free for a :class:`MeshConv` output); the result is a
+        ``(batch, channels, n_out)`` view of a vertex-major array, which a
+        following :class:`MeshConv` reads without a copy.
+        """
         check_input(x, None, self.n_in, "MeshUnpool")
-        return 0.5 * (x[:, :, self.parents[:, 0]] + x[:, :, self.parents[:, 1]])
+        b, c, n = x.shape
+        cols = x.permute(2, 0, 1).reshape(n, b * c)
+        out = sparse_apply(self.matrix, self.matrix_t, cols).to(x.dtype)
+        return out.view(self.n_out, b, c).permute(1, 2, 0)
 
     def extra_repr(self) -> str:
         return f"level={self.level}->{self.level + 1}, hemispheres={self.hemispheres}"

@@ -1,0 +1,80 @@
+"""Per-vertex linear readout: one set of channel weights for every vertex.
+
+A :class:`MeshConv` shares its weights across vertices, so on its own a mesh
+decoder can only express tuning that varies smoothly over the cortex. The
+readout gives every vertex its own linear map from the decoder's channels to
+its response,
+
+    y[b, v] = sum_c x[b, c, v] * weight[v, c] + bias[v],
+
+which is what lets neighbouring vertices have different tuning at a cost of
+``channels + 1`` parameters per vertex (``C * V`` instead of the
+``n_features * V`` of a ridge encoder).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from neurokit.exceptions import DataValidationError
+from neurokit.nn._layout import check_input
+
+
+class VertexReadout(nn.Module):
+    """Per-vertex linear map from ``channels`` features to one response.
+
+    Parameters
+    ----------
+    channels : int
+        Input channels per vertex.
+    n_vertices : int
+        Vertices of the input (hemispheres concatenated, left first).
+    bias : bool
+        Learn a per-vertex bias.
+
+    Attributes
+    ----------
+    weight : torch.nn.Parameter of shape (n_vertices, channels)
+        Initialised from N(0, 1 / channels), so unit-variance inputs give
+        unit-variance outputs.
+    bias : torch.nn.Parameter of shape (n_vertices,) or None
+        Initialised to zero.
+
+    Notes
+    -----
+    Input ``(batch, channels, n_vertices)``, output ``(batch, n_vertices)``.
+    The product runs on the vertex-major ``(n_vertices, batch, channels)``
+    layout that :class:`MeshConv` and :class:`MeshUnpool` produce, as one
+    batched matrix product (no copy of the input when it is such a view).
+    """
+
+    def __init__(self, channels: int, n_vertices: int, bias: bool = True) -> None:
+        super().__init__()
+        for name, value in (("channels", channels), ("n_vertices", n_vertices)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise DataValidationError(f"VertexReadout: {name} must be a positive int, got {value!r}")
+        self.channels, self.n_vertices = channels, n_vertices
+        self.weight = nn.Parameter(torch.empty(n_vertices, channels))
+        self.bias = nn.Parameter(torch.zeros(n_vertices)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Weights from N(0, 1 / channels), zero bias."""
+        nn.init.normal_(self.weight, std=1.0 / math.sqrt(self.channels))
+        if self.bias is not None:
+            nn.init.zeros_(self.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Read out ``x`` of shape (batch, channels, n_vertices) -> (batch, n_vertices)."""
+        check_input(x, self.channels, self.n_vertices, "VertexReadout")
+        vbc = x.permute(2, 0, 1)  # (V, B, C); a view of vertex-major storage
+        y = torch.bmm(vbc, self.weight.to(x.dtype).unsqueeze(-1)).squeeze(-1).t()  # (B, V)
+        if self.bias is not None:
+            y = y + self.bias.to(x.dtype)
+        return y
+
+    def extra_repr(self) -> str:
+        return f"channels={self.channels}, n_vertices={self.n_vertices}, bias={self.bias is not None}"
