@@ -32,6 +32,14 @@ def tiny(tmp_path_factory):
     return cohort, nsd, (ids, X)
 
 
+@pytest.fixture(scope="module")
+def image_fit(tiny):
+    """Subject 1 fitted through the image path (stimuli read and featurised), as a differentiable module."""
+    cohort, nsd, _ = tiny
+    return _fit(tiny, features=None, extractor=cohort.features.extractor,
+                extract_kwargs=cohort.features.extract_kwargs, image_size=64, as_module=True)
+
+
 def _fit(tiny, **kwargs):
     cohort, nsd, feats = tiny
     kwargs.setdefault("features", feats)
@@ -53,10 +61,9 @@ def test_nsd_image_features_match_image_features(tiny):
         nsd_image_features(nsd, pick, ext, kw, chunk_size=0)
 
 
-def test_fit_from_images_reports_held_out_accuracy(tiny):
+def test_fit_from_images_reports_held_out_accuracy(tiny, image_fit):
     cohort, nsd, feats = tiny
-    enc, info = _fit(tiny, features=None, extractor=cohort.features.extractor,
-                     extract_kwargs=cohort.features.extract_kwargs, image_size=64, as_module=True)
+    enc, info = image_fit
     assert isinstance(enc, ImageEncoder) and isinstance(info, NSDEncoderInfo)
     nv = 2 * n_vertices(3)
     assert enc.n_targets == nv and info.vertices.tolist() == list(range(nv))
@@ -82,13 +89,14 @@ def test_fit_from_images_reports_held_out_accuracy(tiny):
     assert np.all((info.noise_ceiling >= 0) & (info.noise_ceiling <= 100))
 
 
-def test_precomputed_features_give_the_same_fit(tiny):
+def test_precomputed_features_give_the_same_fit(tiny, image_fit):
     cohort, nsd, feats = tiny
     ridge, info = _fit(tiny)
-    enc, info2 = _fit(tiny, features=None, extractor=cohort.features.extractor,
-                      extract_kwargs=cohort.features.extract_kwargs, image_size=64)
-    assert isinstance(ridge, RidgeEncoder) and isinstance(enc, RidgeEncoder)
+    enc, info2 = image_fit
+    assert isinstance(ridge, RidgeEncoder)
     np.testing.assert_allclose(info.test_r, info2.test_r, atol=1e-4)
+    X = feats[1][info.test_ids]
+    np.testing.assert_allclose(ridge.predict(X), enc.readout(torch.from_numpy(X)).detach().numpy(), atol=1e-3)
     assert info.extract_kwargs == {} and info.image_size is None
     s = info.summary()
     assert s["n_train"] == 80 and s["n_test"] == 20 and s["n_vertices"] == 2 * n_vertices(3)
