@@ -345,7 +345,8 @@ def fit_subject_encoder_from_nsd(
     batch_size : int
         Images per forward pass of the extractor.
     device : str
-        Torch device of the extractor and of the ridge solver (e.g. ``"cuda"``).
+        Torch device of the ridge solver and of the default extractor (e.g.
+        ``"cuda"``); a given ``extractor`` stays where it is.
     progress : bool
         Show progress bars (reading, features, ridge).
 
