@@ -5,18 +5,23 @@ hemispheres from an image:
 
 1. a frozen EfficientNet-Lite0 (its differentiable torch path) turns the image
    into *tokens*: each requested feature map flattened to ``h * w`` tokens
-   (a vector layer such as ``'pool'`` is one token), each layer projected to
-   ``dim`` with its own LayerNorm + linear map, plus fixed 2-D sine/cosine
-   features of the token's position in the image (projected) and a learned
-   per-layer embedding;
+   (a vector layer such as ``'pool'`` is one token); every token is
+   standardised per channel with fixed statistics of the training images
+   (linear, so features the responses are linear in stay linear), projected
+   to ``dim`` with a per-layer linear map, plus a learned per-layer
+   embedding and a projection of fixed 2-D sine/cosine features of the
+   token's position in the image;
 2. a sigmoid cross-attention readout (:class:`kernels.SigmoidCrossAttention`,
    Ramapuram et al. 2024): one learned query per vertex of a coarse mesh level
    (both hemispheres), made of a learned embedding plus fixed features of the
-   vertex's sphere coordinates and hemisphere, attends to the image tokens,
-   followed by a GELU MLP (hybrid-norm residuals);
+   vertex's sphere coordinates and hemisphere, attends to the image tokens
+   (QK-norm, bias ``-log n``), followed by a residual GELU MLP;
 3. a MeshConv decoder (:mod:`neurokit.nn`) unpools level by level to the
-   target level (``unpool -> MeshConv -> norm -> GELU`` per level) and a
-   per-vertex linear readout gives the response of every vertex.
+   target level (``unpool -> MeshConv -> norm -> GELU`` per level), and a
+   per-vertex linear readout (:class:`neurokit.nn.VertexReadout`) of the
+   decoder channels and of the query features interpolated to the target
+   level (:class:`neurokit.nn.MeshUpsample`, a linear skip path) gives every
+   vertex its own tuning with ``dim + decoder_channels[-1]`` weights.
 
 The module is differentiable from pixels to vertices (``forward(images)``),
 so a generator can follow its gradient. It also has the scikit-learn face of
@@ -54,12 +59,12 @@ from neurokit.exceptions import (
 )
 from neurokit.mesh.levels import check_level, level_from_n_vertices, n_vertices
 from neurokit.metrics import pearson_r
-from neurokit.nn import MeshConv, MeshUnpool, mesh_norm
+from neurokit.nn import MeshConv, MeshUnpool, MeshUpsample, VertexReadout, mesh_norm
 
 __all__ = ["SurfaceMeshEncoder", "MeshReadout", "sphere_features", "image_position_features"]
 
 #: Layers of EfficientNet-Lite0 the encoder reads tokens from by default.
-DEFAULT_TOKEN_LAYERS = ("stage3", "stage5", "pool")
+DEFAULT_TOKEN_LAYERS = ("stage3", "pool")
 
 
 # ------------------------------------------------------------------------------ fixed position features
@@ -116,7 +121,7 @@ def image_position_features(height: int, width: int, n_frequencies: int = 4) -> 
 
 # ------------------------------------------------------------------------------ the trainable part
 class MeshReadout(nn.Module):
-    """Tokens -> responses on both hemispheres: cross-attention from mesh queries, MeshConv decoder.
+    """Tokens -> responses on both hemispheres: mesh-query cross-attention, MeshConv decoder, per-vertex readout.
 
     Parameters
     ----------
@@ -128,8 +133,8 @@ class MeshReadout(nn.Module):
     dim, num_heads : int
         Width of tokens and queries, attention heads.
     decoder_channels : sequence of int
-        Channels after each unpooling step, one per level from
-        ``query_level + 1`` to ``target_level``.
+        Channels of the MeshConv after each unpooling step, one per level
+        from ``query_level + 1`` to ``target_level``.
     norm : str
         Normalisation of the decoder (see :func:`neurokit.nn.mesh_norm`).
 
@@ -140,6 +145,28 @@ class MeshReadout(nn.Module):
     :meth:`SurfaceMeshEncoder.tokens`). Output ``(batch, 2 * n_vertices(target_level))``,
     left hemisphere first, in the units of the training targets (the
     per-vertex standardisation learned by ``fit`` is undone here).
+
+    The computation:
+
+    1. every token is standardised per channel with fixed statistics of the
+       training images (:meth:`set_token_statistics`; a linear map, unlike a
+       per-token LayerNorm, so features the responses are linear in stay
+       linear), projected to ``dim`` and given a layer embedding and a
+       projection of its 2-D sine/cosine image position;
+    2. one query per vertex of ``query_level`` (a learned embedding plus a
+       projection of the vertex's sphere features) attends to the tokens with
+       multi-head sigmoid cross-attention (QK-norm, bias ``-log n``); vector
+       layers (``'pool'``) are also added to every query directly, since with
+       the ``-log n`` bias one token among ``n`` would reach the queries with
+       a weight of about ``1 / n``; a residual GELU MLP whose output layer
+       starts at zero follows;
+    3. the decoder unpools level by level (``unpool -> MeshConv -> norm ->
+       GELU``) to ``target_level``;
+    4. a per-vertex linear readout (:class:`neurokit.nn.VertexReadout`) of the
+       decoder's channels and of the query features interpolated to the
+       target level (a skip path: linear in the attention output) gives each
+       vertex its own tuning with ``dim + decoder_channels[-1]`` weights per
+       vertex.
     """
 
     def __init__(
@@ -150,28 +177,45 @@ class MeshReadout(nn.Module):
         dim: int,
         num_heads: int,
         decoder_channels: Sequence[int],
-        norm: str = "group",
+        norm: str = "layer",
     ) -> None:
         super().__init__()
         self.token_shapes = [tuple(int(v) for v in s) for s in token_shapes]
         self.query_level, self.target_level = check_level(query_level), check_level(target_level)
+        if self.query_level > self.target_level:
+            raise InvalidParameterError(
+                f"MeshReadout: query_level ({query_level}) must not exceed target_level ({target_level})"
+            )
+        steps = self.target_level - self.query_level
+        decoder_channels = [int(c) for c in decoder_channels]
+        if len(decoder_channels) != steps:
+            raise InvalidParameterError(
+                f"MeshReadout: decoder_channels needs {steps} entries (levels {self.query_level + 1}.."
+                f"{self.target_level}), got {decoder_channels}"
+            )
         self.sizes = [n * d for n, d, _, _ in self.token_shapes]
-        self.in_norms = nn.ModuleList(nn.LayerNorm(d) for _, d, _, _ in self.token_shapes)
-        self.in_proj = nn.ModuleList(nn.Linear(d, dim) for _, d, _, _ in self.token_shapes)
+        self.channels = [d for _, d, _, _ in self.token_shapes]
+        n_ch = sum(self.channels)
+        self.register_buffer("token_mean", torch.zeros(n_ch))
+        self.register_buffer("token_scale", torch.ones(n_ch))
+        self.in_proj = nn.ModuleList(nn.Linear(d, dim) for d in self.channels)
         self.layer_embed = nn.Parameter(torch.zeros(len(self.token_shapes), dim))
         pos = [image_position_features(h, w) if h else torch.zeros(1, 18) for _, _, h, w in self.token_shapes]
         self.register_buffer("token_pos", torch.cat(pos), persistent=False)
+        starts = np.cumsum([0] + [n for n, _, _, _ in self.token_shapes])
+        self.global_index = [int(starts[i]) for i, (_, _, h, _) in enumerate(self.token_shapes) if not h]
         self.pos_proj = nn.Linear(self.token_pos.shape[1], dim)
 
         sphere = sphere_features(self.query_level)
         self.register_buffer("query_pos", sphere, persistent=False)
         self.query_embed = nn.Parameter(0.02 * torch.randn(sphere.shape[0], dim))
         self.query_proj = nn.Linear(sphere.shape[1], dim)
-        self.q_norm, self.kv_norm = nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.q_norm = nn.LayerNorm(dim)
         self.attn = SigmoidCrossAttention(dim, num_heads, qk_norm=True)
-        self.attn_post = nn.LayerNorm(dim)
-        self.mlp_norm, self.mlp_post = nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.mlp_norm = nn.LayerNorm(dim)
         self.mlp = nn.Sequential(nn.Linear(dim, 2 * dim), nn.GELU(), nn.Linear(2 * dim, dim))
+        nn.init.zeros_(self.mlp[2].weight)
+        nn.init.zeros_(self.mlp[2].bias)
 
         stages: list[nn.Module] = []
         channels = dim
@@ -189,41 +233,79 @@ class MeshReadout(nn.Module):
             channels = out_ch
         self.stages = nn.ModuleList(stages)
         self.act = nn.GELU()
+        self.skip_up = MeshUpsample(self.query_level, self.target_level)
         n_out = 2 * n_vertices(self.target_level)
-        self.vertex_weight = nn.Parameter(torch.zeros(n_out, channels))
-        self.vertex_bias = nn.Parameter(torch.zeros(n_out))
-        nn.init.normal_(self.vertex_weight, std=1.0 / math.sqrt(channels))
+        self.skip_readout = VertexReadout(dim, n_out)
+        self.decoder_readout = VertexReadout(channels, n_out, bias=False) if stages else None
         self.register_buffer("target_mean", torch.zeros(n_out))
         self.register_buffer("target_scale", torch.ones(n_out))
 
     @property
     def n_outputs(self) -> int:
         """Vertices of both hemispheres at the target level."""
-        return self.vertex_bias.shape[0]
+        return self.skip_readout.n_vertices
+
+    def _check_packed(self, packed: torch.Tensor) -> None:
+        if not isinstance(packed, torch.Tensor) or packed.ndim != 2 or packed.shape[1] != sum(self.sizes):
+            shape = tuple(packed.shape) if isinstance(packed, torch.Tensor) else type(packed).__name__
+            raise DataValidationError(
+                f"MeshReadout: expected packed tokens of shape (batch, {sum(self.sizes)}), got {shape}"
+            )
+
+    def _layer_tokens(self, packed: torch.Tensor) -> list[torch.Tensor]:
+        """Packed tokens -> one (batch, n_tokens, channels) tensor per layer."""
+        return [part.reshape(part.shape[0], n, d) for part, (n, d, _, _) in
+                zip(packed.split(self.sizes, dim=1), self.token_shapes)]
+
+    @torch.no_grad()
+    def set_token_statistics(self, packed: torch.Tensor) -> None:
+        """Set the per-channel token standardisation from training tokens.
+
+        Parameters
+        ----------
+        packed : Tensor of shape (n_images, n_packed)
+            Packed tokens of the training images; each channel's mean and
+            standard deviation are taken over images and token positions.
+        """
+        self._check_packed(packed)
+        means, scales = [], []
+        for t in self._layer_tokens(packed.double()):
+            flat = t.reshape(-1, t.shape[-1])
+            sd = flat.std(0) if flat.shape[0] > 1 else torch.ones_like(flat[0])
+            means.append(flat.mean(0))
+            scales.append(torch.where(sd > 1e-8, sd, torch.ones_like(sd)))
+        self.token_mean.copy_(torch.cat(means))
+        self.token_scale.copy_(torch.cat(scales))
 
     def embed_tokens(self, packed: torch.Tensor) -> torch.Tensor:
-        """Packed backbone tokens (batch, n_packed) -> projected tokens (batch, n_tokens, dim)."""
-        if packed.ndim != 2 or packed.shape[1] != sum(self.sizes):
-            raise DataValidationError(
-                f"MeshReadout: expected packed tokens of shape (batch, {sum(self.sizes)}), got {tuple(packed.shape)}"
-            )
-        parts = packed.split(self.sizes, dim=1)
+        """Packed backbone tokens (batch, n_packed) -> standardised, projected tokens (batch, n_tokens, dim)."""
+        self._check_packed(packed)
+        means, scales = self.token_mean.split(self.channels), self.token_scale.split(self.channels)
         toks = []
-        for i, (part, (n, d, _, _)) in enumerate(zip(parts, self.token_shapes)):
-            toks.append(self.in_proj[i](self.in_norms[i](part.reshape(-1, n, d))) + self.layer_embed[i])
+        for i, t in enumerate(self._layer_tokens(packed)):
+            toks.append(self.in_proj[i]((t - means[i]) / scales[i]) + self.layer_embed[i])
         return torch.cat(toks, dim=1) + self.pos_proj(self.token_pos)
+
+    def query_features(self, packed: torch.Tensor) -> torch.Tensor:
+        """Attention readout: packed tokens -> query features (batch, 2 * n_vertices(query_level), dim)."""
+        tokens = self.embed_tokens(packed)
+        q = self.query_embed + self.query_proj(self.query_pos)
+        qn = self.q_norm(q).unsqueeze(0).expand(tokens.shape[0], -1, -1)
+        h = q + self.attn(qn, tokens)
+        if self.global_index:  # vector layers also reach every query directly, undiluted by the attention
+            h = h + tokens[:, self.global_index].sum(1, keepdim=True)
+        return h + self.mlp(self.mlp_norm(h))
 
     def forward(self, packed: torch.Tensor) -> torch.Tensor:
         """Packed tokens (batch, n_packed) -> responses (batch, 2 * n_vertices(target_level))."""
-        tokens = self.embed_tokens(packed)
-        b = tokens.shape[0]
-        q = (self.query_embed + self.query_proj(self.query_pos)).unsqueeze(0).expand(b, -1, -1)
-        q = q + self.attn_post(self.attn(self.q_norm(q), self.kv_norm(tokens)))
-        q = q + self.mlp_post(self.mlp(self.mlp_norm(q)))
-        h = q.transpose(1, 2)  # (batch, dim, 2 * V(query_level))
+        h = self.query_features(packed)
+        x = h.transpose(0, 1).contiguous().permute(1, 2, 0)  # (batch, dim, n_q) view of vertex-major storage
+        skip = x
         for stage in self.stages:
-            h = self.act(stage["norm"](stage["conv"](stage["unpool"](h))))
-        y = torch.einsum("bcv,vc->bv", h, self.vertex_weight) + self.vertex_bias
+            x = self.act(stage["norm"](stage["conv"](stage["unpool"](x))))
+        y = self.skip_readout(self.skip_up(skip))
+        if self.decoder_readout is not None:
+            y = y + self.decoder_readout(x)
         return y * self.target_scale + self.target_mean
 
 
@@ -247,9 +329,11 @@ class SurfaceMeshEncoder(nn.Module):
     dim, num_heads : int
         Width of tokens and queries; attention heads (``dim % num_heads == 0``).
     decoder_channels : sequence of int, optional
-        Channels at each level from ``query_level + 1`` to ``target_level``;
-        default halves from ``dim`` with a floor of 8 (keep the finest levels
-        narrow: a MeshConv's cost grows with vertices x channels).
+        MeshConv channels at each level from ``query_level + 1`` to
+        ``target_level``; default 8 per level (keep the finest levels narrow:
+        a MeshConv's cost grows with vertices x in-channels x out-channels).
+        The per-vertex readout sees these channels plus the ``dim`` query
+        features interpolated to the target level.
     norm : str
         Decoder normalisation, see :func:`neurokit.nn.mesh_norm`.
     max_epochs, batch_size, lr, weight_decay, patience : training hyperparameters
@@ -292,7 +376,7 @@ class SurfaceMeshEncoder(nn.Module):
         dim: int = 64,
         num_heads: int = 4,
         decoder_channels: Sequence[int] | None = None,
-        norm: str = "group",
+        norm: str = "layer",
         max_epochs: int = 30,
         batch_size: int = 32,
         lr: float = 2e-3,
@@ -399,7 +483,7 @@ class SurfaceMeshEncoder(nn.Module):
         """Create a freshly initialised :attr:`readout_` (``fit`` calls this)."""
         self._check_params()
         steps = self.target_level - self.query_level
-        channels = self.decoder_channels or tuple(max(8, self.dim // 2 ** (k + 1)) for k in range(steps))
+        channels = self.decoder_channels or (8,) * steps
         torch.manual_seed(self.seed)
         self.readout_ = MeshReadout(
             self.token_shapes(), self.query_level, self.target_level, self.dim, self.num_heads, channels, self.norm
@@ -514,6 +598,7 @@ class SurfaceMeshEncoder(nn.Module):
         val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
         y_train = torch.from_numpy(Y[train_idx])
         mean, sd = y_train.mean(0), y_train.std(0)
+        self.readout_.set_token_statistics(tokens[train_idx])
         with torch.no_grad():
             self.readout_.target_mean.copy_(mean)
             self.readout_.target_scale.copy_(torch.where(sd > 0, sd, torch.ones_like(sd)))

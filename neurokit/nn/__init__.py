@@ -7,7 +7,7 @@ weights are shared between hemispheres, operators are per hemisphere.
 
 from neurokit.nn.blocks import NORMS, ChannelLayerNorm, DownBlock, ResidualBlock, UpBlock, mesh_norm
 from neurokit.nn.meshconv import MeshConv, stacked_operator
-from neurokit.nn.pooling import MeshPool, MeshUnpool, interpolation_matrix, parent_edges, pooling_neighbourhoods
+from neurokit.nn.pooling import MeshPool, MeshUnpool, MeshUpsample, interpolation_matrix, parent_edges, pooling_neighbourhoods
 from neurokit.nn.readout import VertexReadout
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "MeshConv",
     "MeshPool",
     "MeshUnpool",
+    "MeshUpsample",
     "ResidualBlock",
     "UpBlock",
     "VertexReadout",

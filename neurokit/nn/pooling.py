@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from torch import nn
 
@@ -164,7 +165,9 @@ def interpolation_matrix(parents: torch.Tensor | np.ndarray, n_coarse: int) -> t
     n_fine = parents.shape[0]
     rows = torch.arange(n_fine).repeat_interleave(2)
     values = torch.full((2 * n_fine,), 0.5, dtype=torch.float32)
-    return torch.sparse_coo_tensor(torch.stack([rows, parents.reshape(-1)]), values, (n_fine, n_coarse)).coalesce()
+    return torch.sparse_coo_tensor(
+        torch.stack([rows, parents.reshape(-1)]), values, (n_fine, n_coarse), check_invariants=False  # checked above
+    ).coalesce()
 
 
 def _faces_for(level: int, hemis: tuple[str, ...], faces: Sequence[np.ndarray] | None) -> list[np.ndarray]:
@@ -296,3 +299,58 @@ class MeshUnpool(nn.Module):
 
     def extra_repr(self) -> str:
         return f"level={self.level}->{self.level + 1}, hemispheres={self.hemispheres}"
+
+
+class MeshUpsample(nn.Module):
+    """Interpolate from fsaverage level ``level`` to a finer ``target_level`` (repeated unpooling, no weights).
+
+    Parameters
+    ----------
+    level, target_level : int
+        Levels of the input and of the output (``level <= target_level``).
+    hemispheres : {"both", "left", "right"} or sequence of str
+        Hemispheres concatenated along the vertex axis, left first.
+
+    Notes
+    -----
+    Equivalent to ``target_level - level`` chained :class:`MeshUnpool` layers,
+    composed into one sparse matrix (at most ``2 ** (target_level - level)``
+    entries per row) applied in a single product on the vertex-major layout.
+    Input ``(batch, channels, H * n_vertices(level))``, output
+    ``(batch, channels, H * n_vertices(target_level))``, a view of a
+    vertex-major array.
+    """
+
+    def __init__(self, level: int, target_level: int, hemispheres: str | Sequence[str] = "both") -> None:
+        super().__init__()
+        self.level, self.target_level = check_level(level), check_level(target_level, "target_level")
+        if self.level > self.target_level:
+            raise DataValidationError(f"MeshUpsample: level ({level}) must not exceed target_level ({target_level})")
+        self.hemispheres = resolve_hemispheres(hemispheres)
+        n_hemi = len(self.hemispheres)
+        self.n_in, self.n_out = n_hemi * n_vertices(self.level), n_hemi * n_vertices(self.target_level)
+        mat = sp.identity(self.n_in, format="csr", dtype=np.float32)
+        for lev in range(self.level, self.target_level):
+            up = MeshUnpool(lev, self.hemispheres).matrix
+            step = sp.csr_matrix((up.values().numpy(), up.col_indices().numpy(), up.crow_indices().numpy()),
+                                 shape=tuple(up.shape))
+            mat = step @ mat
+        mat = sp.coo_matrix(mat)
+        idx = torch.from_numpy(np.stack([mat.row, mat.col]).astype(np.int64))
+        coo = torch.sparse_coo_tensor(
+            idx, torch.from_numpy(mat.data.astype(np.float32)), mat.shape, check_invariants=False  # from scipy
+        ).coalesce()
+        matrix, matrix_t = csr_pair(coo)
+        self.register_buffer("matrix", matrix, persistent=False)
+        self.register_buffer("matrix_t", matrix_t, persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Interpolate ``x`` of shape (batch, channels, n_in) to (batch, channels, n_out)."""
+        check_input(x, None, self.n_in, "MeshUpsample")
+        b, c, n = x.shape
+        cols = x.permute(2, 0, 1).reshape(n, b * c)
+        out = sparse_apply(self.matrix, self.matrix_t, cols).to(x.dtype)
+        return out.view(self.n_out, b, c).permute(1, 2, 0)
+
+    def extra_repr(self) -> str:
+        return f"level={self.level}->{self.target_level}, hemispheres={self.hemispheres}"
