@@ -157,7 +157,9 @@ def _check_positive_int(value: Any, name: str) -> int:
 def _check_ids(ids: Any, name: str) -> np.ndarray:
     arr = np.asarray(ids)
     if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iu"):
-        raise DataValidationError(f"{name} must be a 1-D array of 0-based NSD ids (integers), got {arr.dtype} {arr.shape}")
+        raise DataValidationError(
+            f"{name} must be a 1-D array of 0-based NSD ids (integers), got {arr.dtype} {arr.shape}"
+        )
     return arr.astype(np.int64)
 
 

@@ -51,6 +51,8 @@ from encoding import (
 from neurokit.datasets import NSD
 from neurokit.metrics import noise_normalized_accuracy, pearson_r
 
+pytestmark = pytest.mark.slow  # one module-scoped cohort, ~100 s of CPU time
+
 COHORT = dict(n_subjects=8, n_images=520, n_shared=100, level=4, image_size=64, seed=0, progress=False)
 ALPHAS = np.logspace(-1, 5, 13)
 TARGET = 8
