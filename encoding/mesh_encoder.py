@@ -63,6 +63,9 @@ from neurokit.nn import MeshConv, MeshUnpool, MeshUpsample, VertexReadout, mesh_
 
 __all__ = ["SurfaceMeshEncoder", "MeshReadout", "sphere_features", "image_position_features"]
 
+#: Learning-rate multiplier of the per-vertex readout (see :class:`neurokit.nn.VertexReadout`).
+READOUT_GAIN = 10.0
+
 #: Layers of EfficientNet-Lite0 the encoder reads tokens from by default.
 DEFAULT_TOKEN_LAYERS = ("stage3", "pool")
 
@@ -235,8 +238,9 @@ class MeshReadout(nn.Module):
         self.act = nn.GELU()
         self.skip_up = MeshUpsample(self.query_level, self.target_level)
         n_out = 2 * n_vertices(self.target_level)
-        self.skip_readout = VertexReadout(dim, n_out)
-        self.decoder_readout = VertexReadout(channels, n_out, bias=False) if stages else None
+        self.skip_readout = VertexReadout(dim, n_out, init="zeros", gain=READOUT_GAIN)
+        self.decoder_readout = (VertexReadout(channels, n_out, bias=False, init="zeros", gain=READOUT_GAIN)
+                                if stages else None)
         self.register_buffer("target_mean", torch.zeros(n_out))
         self.register_buffer("target_scale", torch.ones(n_out))
 
@@ -296,6 +300,108 @@ class MeshReadout(nn.Module):
             h = h + tokens[:, self.global_index].sum(1, keepdim=True)
         return h + self.mlp(self.mlp_norm(h))
 
+    def vertex_features(self, packed: torch.Tensor) -> torch.Tensor:
+        """Inputs of the per-vertex readout, vertex-major: (2 * n_vertices(target_level), batch, n_readout).
+
+        ``n_readout = dim + decoder_channels[-1]``: the query features
+        interpolated to the target level, then the decoder channels (only the
+        former when ``query_level == target_level``).
+        """
+        h = self.query_features(packed)
+        x = h.transpose(0, 1).contiguous().permute(1, 2, 0)
+        skip = self.skip_up(x).permute(2, 0, 1)
+        if not self.stages:
+            return skip
+        for stage in self.stages:
+            x = self.act(stage["norm"](stage["conv"](stage["unpool"](x))))
+        return torch.cat([skip, x.permute(2, 0, 1)], dim=2)
+
+    @torch.no_grad()
+    def refit_readout(self, train: torch.Tensor, y_train: torch.Tensor, val: torch.Tensor, y_val: torch.Tensor,
+                      alphas: Sequence[float] = (1e-3, 1e-2, 1e-1, 1.0, 10.0), batch_size: int = 64) -> np.ndarray:
+        """Solve the per-vertex readout in closed form (ridge) on fixed features, alpha chosen per vertex.
+
+        Every vertex's readout is a linear regression of its response on its
+        ``n_readout`` features, which SGD fits slowly (each weight sees one
+        vertex's gradient). With the rest of the network fixed, this solves
+        all of them exactly: per vertex, ``(G + a tr(G) / C I) w = c`` with
+        ``G`` and ``c`` the centred Gram matrix and cross-products of the
+        training images (one eigendecomposition per vertex serves every
+        ``a``), and keeps the ``a`` with the lowest squared error on the
+        validation images.
+
+        Parameters
+        ----------
+        train, val : Tensor of shape (n, n_packed)
+            Packed tokens of the training and validation images.
+        y_train, y_val : Tensor of shape (n, n_outputs)
+            Their responses, in the units of the targets.
+        alphas : sequence of float
+            Relative ridge penalties tried per vertex.
+        batch_size : int
+            Images per forward pass.
+
+        Returns
+        -------
+        ndarray of shape (n_outputs,)
+            The alpha chosen for every vertex.
+        """
+        self._check_packed(train)
+        self._check_packed(val)
+        was_training = self.training
+        self.eval()
+        dev = self.target_mean.device
+        scale, mean = self.target_scale, self.target_mean
+
+        def std(y):
+            return (y.to(dev) - mean) / scale
+
+        n_v = self.n_outputs
+        feats_sum, gram, cross, y_sum, n = None, None, None, torch.zeros(n_v, device=dev), 0
+        for s in range(0, train.shape[0], batch_size):
+            f = self.vertex_features(train[s : s + batch_size].to(dev)).float()  # (V, B, C)
+            y = std(y_train[s : s + batch_size]).t().unsqueeze(-1)  # (V, B, 1)
+            if gram is None:
+                c = f.shape[2]
+                gram = torch.zeros(n_v, c, c, device=dev)
+                cross = torch.zeros(n_v, c, device=dev)
+                feats_sum = torch.zeros(n_v, c, device=dev)
+            gram.baddbmm_(f.transpose(1, 2), f)
+            cross += torch.bmm(f.transpose(1, 2), y).squeeze(-1)
+            feats_sum += f.sum(1)
+            y_sum += y.squeeze(-1).sum(1)
+            n += f.shape[1]
+        mu, y_mu = feats_sum / n, y_sum / n
+        gram = gram.double() - n * mu.double().unsqueeze(2) * mu.double().unsqueeze(1)
+        cross = cross.double() - n * mu.double() * y_mu.double().unsqueeze(1)
+        c = gram.shape[1]
+        evals, evecs = torch.linalg.eigh(gram)  # (V, C), (V, C, C)
+        evals = evals.clamp_min(0)
+        proj = torch.bmm(evecs.transpose(1, 2), cross.unsqueeze(-1)).squeeze(-1)  # (V, C)
+        ridge = gram.diagonal(dim1=1, dim2=2).sum(1, keepdim=True) / c  # (V, 1)
+        f_val = torch.cat([self.vertex_features(val[s : s + batch_size].to(dev)).float()
+                           for s in range(0, val.shape[0], batch_size)], dim=1).double()  # (V, n_val, C)
+        yv = std(y_val).t().double()  # (V, n_val)
+        best_err = torch.full((n_v,), float("inf"), dtype=torch.float64, device=dev)
+        best_w = torch.zeros(n_v, c, dtype=torch.float64, device=dev)
+        best_a = torch.zeros(n_v, dtype=torch.float64, device=dev)
+        for a in alphas:
+            w = torch.bmm(evecs, (proj / (evals + a * ridge)).unsqueeze(-1)).squeeze(-1)  # (V, C)
+            pred = torch.bmm(f_val - mu.double().unsqueeze(1), w.unsqueeze(-1)).squeeze(-1) + y_mu.double().unsqueeze(1)
+            err = ((pred - yv) ** 2).mean(1)
+            better = err < best_err
+            best_err = torch.where(better, err, best_err)
+            best_w[better], best_a[better] = w[better], a
+        bias = y_mu.double() - (best_w * mu.double()).sum(1)
+        dim = self.skip_readout.channels
+        g = self.skip_readout.gain
+        self.skip_readout.weight.copy_((best_w[:, :dim] / g).float())
+        self.skip_readout.bias.copy_((bias / g).float())
+        if self.decoder_readout is not None:
+            self.decoder_readout.weight.copy_((best_w[:, dim:] / self.decoder_readout.gain).float())
+        self.train(was_training)
+        return best_a.cpu().numpy()
+
     def forward(self, packed: torch.Tensor) -> torch.Tensor:
         """Packed tokens (batch, n_packed) -> responses (batch, 2 * n_vertices(target_level))."""
         h = self.query_features(packed)
@@ -341,6 +447,11 @@ class SurfaceMeshEncoder(nn.Module):
     validation_fraction : float
         Fraction of the ``fit`` images held out for early stopping and
         best-epoch selection (0 disables validation).
+    refit_readout : bool
+        After training, solve the per-vertex readout in closed form on the
+        trained features (per-vertex ridge, penalty chosen on the validation
+        images; see :meth:`MeshReadout.refit_readout`). Needs
+        ``validation_fraction > 0``.
     weights : 'imagenet', path or None
         Backbone weights, see :func:`encoding.features.load_efficientnet_lite0`.
     device : str or torch.device, optional
@@ -358,6 +469,11 @@ class SurfaceMeshEncoder(nn.Module):
         Per-epoch training loss and held-out mean Pearson r of the last ``fit``.
     n_targets_ : int
         ``2 * n_vertices(target_level)``.
+    refit_alphas_ : ndarray of shape (n_targets_,) or None
+        Ridge penalty chosen per vertex by the readout refit (None without one).
+    refit_score_ : float
+        Mean validation Pearson r after the refit (compare with
+        ``history_.best_score``, before it).
 
     Examples
     --------
@@ -383,6 +499,7 @@ class SurfaceMeshEncoder(nn.Module):
         weight_decay: float = 1e-2,
         patience: int | None = 5,
         validation_fraction: float = 0.1,
+        refit_readout: bool = True,
         weights: str | os.PathLike | None = "imagenet",
         device: str | torch.device | None = None,
         seed: int = 0,
@@ -403,6 +520,7 @@ class SurfaceMeshEncoder(nn.Module):
         self.weight_decay = weight_decay
         self.patience = patience
         self.validation_fraction = validation_fraction
+        self.refit_readout = refit_readout
         self.weights = None if weights is None else str(weights)
         self.device = device
         self.seed = seed
@@ -610,7 +728,19 @@ class SurfaceMeshEncoder(nn.Module):
         )
         self.history_ = trainer.fit(self.readout_, (tokens[train_idx], y_train), val)
         self.readout_.to(self._run_device())
+        self.refit_alphas_ = None
+        if self.refit_readout and n_val:
+            self.refit_alphas_ = self.readout_.refit_readout(tokens[train_idx], y_train, *val)
+            self.refit_score_ = self._val_score(*val)
         return self
+
+    def _val_score(self, tokens: torch.Tensor, Y: torch.Tensor) -> float:
+        readout = self.readout_
+        device = next(readout.parameters()).device
+        readout.eval()
+        with torch.no_grad():
+            pred = torch.cat([readout(c.to(device)).float().cpu() for c in tokens.split(64)])
+        return float(np.nanmean(pearson_r(Y.numpy(), pred.numpy())))
 
     def _loss(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """MSE in standardised units (every vertex weighs the same whatever its variance)."""
@@ -645,7 +775,7 @@ class SurfaceMeshEncoder(nn.Module):
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments, JSON-ready."""
         keys = ("target_level", "query_level", "token_layers", "image_size", "dim", "num_heads", "decoder_channels",
-                "norm", "max_epochs", "batch_size", "lr", "weight_decay", "patience", "validation_fraction",
+                "norm", "max_epochs", "batch_size", "lr", "weight_decay", "patience", "validation_fraction", "refit_readout",
                 "weights", "seed")
         cfg = {k: getattr(self, k) for k in keys}
         cfg["token_layers"] = list(cfg["token_layers"])

@@ -7,7 +7,13 @@ import pytest
 import torch
 
 from encoding.mesh_encoder import SurfaceMeshEncoder, image_position_features, sphere_features
-from neurokit.exceptions import CheckpointError, InvalidParameterError, NotFittedError, VertexCountError
+from neurokit.exceptions import (
+    CheckpointError,
+    DataValidationError,
+    InvalidParameterError,
+    NotFittedError,
+    VertexCountError,
+)
 
 
 def small(**kw) -> SurfaceMeshEncoder:
@@ -28,6 +34,10 @@ def test_position_features():
 
 def test_shapes_and_gradients_from_pixels():
     enc = small().build()
+    assert torch.count_nonzero(enc.readout_.skip_readout.weight) == 0  # a fresh readout predicts the target mean
+    with torch.no_grad():  # give it weights, as training would
+        enc.readout_.skip_readout.weight.normal_()
+        enc.readout_.decoder_readout.weight.normal_()
     x = torch.rand(2, 3, 64, 64, requires_grad=True)
     y = enc(x)
     assert y.shape == (2, 2 * 642)
@@ -70,3 +80,36 @@ def test_validation():
         enc.predict(np.zeros((1, 64, 64, 3), np.float32))
     with pytest.raises(VertexCountError, match="target_level"):
         enc.fit(np.zeros((4, 64, 64, 3), np.float32), np.zeros((4, 2 * 162), np.float32))
+
+
+def test_token_statistics_standardise_each_channel():
+    enc = small().build()
+    head = enc.readout_
+    packed = 3.0 + 2.0 * torch.randn(40, sum(head.sizes))
+    head.set_token_statistics(packed)
+    means, sds = [], []
+    for part, (n, d, _, _) in zip(packed.split(head.sizes, dim=1), head.token_shapes):
+        flat = part.reshape(-1, n, d).reshape(-1, d)  # (images * tokens, channels)
+        means.append(flat.mean(0))
+        sds.append(flat.std(0))
+    torch.testing.assert_close(head.token_mean, torch.cat(means), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(head.token_scale, torch.cat(sds), rtol=1e-5, atol=1e-5)
+    tokens = head.embed_tokens(packed)
+    assert tokens.shape == (40, sum(n for n, _, _, _ in head.token_shapes), head.in_proj[0].out_features)
+    with pytest.raises(DataValidationError, match="packed tokens"):
+        head.set_token_statistics(packed[:, :-1])
+
+
+def test_refit_readout_recovers_a_per_vertex_linear_map_of_the_features():
+    torch.manual_seed(0)
+    head = small().build().readout_.eval()
+    packed = torch.randn(60, sum(head.sizes))
+    with torch.no_grad():
+        f = head.vertex_features(packed)  # (V, n, C)
+        w_true = torch.randn(f.shape[0], f.shape[2])
+        y = torch.einsum("vnc,vc->nv", f, w_true) + 0.5
+    alphas = head.refit_readout(packed[:45], y[:45], packed[45:], y[45:], alphas=(1e-8, 1.0))
+    assert alphas.shape == (head.n_outputs,) and (alphas == 1e-8).mean() > 0.9
+    with torch.no_grad():
+        pred = head(packed[45:])
+    assert float(((pred - y[45:]) ** 2).mean() / y[45:].var()) < 1e-3

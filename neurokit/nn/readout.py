@@ -34,12 +34,21 @@ class VertexReadout(nn.Module):
         Vertices of the input (hemispheres concatenated, left first).
     bias : bool
         Learn a per-vertex bias.
+    init : {"normal", "zeros"}
+        ``"normal"``: weights from N(0, 1 / channels) (unit-variance inputs
+        give unit-variance outputs); ``"zeros"``: start from a zero map (the
+        prediction starts at the bias, e.g. the target mean).
+    gain : float
+        The map uses ``gain * weight`` and ``gain * bias``. Every per-vertex
+        weight sees the gradient of one vertex only, so it needs many small
+        optimizer steps to reach its value; with Adam, ``gain`` multiplies
+        the effective learning rate of these parameters by ``gain`` without a
+        separate parameter group.
 
     Attributes
     ----------
     weight : torch.nn.Parameter of shape (n_vertices, channels)
-        Initialised from N(0, 1 / channels), so unit-variance inputs give
-        unit-variance outputs.
+        Stored weights (the effective weights are ``gain * weight``).
     bias : torch.nn.Parameter of shape (n_vertices,) or None
         Initialised to zero.
 
@@ -51,19 +60,27 @@ class VertexReadout(nn.Module):
     batched matrix product (no copy of the input when it is such a view).
     """
 
-    def __init__(self, channels: int, n_vertices: int, bias: bool = True) -> None:
+    def __init__(self, channels: int, n_vertices: int, bias: bool = True, init: str = "normal",
+                 gain: float = 1.0) -> None:
         super().__init__()
         for name, value in (("channels", channels), ("n_vertices", n_vertices)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise DataValidationError(f"VertexReadout: {name} must be a positive int, got {value!r}")
-        self.channels, self.n_vertices = channels, n_vertices
+        if init not in ("normal", "zeros"):
+            raise DataValidationError(f"VertexReadout: init must be 'normal' or 'zeros', got {init!r}")
+        if not (isinstance(gain, (int, float)) and not isinstance(gain, bool) and gain > 0):
+            raise DataValidationError(f"VertexReadout: gain must be a positive number, got {gain!r}")
+        self.channels, self.n_vertices, self.init, self.gain = channels, n_vertices, init, float(gain)
         self.weight = nn.Parameter(torch.empty(n_vertices, channels))
         self.bias = nn.Parameter(torch.zeros(n_vertices)) if bias else None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """Weights from N(0, 1 / channels), zero bias."""
-        nn.init.normal_(self.weight, std=1.0 / math.sqrt(self.channels))
+        """Weights from N(0, 1 / channels) (effective; or zeros, see ``init``), zero bias."""
+        if self.init == "zeros":
+            nn.init.zeros_(self.weight)
+        else:
+            nn.init.normal_(self.weight, std=1.0 / math.sqrt(self.channels) / self.gain)
         if self.bias is not None:
             nn.init.zeros_(self.bias)
 
@@ -71,10 +88,11 @@ class VertexReadout(nn.Module):
         """Read out ``x`` of shape (batch, channels, n_vertices) -> (batch, n_vertices)."""
         check_input(x, self.channels, self.n_vertices, "VertexReadout")
         vbc = x.permute(2, 0, 1)  # (V, B, C); a view of vertex-major storage
-        y = torch.bmm(vbc, self.weight.to(x.dtype).unsqueeze(-1)).squeeze(-1).t()  # (B, V)
+        y = torch.bmm(vbc, (self.gain * self.weight).to(x.dtype).unsqueeze(-1)).squeeze(-1).t()  # (B, V)
         if self.bias is not None:
-            y = y + self.bias.to(x.dtype)
+            y = y + (self.gain * self.bias).to(x.dtype)
         return y
 
     def extra_repr(self) -> str:
-        return f"channels={self.channels}, n_vertices={self.n_vertices}, bias={self.bias is not None}"
+        return (f"channels={self.channels}, n_vertices={self.n_vertices}, bias={self.bias is not None}, "
+                f"init={self.init!r}, gain={self.gain}")

@@ -1,0 +1,79 @@
+"""Acceptance test of SurfaceMeshEncoder on the simulated cohort (issue 5 item 2), marked slow.
+
+One simulated subject at fsaverage level 5 (20,484 vertices), responses averaged
+over 3 repeats; the shared images are held out. The mesh encoder must
+
+- learn: its training loss falls and its validation mean r rises over the epochs;
+- be small: at least 10x fewer trainable parameters than the ridge encoder
+  (n_features x n_vertices weights + intercepts);
+- be accurate: at least ``RATIO`` of the ridge encoder's noise-normalised
+  held-out accuracy (median over the vertices of the visual ROIs of
+  ``100 r^2 / NC`` with the simulation's true noise ceiling).
+
+Ridge is fit on the ground truth's own feature space (EfficientNet stage3 on a
+4x4 grid + pool), so it is a strong reference.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.slow
+
+VISUAL_FAMILIES = ("prf-visualrois", "floc-faces", "floc-bodies", "floc-places")
+RATIO = 0.95
+
+
+@pytest.fixture(scope="module")
+def data():
+    from encoding.simulation.cohort import simulate_cohort
+
+    cohort = simulate_cohort(n_subjects=1, n_images=500, n_shared=100, level=5, image_size=64, seed=0,
+                             progress=False)
+    ids, betas = cohort.design.trial_nsd_ids(1), cohort.trials(1)
+    uids = np.unique(ids)
+    Y = np.stack([betas[ids == u].mean(0) for u in uids]).astype(np.float32)
+    images = cohort.images[uids]
+    test = np.isin(uids, cohort.shared_ids)
+    subj = cohort.subject(1)
+    visual = np.zeros(Y.shape[1], bool)
+    for family in VISUAL_FAMILIES:
+        visual |= subj.labels[family] > 0
+    return cohort, images, Y, test, visual, subj.noise_ceiling(3)
+
+
+def _nna(r, nc, mask):
+    from neurokit.metrics import noise_normalized_accuracy
+
+    return float(np.nanmedian(noise_normalized_accuracy(r, nc)[mask]))
+
+
+def test_mesh_encoder_learns_and_approaches_ridge_with_10x_fewer_parameters(data):
+    from encoding.mesh_encoder import SurfaceMeshEncoder
+    from encoding.ridge import RidgeEncoder
+    from neurokit.metrics import pearson_r
+
+    cohort, images, Y, test, visual, nc = data
+    raw = cohort.features.raw_features(images)
+    X = np.concatenate([raw[k] for k in cohort.features.extract_kwargs["layers"]], axis=1)
+    ridge = RidgeEncoder().fit(X[~test], Y[~test])
+    ridge_nna = _nna(pearson_r(Y[test], ridge.predict(X[test])), nc, visual)
+    ridge_params = ridge.coef_.size + np.size(ridge.intercept_)
+
+    enc = SurfaceMeshEncoder(target_level=5, query_level=2, image_size=64, max_epochs=MESH_EPOCHS,
+                             batch_size=32, lr=3e-3, patience=None, device="cpu", progress=False, seed=0)
+    enc.fit(images[~test], Y[~test])
+    mesh_nna = _nna(enc.score(images[test], Y[test]), nc, visual)
+
+    loss = [e["train_loss"] for e in enc.history_.epochs]
+    val = [e["val_score"] for e in enc.history_.epochs]
+    print(f"ridge {ridge_nna:.1f}% ({ridge_params:,} parameters), mesh {mesh_nna:.1f}% "
+          f"({enc.n_trainable_parameters():,}), loss {np.round(loss, 3)}, val r {np.round(val, 3)}")
+    assert loss[-1] < 0.9 * loss[0]
+    assert max(val) > val[0] + 0.01
+    assert ridge_params >= 10 * enc.n_trainable_parameters()
+    assert mesh_nna >= RATIO * ridge_nna, (mesh_nna, ridge_nna)
+
+
+MESH_EPOCHS = 15
