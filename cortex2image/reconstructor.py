@@ -131,6 +131,18 @@ def generator_from_spec(spec: dict[str, Any]) -> nn.Module:
     """
     kind = spec.get("type")
     weights = spec.get("weights")
+    if kind == "FourierImage":
+        from neurogen.generators import FourierImage
+
+        try:
+            return FourierImage(
+                tuple(int(s) for s in spec["image_size"]),
+                decay_power=float(spec.get("decay_power", 1.0)),
+                decorrelate_colors=bool(spec.get("decorrelate_colors", True)),
+                init_std=float(spec.get("init_std", 0.01)),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CheckpointError(f"FourierImage description {spec!r} is incomplete or invalid ({exc})") from exc
     if kind == "DCGANFaceGenerator" and weights and weights != "random initialisation":
         from neurogen.generators import DCGANFaceGenerator, packaged_weights_path
 

@@ -9,7 +9,7 @@ and resume):
    validation two-way identification.
 2. :class:`~cortex2image.detail.Cortex2Detail` is trained through the frozen
    generator with ``w_pix * MSE(pixels) + w_feat * MSE(semantic feature of the
-   generated image, of the seen image) + w_kl * KL``, the KL weight annealed
+   generated image, of the seen image) + w_kl * KL`` (KL per latent dimension), the KL weight annealed
    linearly from 0 over ``kl_warmup_fraction`` of the steps; the semantic
    model is frozen and its embeddings are inputs of the detail head (and the
    condition of class-conditional generators).
@@ -45,8 +45,10 @@ class _DetailObjective(nn.Module):
     """
 
     def __init__(self, detail: Cortex2Detail, generator: nn.Module, space: SemanticSpace,
-                 conditioner: ClassConditioner | None, pixel_size: int, n_inputs: int) -> None:
+                 conditioner: ClassConditioner | None, pixel_size: int, n_inputs: int,
+                 features: bool = True) -> None:
         super().__init__()
+        self.features = bool(features)
         self.detail = detail
         self.frozen = nn.ModuleList([generator, space.extractor.module])
         for p in self.frozen.parameters():
@@ -70,8 +72,12 @@ class _DetailObjective(nn.Module):
         images = self.generator(z.reshape(-1, *self.generator.latent_shape), classes)
         small = nn.functional.interpolate(images, size=(self.pixel_size,) * 2, mode="bilinear",
                                           align_corners=False, antialias=True)
-        feats = self.space.embed_torch(images)
-        return torch.cat([small.flatten(1), feats, kl_divergence(mu, logvar)[:, None]], dim=1)
+        if self.features:
+            feats = self.space.embed_torch(images)
+        else:  # feature weight 0: skip the (costly) frozen network; the loss ignores these columns
+            feats = torch.zeros(images.shape[0], self.space.dim, dtype=small.dtype, device=small.device)
+        kl = kl_divergence(mu, logvar)[:, None] / mu.shape[1]
+        return torch.cat([small.flatten(1), feats, kl], dim=1)
 
 
 class _DetailLoss:
@@ -135,8 +141,8 @@ def fit_reconstructor(
     weight_decay: float = 0.1,
     semantic_dropout: float = 0.5,
     pixel_weight: float = 1.0,
-    feature_weight: float = 1.0,
-    kl_weight: float = 1e-3,
+    feature_weight: float = 0.0,
+    kl_weight: float = 1e-4,
     kl_warmup_fraction: float = 0.5,
     pixel_size: int = 32,
     patience: int | None = 10,
@@ -159,7 +165,16 @@ def fit_reconstructor(
         Mesh level of the models (default: the data's level, at most 4);
         finer data are sliced.
     generator : ImageGenerator, optional
-        Frozen generator (default: the packaged 64 x 64 DCGAN face generator).
+        Frozen generator. Default: :class:`neurogen.generators.FourierImage`
+        at 32 x 32 (1/f spectrum), whose latent *is* the image in a
+        decorrelated Fourier basis, so decoding it from the brain through the
+        pixel loss is a low-level image reconstruction. No pretrained
+        generator of natural scenes ships with the installed packages (the
+        packaged DCGAN draws only faces and cannot render scene layouts:
+        with it, PixCorr stays at the shuffled baseline); pass
+        ``DCGANFaceGenerator.from_pretrained()`` for face stimuli or
+        ``BigGANGenerator.from_pretrained(...)`` for real use (with
+        ``feature_weight`` > 0).
     semantic_space : SemanticSpace, optional
         Default: :class:`EfficientNetSemanticSpace` at the images' size.
     conditioner : ClassConditioner, optional
@@ -173,8 +188,12 @@ def fit_reconstructor(
     semantic_dropout : float
         Dropout before the semantic head.
     pixel_weight, feature_weight, kl_weight : float
-        Weights of the detail loss terms (pixel MSE at ``pixel_size``, semantic
-        feature MSE, KL in nats per sample).
+        Weights of the detail loss terms: pixel MSE at ``pixel_size``, squared
+        distance ``2 (1 - cos)`` between the semantic features of the generated
+        and the seen image (0, the default, skips the frozen feature network;
+        use ~1 with GANs, whose latents are not pixels), and the KL to the
+        N(0, I) prior in nats per latent dimension (averaged, so the weight
+        means the same for a 100-d GAN latent and a 3,264-d Fourier spectrum).
     kl_warmup_fraction : float
         Fraction of the detail stage's steps over which the KL weight ramps up from 0.
     pixel_size : int
@@ -213,9 +232,9 @@ def fit_reconstructor(
         raise InvalidParameterError(f"trunk: unknown options {sorted(unknown)}; allowed {list(_TRUNK_KEYS)}")
     trunk.setdefault("coarse_level", min(1, level))
     if generator is None:
-        from neurogen.generators import DCGANFaceGenerator
+        from neurogen.generators import FourierImage
 
-        generator = DCGANFaceGenerator.from_pretrained()
+        generator = FourierImage(32, decay_power=1.0)
     generator.eval()
     if semantic_space is None:
         semantic_space = EfficientNetSemanticSpace(input_size=max(32, int(images.shape[1])))
@@ -254,7 +273,8 @@ def fit_reconstructor(
 
     torch.manual_seed(seed + 1)
     detail = Cortex2Detail(level, int(np.prod(generator.latent_shape)), semantic_space.dim, **trunk)
-    objective = _DetailObjective(detail, generator, semantic_space, conditioner, int(pixel_size), x_norm.shape[1])
+    objective = _DetailObjective(detail, generator, semantic_space, conditioner, int(pixel_size), x_norm.shape[1],
+                                 features=float(feature_weight) != 0.0)
     small = nn.functional.interpolate(torch.from_numpy(images).permute(0, 3, 1, 2), size=(pixel_size,) * 2,
                                       mode="bilinear", align_corners=False, antialias=True)
     detail_targets = torch.cat([small.flatten(1), targets], dim=1)
