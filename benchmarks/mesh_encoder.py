@@ -6,7 +6,8 @@ Usage::
 
 Times optimizer steps (forward + backward + AdamW) of the trainable readout and
 decoder on random packed tokens, which is what ``SurfaceMeshEncoder.fit``
-runs after computing the frozen backbone tokens once.
+runs after computing the frozen backbone tokens once, and the closed-form
+per-vertex readout refit that ``fit`` runs at the end (``--refit-images``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ def main() -> None:
     p.add_argument("--image-size", type=int, default=96)
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--steps", type=int, default=5)
+    p.add_argument("--refit-images", type=int, default=64)
     p.add_argument("--device", default="cpu")
     a = p.parse_args()
     enc = SurfaceMeshEncoder(target_level=a.target_level, query_level=a.query_level, image_size=a.image_size,
@@ -49,6 +51,13 @@ def main() -> None:
     print(f"device {a.device}, threads {torch.get_num_threads()}, levels {a.query_level}->{a.target_level}, "
           f"batch {a.batch}, trainable parameters {enc.n_trainable_parameters():,}")
     print(f"step {step * 1e3:.1f} ms, {a.batch / step:.1f} images/s")
+    if a.refit_images:
+        xs = torch.randn(a.refit_images, n_packed, device=a.device)
+        ys = torch.randn(a.refit_images, head.n_outputs, device=a.device)
+        t = time.perf_counter()
+        head.refit_readout(xs, ys, xs[: max(2, a.refit_images // 8)], ys[: max(2, a.refit_images // 8)])
+        dt = time.perf_counter() - t
+        print(f"readout refit: {dt:.1f} s for {a.refit_images} images ({a.refit_images / dt:.1f} images/s)")
 
 
 if __name__ == "__main__":

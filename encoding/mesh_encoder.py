@@ -318,7 +318,7 @@ class MeshReadout(nn.Module):
 
     @torch.no_grad()
     def refit_readout(self, train: torch.Tensor, y_train: torch.Tensor, val: torch.Tensor, y_val: torch.Tensor,
-                      alphas: Sequence[float] = (1e-3, 1e-2, 1e-1, 1.0, 10.0), batch_size: int = 64) -> np.ndarray:
+                      alphas: Sequence[float] = (1e-2, 1e-1, 1.0, 10.0, 100.0, 1000.0), batch_size: int = 64) -> np.ndarray:
         """Solve the per-vertex readout in closed form (ridge) on fixed features, alpha chosen per vertex.
 
         Every vertex's readout is a linear regression of its response on its
@@ -489,13 +489,13 @@ class SurfaceMeshEncoder(nn.Module):
         query_level: int = 2,
         token_layers: Sequence[str] = DEFAULT_TOKEN_LAYERS,
         image_size: int = 96,
-        dim: int = 64,
+        dim: int = 32,
         num_heads: int = 4,
         decoder_channels: Sequence[int] | None = None,
         norm: str = "layer",
         max_epochs: int = 30,
         batch_size: int = 32,
-        lr: float = 2e-3,
+        lr: float = 3e-3,
         weight_decay: float = 1e-2,
         patience: int | None = 5,
         validation_fraction: float = 0.1,
@@ -534,6 +534,8 @@ class SurfaceMeshEncoder(nn.Module):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise InvalidParameterError(f"SurfaceMeshEncoder: {name} must be a positive int, got {v!r}")
+        if not isinstance(self.refit_readout, bool):
+            raise InvalidParameterError(f"SurfaceMeshEncoder: refit_readout must be a bool, got {self.refit_readout!r}")
         check_level(self.target_level, "target_level")
         check_level(self.query_level, "query_level")
         if not self.query_level <= self.target_level:
