@@ -6,13 +6,15 @@ on the data):
 * semantic-stage training throughput (samples/s): forward + backward + AdamW
   step of :class:`cortex2image.Cortex2Semantic`;
 * detail-stage training throughput (samples/s): :class:`Cortex2Detail` through
-  the frozen DCGAN and the EfficientNet-Lite0 feature loss;
+  the frozen generator (``--generator fourier``, the offline default: 32 x 32
+  :class:`neurogen.generators.FourierImage`, pixel loss only; or ``dcgan``:
+  the packaged face DCGAN with the EfficientNet-Lite0 feature loss);
 * reconstruction time per image (ms) of :meth:`Reconstructor.reconstruct`
   with ``--samples`` samples per input.
 
 Usage::
 
-    python benchmarks/cortex2image.py --level 3 --batch-size 32 --steps 5 [--json out.json]
+    python benchmarks/cortex2image.py --level 3 --batch-size 32 --steps 5 [--generator dcgan] [--json out.json]
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--n-images", type=int, default=16, help="inputs reconstructed in the timing")
     parser.add_argument("--samples", type=int, default=4, help="samples per input")
     parser.add_argument("--image-size", type=int, default=64)
+    parser.add_argument("--generator", choices=("fourier", "dcgan"), default="fourier")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--json", default=None, help="write the results here")
     args = parser.parse_args(argv)
@@ -48,7 +51,7 @@ def main(argv: list[str] | None = None) -> dict:
     sys.modules.pop("cortex2image", None) if getattr(sys.modules.get("cortex2image"), "__file__", "") == __file__ else None
     from cortex2image import Cortex2Detail, Cortex2Semantic, EfficientNetSemanticSpace, Reconstructor
     from cortex2image.training import _DetailLoss, _DetailObjective
-    from neurogen.generators import DCGANFaceGenerator
+    from neurogen.generators import DCGANFaceGenerator, FourierImage
     from neurokit.mesh.levels import n_vertices
 
     dev = torch.device(args.device)
@@ -59,7 +62,10 @@ def main(argv: list[str] | None = None) -> dict:
                  attention_depth=1, num_heads=4)
     space = EfficientNetSemanticSpace(input_size=args.image_size)
     space.to(dev)
-    generator = DCGANFaceGenerator.from_pretrained().to(dev)
+    if args.generator == "dcgan":
+        generator, feature_weight = DCGANFaceGenerator.from_pretrained().to(dev), 1.0
+    else:
+        generator, feature_weight = FourierImage(32).to(dev), 0.0
     b = args.batch_size
 
     def timed(step) -> float:
@@ -85,9 +91,10 @@ def main(argv: list[str] | None = None) -> dict:
 
     sem_rate = timed(semantic_step)
 
-    detail = Cortex2Detail(args.level, 100, space.dim, **trunk).to(dev)
-    objective = _DetailObjective(detail, generator, space, None, 32, n_in).to(dev).train()
-    loss = _DetailLoss(3 * 32 * 32, 1.0, 1.0, 1e-3, 10)
+    detail = Cortex2Detail(args.level, generator.latent_size, space.dim, **trunk).to(dev)
+    objective = _DetailObjective(detail, generator, space, None, 32, n_in, features=feature_weight > 0)
+    objective = objective.to(dev).train()
+    loss = _DetailLoss(3 * 32 * 32, 1.0, feature_weight, 1e-4, 10)
     opt_d = torch.optim.AdamW(detail.parameters(), lr=1e-3)
     packed = torch.cat([x, y], dim=1)
     target = torch.cat([torch.rand(b, 3 * 32 * 32, device=dev), y], dim=1)
@@ -110,6 +117,7 @@ def main(argv: list[str] | None = None) -> dict:
         "device": str(dev),
         "torch_threads": torch.get_num_threads(),
         "level": args.level,
+        "generator": args.generator,
         "channels": channels,
         "batch_size": b,
         "semantic_train_samples_per_s": round(sem_rate, 2),
