@@ -120,7 +120,8 @@ def generator_spec(generator: nn.Module) -> dict[str, Any]:
 def generator_from_spec(spec: dict[str, Any]) -> nn.Module:
     """Rebuild a generator from :func:`generator_spec` without any download.
 
-    Works for the DCGAN (packaged or local weights) and for BigGAN models in a
+    Works for :class:`~neurogen.generators.FourierImage` (the offline default;
+    no weights), the DCGAN (packaged or local weights) and for BigGAN models in a
     local folder or already in the cache; other generators must be passed
     explicitly to :meth:`Reconstructor.load`.
 
