@@ -56,7 +56,7 @@ class DemoSettings:
     n_subjects: int = 8
     n_images: int = 600
     n_shared: int = 120
-    image_size: int = 96
+    image_size: int = 64
     ensemble_images: int = 300
     neurogen_rois: tuple[str, ...] = ("FFA-1", "EBA", "PPA")
     neurogen_steps: int = 40
@@ -159,8 +159,22 @@ class DemoRun:
         return self._cache[("enc", subject)]
 
     def roi_masks(self, subject: int, names=REPORT_ROIS) -> dict[str, np.ndarray]:
+        """``{roi: mask (2V,)}`` read from the subject's ROI label files (cached)."""
         level = self.nsd().file_level(subject)
-        return {name: self.nsd().roi_mask(subject, name, level) for name in names}
+        masks = {}
+        for name in names:
+            key = ("roi", subject, name)
+            if key not in self._cache:
+                self._cache[key] = self.nsd().roi_mask(subject, name, level)
+            masks[name] = self._cache[key]
+        return masks
+
+    def visual_mask(self, subject: int) -> np.ndarray:
+        """Union of the visual ROI families (early visual, face, body, place areas)."""
+        key = ("visual", subject)
+        if key not in self._cache:
+            self._cache[key] = self.nsd().roi_mask(subject, list(VISUAL_ROIS), self.nsd().file_level(subject))
+        return self._cache[key]
 
     def figure(self, name: str) -> Path:
         self.figure_dir.mkdir(parents=True, exist_ok=True)
@@ -232,23 +246,23 @@ def stage_cohort(run: DemoRun) -> dict[str, Any]:
 
 
 def stage_features(run: DemoRun) -> dict[str, Any]:
-    """EfficientNet-Lite0 features (the ground truth's feature space) of every stimulus."""
+    """EfficientNet-Lite0 features (the ground truth's feature space) of every stimulus, from the NSD files."""
     from safetensors.numpy import save_file
+
+    from encoding.from_nsd import nsd_image_features
 
     features_model, _ = run.ground_truth()
     nsd = run.nsd()
     ids = np.unique(np.concatenate([nsd.image_ids(s) for s in nsd.subjects]))
-    images = nsd.images(ids, size=run.settings.image_size)
-    raw = features_model.extractor.extract(
-        images, **features_model.extract_kwargs, progress=run.settings.progress, device=run.settings.device
-    )
-    feats = np.concatenate([raw[k] for k in sorted(raw)], axis=1).astype(np.float32)
+    feats = nsd_image_features(nsd, ids, features_model.extractor, features_model.extract_kwargs,
+                               image_size=run.settings.image_size, batch_size=64, progress=run.settings.progress)
     run.stage_dir.mkdir(parents=True, exist_ok=True)
     tmp = run.stage_dir / "features.tmp.safetensors"
-    save_file({"nsd_ids": ids.astype(np.int64), "features": feats}, str(tmp))
+    save_file({"nsd_ids": ids.astype(np.int64), "features": feats.astype(np.float32)}, str(tmp))
     os.replace(tmp, run.stage_dir / "features.safetensors")
     run._cache.pop("features", None)
-    return {"n_stimuli": int(len(ids)), "n_features": int(feats.shape[1]), "layers": sorted(raw)}
+    return {"n_stimuli": int(len(ids)), "n_features": int(feats.shape[1]),
+            "layers": list(features_model.extract_kwargs["layers"])}
 
 
 def _accuracy(run: DemoRun, subject: int, predicted: np.ndarray, measured: np.ndarray,
@@ -259,7 +273,7 @@ def _accuracy(run: DemoRun, subject: int, predicted: np.ndarray, measured: np.nd
     r = pearson_r(measured, predicted)
     nna = noise_normalized_accuracy(r, noise_ceiling)
     masks = run.roi_masks(subject)
-    visual = run.nsd().roi_mask(subject, list(VISUAL_ROIS), run.nsd().file_level(subject))
+    visual = run.visual_mask(subject)
     roi_r = {name: float(pearson_r(_roi_mean(measured, m)[:, None], _roi_mean(predicted, m)[:, None])[0])
              for name, m in masks.items()}
     return {
@@ -315,8 +329,9 @@ def stage_ensemble(run: DemoRun) -> dict[str, Any]:
     sources = [run.encoder(k) for k in nsd.subjects if k != subject]
     ensemble = PersonalizedEnsembleEncoder(sources).fit(X[few], resp.data[few])
     few_ridge = RidgeEncoder(alphas=np.logspace(-1, 5, 13)).fit(X[few], resp.data[few])
+    ensemble_test = ensemble.predict(X[test])
     models = {
-        "personalized ensemble": ensemble.predict(X[test]),
+        "personalized ensemble": ensemble_test,
         f"ridge on all {train_idx.size} images": run.encoder(subject).predict(X[test]),
         f"ridge on the same {s.ensemble_images} images": few_ridge.predict(X[test]),
     }
@@ -334,8 +349,8 @@ def stage_ensemble(run: DemoRun) -> dict[str, Any]:
     other = 1
     images = nsd.images(resp.nsd_ids[test], size=s.image_size)
     masks = run.roi_masks(subject)
-    diff_pred = np.stack([_roi_mean(ensemble.predict(X[test]), m) - _roi_mean(run.encoder(other).predict(X[test]), m)
-                          for m in masks.values()], axis=1)
+    other_test = run.encoder(other).predict(X[test])
+    diff_pred = np.stack([_roi_mean(ensemble_test, m) - _roi_mean(other_test, m) for m in masks.values()], axis=1)
     gt_target = gt_subjects[subject - 1].clean_response(images)
     gt_other = gt_subjects[other - 1].clean_response(images)
     diff_true = np.stack([_roi_mean(gt_target, m) - _roi_mean(gt_other, m) for m in masks.values()], axis=1)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 import pytest
 
 from cortex2image.demo import DemoSettings, run_demo
@@ -60,3 +62,18 @@ def test_bad_settings_are_refused_before_any_work(tmp_path, capsys):
         run_demo(DemoSettings(output=str(tmp_path / "x"), n_subjects=1))
     assert main(["demo", "--output", str(tmp_path / "y"), "--shared", "700"]) == 1
     assert "--shared" in capsys.readouterr().err
+
+
+def test_stored_features_are_the_encoders_feature_layout(demo_run):
+    """The features stage must lay features out as ImageEncoder does (layer order), or NeuroGen's
+    differentiable encoder would disagree with the ridge encoders it wraps."""
+    from cortex2image.demo import DemoRun
+    from encoding.image_encoder import image_features
+
+    out, _, _ = demo_run
+    run = DemoRun(DemoSettings(output=str(out), **TINY), out)
+    features_model, _ = run.ground_truth()
+    ids = run.nsd().image_ids(1)[:4]
+    expected = image_features(features_model.extractor, run.nsd().images(ids, size=run.settings.image_size),
+                              features_model.extract_kwargs)
+    np.testing.assert_allclose(run.features_of(ids), expected, rtol=1e-4, atol=1e-4)
