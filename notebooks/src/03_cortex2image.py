@@ -39,8 +39,8 @@ from neurokit.metrics import two_way_identification
 
 SMALL = os.environ.get("NEUROKIT_NOTEBOOK_SMALL") == "1"
 if SMALL:
-    COHORT = dict(n_subjects=1, n_images=240, n_shared=40, level=4, image_size=64)
-    TRAIN = dict(level=3, semantic_epochs=10, detail_epochs=15,
+    COHORT = dict(n_subjects=1, n_images=160, n_shared=32, level=4, image_size=64)
+    TRAIN = dict(level=3, semantic_epochs=8, detail_epochs=10,
                  trunk=dict(coarse_level=1, channels=[8, 16, 32], attention_dim=32, attention_depth=1, num_heads=4))
 else:
     COHORT = dict(n_subjects=1, n_images=750, n_shared=150, level=5, image_size=64)
