@@ -77,3 +77,30 @@ def test_stored_features_are_the_encoders_feature_layout(demo_run):
     expected = image_features(features_model.extractor, run.nsd().images(ids, size=run.settings.image_size),
                               features_model.extract_kwargs)
     np.testing.assert_allclose(run.features_of(ids), expected, rtol=1e-4, atol=1e-4)
+
+
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--hide-scrollbars", "--window-size=1200,3000")
+
+
+def test_report_renders_with_its_figures_in_headless_chromium(demo_run, tmp_path):
+    """A screenshot of report.html in headless Chromium shows the page with its figures, not a blank page."""
+    import shutil
+    import subprocess
+
+    from PIL import Image
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if browser is None:
+        pytest.skip("no headless Chromium on this machine (apt-get install chromium to run this check)")
+    out, _, _ = demo_run
+    shot = tmp_path / "report.png"
+    subprocess.run([browser, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}",
+                    (out / "report.html").as_uri()], check=True, capture_output=True, timeout=120)
+    pixels = np.asarray(Image.open(shot).convert("RGB"), dtype=np.float32)
+    assert pixels.shape[:2] == (3000, 1200)
+    # Text alone leaves the page almost white; the surface maps and image grids add large dark, coloured areas.
+    dark = (pixels.mean(axis=2) < 100).mean()
+    colourful = (pixels.max(axis=2) - pixels.min(axis=2) > 60).mean()
+    assert dark > 0.02 and colourful > 0.01, (dark, colourful)
