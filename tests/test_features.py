@@ -84,6 +84,114 @@ def test_bad_weights_files(tmp_path):
         load_efficientnet_lite0(bad)
 
 
+# ----------------------------------------------------------------------------- folded (fast) inference path
+ALL_LAYERS = list(EfficientNetLite0Extractor.layers)
+
+
+def _assert_layers_close(a: dict, b: dict, rtol: float = 1e-4) -> None:
+    for layer in ALL_LAYERS:
+        x, y = np.asarray(a[layer]), np.asarray(b[layer])
+        assert x.shape == y.shape, layer
+        scale = float(np.abs(x).max())
+        assert scale > 0, layer
+        err = float(np.abs(x - y).max()) / scale
+        assert err < rtol, f"{layer}: folded vs unfolded max error {err:.2e} of the layer's max |value|"
+
+
+@pytest.fixture(scope="module")
+def unfused() -> EfficientNetLite0Extractor:
+    return EfficientNetLite0Extractor(input_size=96, fuse=False)
+
+
+@pytest.mark.parametrize("size", [64, 67])  # even and odd sizes: asymmetric and symmetric 'same' padding
+def test_folded_matches_unfolded_on_random_images(effnet, unfused, size):
+    x = torch.rand(3, 3, size, size, generator=torch.Generator().manual_seed(size)) * 2 - 1  # normalised pixels
+    assert effnet.module.fuse and not unfused.module.fuse
+    with torch.no_grad():
+        assert effnet.module.uses_folded() and not unfused.module.uses_folded()
+        fast = effnet.module.forward_layers(x, ALL_LAYERS)
+        slow = unfused.module.forward_layers(x, ALL_LAYERS)
+    _assert_layers_close({k: v.numpy() for k, v in fast.items()}, {k: v.numpy() for k, v in slow.items()})
+    for layer in ("stage3", "head"):
+        assert fast[layer].is_contiguous()  # channels-last maps are handed back in the usual layout
+
+
+def test_folded_matches_unfolded_on_real_photos(effnet, unfused):
+    photos = np.concatenate([square_resize(torch.from_numpy(_photo(n)).permute(0, 3, 1, 2), 128)
+                             .permute(0, 2, 3, 1).numpy() for n in ("chelsea", "coffee")])
+    fast = effnet.extract(photos, ALL_LAYERS, progress=False)
+    slow = unfused.extract(photos, ALL_LAYERS, progress=False)
+    _assert_layers_close(fast, slow)
+    grid_fast = effnet.extract(photos, "stage4", pooling="grid", progress=False)["stage4"]
+    grid_slow = unfused.extract(photos, "stage4", pooling="grid", progress=False)["stage4"]
+    np.testing.assert_allclose(grid_fast, grid_slow, rtol=1e-4, atol=1e-4 * np.abs(grid_slow).max())
+
+
+def test_folded_path_gradients_reach_pixels_only(effnet, unfused):
+    x = torch.rand(2, 3, 64, 64)
+    grads = []
+    for ext in (effnet, unfused):
+        xi = x.clone().requires_grad_(True)
+        out = ext.forward_features(xi, ["stage3", "pool"])
+        (out["stage3"].square().mean() + out["pool"].sum()).backward()
+        grads.append(xi.grad)
+    assert effnet.module.uses_folded()  # parameters are frozen: the folded path runs under autograd too
+    assert grads[0].abs().sum() > 0
+    torch.testing.assert_close(grads[0], grads[1], rtol=1e-3, atol=1e-4 * float(grads[1].abs().max()))
+    assert all(p.grad is None for p in effnet.module.parameters())
+
+
+def test_folded_path_only_when_exact():
+    model = load_efficientnet_lite0(None)  # eval mode, parameters require grad
+    assert model.fuse and not model.uses_folded()  # autograd must reach the parameters
+    with torch.no_grad():
+        assert model.uses_folded()
+        model.train()
+        assert not model.uses_folded()  # training batch norm uses batch statistics
+    model.eval()
+    x = torch.randn(2, 3, 40, 40)
+    out = model(x)
+    out.sum().backward()
+    assert model._conv_stem.weight.grad is not None and model._bn0.weight.grad is not None
+
+
+def test_folded_cache_tracks_weights_and_keeps_state_dict(effnet, tmp_path):
+    torch.manual_seed(0)
+    model = load_efficientnet_lite0(None)
+    keys = list(model.state_dict())
+    x = torch.randn(2, 3, 48, 48)
+    with torch.inference_mode():  # the cache built here must also serve autograd later
+        before = model(x)
+    assert list(model.state_dict()) == keys  # folded copies are not part of the state
+    model.load_state_dict(effnet.module.state_dict())
+    with torch.no_grad():
+        after = model(x)
+        expected = effnet.module(x)
+        assert not torch.allclose(before, after)
+        torch.testing.assert_close(after, expected)
+        model._bn1.running_mean.add_(1.0)  # an in-place buffer change invalidates the cache
+        model.fuse = False
+        literal = model(x)
+        model.fuse = True
+        torch.testing.assert_close(model(x), literal, rtol=1e-4, atol=1e-4)
+    model.double()  # dtype changes too
+    with torch.no_grad():
+        assert model(x.double()).dtype == torch.float64
+    model.float().requires_grad_(False)
+    xi = x.clone().requires_grad_(True)
+    model(xi).sum().backward()
+    assert xi.grad is not None and xi.grad.abs().sum() > 0
+
+
+def test_kept_activations_are_not_overwritten(effnet):
+    x = effnet.preprocess(np.random.default_rng(3).random((2, 48, 48, 3), dtype=np.float32))
+    with torch.no_grad():
+        alone = {name: effnet.module.forward_layers(x, [name])[name] for name in ("stem", "stage1", "stage2")}
+        together = effnet.module.forward_layers(x, ["stem", "stage1", "stage2", "logits"])
+    for name, value in alone.items():
+        torch.testing.assert_close(together[name], value, rtol=0, atol=0)
+
+
 # ----------------------------------------------------------------------------- shapes, layers, pooling
 def test_layer_shapes_and_pooling(effnet, images):
     feats = effnet.extract(images, layers=["stage2", "stage7", "pool", "logits"], progress=False)
