@@ -223,16 +223,26 @@ class EfficientNetLite0(nn.Module):
         """
         if not self.fuse or self.training:
             return False
-        if torch.is_grad_enabled() and any(p.requires_grad for p in self.parameters()):
+        if torch.is_grad_enabled() and any(t.requires_grad for t in self._state_tensors(buffers=False)):
             return False
         return True
 
+    def _state_tensors(self, buffers: bool = True) -> list[torch.Tensor]:
+        """Current parameters (and buffers), looked up through slots listed once (cheap per call)."""
+        slots = self.__dict__.get("_slots")
+        if slots is None:
+            modules = list(self.modules())
+            params = [(m._parameters, n) for m in modules for n in m._parameters]
+            bufs = [(m._buffers, n) for m in modules for n in m._buffers if n != "num_batches_tracked"]
+            slots = self.__dict__["_slots"] = (params, bufs)
+        chosen = slots[0] + slots[1] if buffers else slots[0]
+        return [d[n] for d, n in chosen if d[n] is not None]
+
     def _state_key(self) -> tuple:
-        """Identity of every parameter and buffer's current storage and version (cheap to compute)."""
-        return tuple(
-            (t.data_ptr(), t._version, t.dtype, t.device)
-            for t in (*self.parameters(), *self.buffers())
-        )
+        """Identity of every parameter and buffer's storage and in-place version, plus dtype and device."""
+        tensors = self._state_tensors()
+        ref = tensors[0]
+        return (ref.dtype, ref.device, *((t.data_ptr(), t._version) for t in tensors))
 
     def folded_weights(self) -> dict:
         """Convolution weights with batch norms folded in, rebuilt when any parameter/buffer changed.
