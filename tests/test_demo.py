@@ -30,7 +30,8 @@ def test_every_stage_runs_and_the_report_has_real_numbers(demo_run):
     out, results, lines = demo_run
     assert all("running" in line for line in lines if line.startswith("[demo]") and "done" not in line)
     html = (out / "report.html").read_text()
-    for heading in ("1. Ridge encoders per subject", "2. Personalized ensemble encoder", "3. NeuroGen"):
+    for heading in ("1. Ridge encoders per subject", "2. Personalized ensemble encoder", "3. NeuroGen",
+                    "4. Cortex2Image"):
         assert heading in html
     numbers = json.loads((out / "report.json").read_text())
     ens = numbers["ensemble"]
@@ -39,7 +40,12 @@ def test_every_stage_runs_and_the_report_has_real_numbers(demo_run):
     for subject in ("1", "2", "3"):
         assert -1.0 <= numbers["encoders"]["subjects"][subject]["median_r_visual"] <= 1.0
     assert set(numbers["neurogen"]["per_roi"]) == {"FFA-1", "EBA", "PPA"}
-    for figure in ("noise-ceiling.png", "encoder-accuracy.png", "ensemble-vs-full.png", "neurogen-vs-natural.png"):
+    c2i = numbers["cortex2image"]
+    assert c2i["n_test"] == 20 and set(c2i["scores"]["scores"]) >= {"PixCorr", "SSIM", "brain correlation"}
+    assert 0.0 <= c2i["semantic_identification"] <= 1.0
+    assert len(list((out / "cortex2image" / "reconstructions").glob("recon_*.png"))) == 20
+    for figure in ("noise-ceiling.png", "encoder-accuracy.png", "ensemble-vs-full.png", "neurogen-vs-natural.png",
+                   "reconstructions.png"):
         assert (out / "figures" / figure).stat().st_size > 1000
         assert f"figures/{figure}" in html
 
