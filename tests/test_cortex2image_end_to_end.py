@@ -6,8 +6,9 @@ identification of the decoded semantic embeddings of at least 90%, PixCorr,
 SSIM and brain correlation above a shuffled-pairs baseline computed in the
 same test, the detail loss falling during training, and identical
 reconstructions after save/load. Small settings (500 images at level 5,
-models at level 3, the 32 x 32 Fourier generator, pixel loss only) keep it
-to about a minute or two on a CPU.
+models at level 3, the 16 x 16 Fourier generator, pixel loss only). Measured
+cost: the fixture trains for ~510 s on a loaded 2-core CPU (load average ~4),
+which is why the module is marked slow.
 """
 
 import numpy as np
@@ -22,6 +23,7 @@ N_TEST = 100
 def trained(tmp_path_factory):
     from cortex2image import train_reconstructor
     from encoding.simulation.cohort import simulate_cohort
+    from neurogen.generators import FourierImage
 
     root = tmp_path_factory.mktemp("nsd")
     cohort = simulate_cohort(n_subjects=1, n_images=500, n_shared=N_TEST, seed=0, level=5, image_size=64,
@@ -31,6 +33,7 @@ def trained(tmp_path_factory):
         root, 1, level=3, image_size=64, semantic_epochs=20, detail_epochs=30, semantic_dropout=0.2,
         trunk=dict(coarse_level=1, channels=[8, 16, 32], attention_dim=64, attention_depth=1, num_heads=4),
         val_fraction=0.1, patience=None, progress=False, seed=0,
+        generator=FourierImage(16, decay_power=1.0),  # 864 latent values; decodes as well as 32 x 32, cheaper heads
     )
     return model, test
 
@@ -84,7 +87,8 @@ def test_detail_stage_learns_without_posterior_collapse(trained):
 
 @pytest.mark.parametrize("name", ["PixCorr", "SSIM", "brain correlation"])
 def test_metrics_above_shuffled_baseline(scored, name):
-    # measured (seed 0): PixCorr .278 vs .142, SSIM .261 vs .246, brain correlation .010 vs .004
+    # measured (seed 0, FourierImage(16)): PixCorr .259 vs .143, SSIM .267 vs .254, brain correlation .009 vs .006;
+    # identification .917. The SSIM and brain-correlation margins are small (.013 and .003).
     margin = {"PixCorr": 0.05, "SSIM": 0.005, "brain correlation": 0.0}[name]
     assert scored.scores[name] > scored.baseline[name] + margin, scored.table()
 
