@@ -16,10 +16,18 @@ Ridge is fit on the ground truth's own feature space (EfficientNet stage3 on a
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
-pytestmark = pytest.mark.slow
+# Several minutes on 2 CPU cores (training at level 5 plus the readout refit): too long for the
+# default suite's budget, so it runs when NEUROKIT_LONG_TESTS=1 (and on a GPU machine).
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(os.environ.get("NEUROKIT_LONG_TESTS") != "1",
+                       reason="long acceptance test; set NEUROKIT_LONG_TESTS=1 to run it"),
+]
 
 VISUAL_FAMILIES = ("prf-visualrois", "floc-faces", "floc-bodies", "floc-places")
 # The issue asks for 0.95. Measured (1 subject, 400 train / 100 test images at 96 px, 2 epochs + readout
