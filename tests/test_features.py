@@ -131,7 +131,10 @@ def test_folded_matches_unfolded_on_real_photos(effnet, unfused):
 
 
 def test_folded_path_gradients_reach_pixels_only(effnet, unfused):
-    x = torch.rand(2, 3, 64, 64)
+    # A fixed input: folding changes activations by ~1e-6 relative, and for a few random inputs that
+    # moves a ReLU6 unit across its kink, which changes pixel gradients by design (seen for 2 of 12
+    # seeds). The test was flaky with the global RNG, whose state depends on the tests run before it.
+    x = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
     grads = []
     for ext in (effnet, unfused):
         xi = x.clone().requires_grad_(True)
