@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from cortex2image.report import json_default
 from neurokit.exceptions import DataValidationError
 from neurokit.io.atomic import atomic_write_text
 
@@ -203,17 +204,7 @@ def _save_stage(run: DemoRun, stage: str, results: dict[str, Any], seconds: floa
         "seconds": seconds,
         "results": results,
     }
-    atomic_write_text(_stage_file(run, stage), json.dumps(record, indent=2, default=_jsonable))
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(type(value).__name__)
+    atomic_write_text(_stage_file(run, stage), json.dumps(record, indent=2, default=json_default))
 
 
 def _roi_mean(data: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -643,7 +634,7 @@ def run_demo(settings: DemoSettings | None = None, *, stages: list[str] | None =
         results = STAGES[name](run)
         seconds = time.perf_counter() - start
         _save_stage(run, name, results, seconds)
-        run.results[name] = json.loads(json.dumps(results, default=_jsonable))
+        run.results[name] = json.loads(json.dumps(results, default=json_default))
         log(f"[demo] {name}: done in {seconds:.1f} s")
     return run.results
 

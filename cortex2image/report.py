@@ -139,12 +139,13 @@ class Report:
                     raise FileNotFoundError(f"report figure {path} does not exist")
         html_path = atomic_write_text(self.folder / "report.html", self.to_html())
         json_path = atomic_write_text(
-            self.folder / "report.json", json.dumps(self.numbers, indent=2, sort_keys=True, default=_json_default)
+            self.folder / "report.json", json.dumps(self.numbers, indent=2, sort_keys=True, default=json_default)
         )
         return Path(html_path), Path(json_path)
 
 
-def _json_default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
+    """``json.dumps`` fallback for numpy scalars and arrays and paths."""
     import numpy as np
 
     if isinstance(value, np.generic):
