@@ -383,7 +383,7 @@ def stage_neurogen(run: DemoRun) -> dict[str, Any]:
     from neurogen import DCGANFaceGenerator, FourierImage, RandomAffine, ROIActivation, contact_sheet_figure
     from neurogen import rank_images
     from neurogen import save_result, synthesize
-    from neurokit.io.atomic import atomic_path
+    from neurokit.plotting import save_figure
 
     s, nsd, subject = run.settings, run.nsd(), run.target_subject
     rois = tuple(s.neurogen_rois)
@@ -429,8 +429,7 @@ def stage_neurogen(run: DemoRun) -> dict[str, Any]:
         folder = out / _slug(label)
         save_result(result, folder, target_names={"encoder": list(rois)}, overwrite=True)
         fig = contact_sheet_figure(result, title=f"subject {subject}: {label}")
-        with atomic_path(run.figure(f"neurogen-{_slug(label)}.png")) as tmp:
-            fig.savefig(tmp, dpi=100, format="png")
+        save_figure(fig, run.figure(f"neurogen-{_slug(label)}.png"))
         for j, k in enumerate(roi_index):
             roi = rois[k]
             best = result.best(roi)
@@ -455,7 +454,7 @@ def _neurogen_figure(run: DemoRun, summary: dict[str, Any], natural: np.ndarray,
     """Per ROI: the best synthetic image beside the best natural one, with predicted and true responses."""
     from matplotlib.figure import Figure
 
-    from neurokit.io.atomic import atomic_path
+    from neurokit.plotting import save_figure
 
     rois = summary["rois"]
     fig = Figure(figsize=(5.2, 2.5 * len(rois)), constrained_layout=True)
@@ -472,9 +471,7 @@ def _neurogen_figure(run: DemoRun, summary: dict[str, Any], natural: np.ndarray,
         for ax in axes[k]:
             ax.set_axis_off()
     path = run.figure("neurogen-vs-natural.png")
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
-    return path
+    return save_figure(fig, path)
 
 
 def _neurogen_section(run: DemoRun, report: Any) -> None:
@@ -553,7 +550,7 @@ def stage_cortex2image(run: DemoRun) -> dict[str, Any]:
 def _reconstruction_figure(run: DemoRun, true_images: np.ndarray, recon: np.ndarray, n: int = 12) -> Path:
     from matplotlib.figure import Figure
 
-    from neurokit.io.atomic import atomic_path
+    from neurokit.plotting import save_figure
 
     n = min(n, len(true_images))
     fig = Figure(figsize=(1.3 * n, 2.8), constrained_layout=True)
@@ -566,9 +563,7 @@ def _reconstruction_figure(run: DemoRun, true_images: np.ndarray, recon: np.ndar
     axes[0, 0].set_title("seen", fontsize=9, loc="left")
     axes[1, 0].set_title("reconstructed", fontsize=9, loc="left")
     path = run.figure("reconstructions.png")
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
-    return path
+    return save_figure(fig, path)
 
 
 def _cortex2image_section(run: DemoRun, report: Any) -> None:
@@ -705,7 +700,7 @@ def _bar_figure(path: Path, groups: dict[str, dict[str, float]], ylabel: str, ti
     """Grouped bars: one group per key of each inner dict, one colour per outer key."""
     from matplotlib.figure import Figure
 
-    from neurokit.io.atomic import atomic_path
+    from neurokit.plotting import save_figure
 
     names = list(next(iter(groups.values())).keys())
     fig = Figure(figsize=(min(11.0, 0.7 * len(names) + 2.5), 3.6), constrained_layout=True)
@@ -722,9 +717,7 @@ def _bar_figure(path: Path, groups: dict[str, dict[str, float]], ylabel: str, ti
         ax.set_ylim(max(0.0, low - 0.15), None)
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=len(groups), frameon=False)
     ax.grid(axis="y", alpha=0.3)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    return path
+    return save_figure(fig, path, dpi=110)
 
 
 def stage_report(run: DemoRun) -> dict[str, Any]:

@@ -12,7 +12,6 @@ otherwise sliced down to level 5 with a warning.
 from __future__ import annotations
 
 import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from neurokit.exceptions import DataValidationError, VertexCountError
+from neurokit.io.atomic import atomic_path
 from neurokit.mesh.hierarchy import BUNDLED_LEVEL, downsample, resolve_freesurfer_dir, upsample
 from neurokit.mesh.levels import check_level, n_vertices
 from neurokit.mesh.surfaces import SURFACE_KINDS, anatomical_surface, surface_map
@@ -139,15 +139,8 @@ def save_figure(figure: Any, output_file: str | os.PathLike, dpi: int = 100) -> 
     if path.parent and not path.parent.exists():
         raise DataValidationError(f"output_file={str(path)!r}: folder {str(path.parent)!r} does not exist")
     fmt = path.suffix.lstrip(".").lower() or "png"
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".{fmt}")
-    os.close(fd)
-    try:
+    with atomic_path(path, make_parents=False) as tmp:
         figure.savefig(tmp, dpi=dpi, format=fmt)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
     return path
 
 
