@@ -172,6 +172,34 @@ def test_resume_after_pause_gives_identical_weights(tmp_path):
         assert torch.equal(resumed.state_dict()[k], v), k
 
 
+def shrink_first_layer(model: nn.Module, epoch: int) -> None:
+    """An epoch-start hook that changes the weights deterministically (like a closed-form refit)."""
+    with torch.no_grad():
+        model[0].weight.mul_(0.9)
+
+
+def test_epoch_start_hook_runs_before_every_epoch_and_resumes_identically(tmp_path):
+    train, val = data()
+    seen = []
+
+    def hook(model, epoch):
+        seen.append(epoch)
+        shrink_first_layer(model, epoch)
+
+    ref = make_model()
+    trainer(tmp_path / "a", on_epoch_start=hook).fit(ref, train, val)
+    assert seen == list(range(6))
+    plain = make_model()
+    trainer(None).fit(plain, train, val)
+    assert not torch.equal(plain[0].weight, ref[0].weight)  # the hook did act on the training
+    paused = make_model()
+    trainer(tmp_path / "b", on_epoch_start=shrink_first_layer, max_epochs_this_run=3).fit(paused, train, val)
+    resumed = make_model(seed=7)
+    trainer(tmp_path / "b", on_epoch_start=shrink_first_layer, resume=True).fit(resumed, train, val)
+    for k, v in ref.state_dict().items():
+        assert torch.equal(resumed.state_dict()[k], v), k
+
+
 class Crash(RuntimeError):
     pass
 
@@ -242,6 +270,7 @@ def test_trainer_refuses_to_overwrite_and_mismatched_resume(tmp_path):
         ({"loss": "huber"}, "loss"),
         ({"warmup_fraction": 1.0}, "warmup_fraction"),
         ({"resume": True}, "run_dir"),
+        ({"on_epoch_start": 3}, "on_epoch_start"),
     ],
 )
 def test_trainer_validates_hyperparameters(kw, match):

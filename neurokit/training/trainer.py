@@ -178,6 +178,14 @@ class Trainer:
         Drop the last, incomplete global batch of every epoch.
     progress : bool
         Show a tqdm progress bar (rank 0 only).
+    on_epoch_start : callable, optional
+        ``on_epoch_start(model, epoch)`` runs before every epoch's training
+        (``epoch`` 0-based, ``model`` the unwrapped module, on every rank
+        under DDP), before torch's RNG is reseeded for the epoch. Use it for
+        work between the gradient steps, such as re-solving a closed-form
+        part of the model (e.g. :meth:`encoding.mesh_encoder.MeshReadout.refit_readout`).
+        It must be deterministic given the model's state for a resumed run
+        to equal an uninterrupted one.
 
     Notes
     -----
@@ -218,6 +226,7 @@ class Trainer:
         val_batch_size: int | None = None,
         drop_last: bool = False,
         progress: bool = True,
+        on_epoch_start: Callable[[nn.Module, int], None] | None = None,
     ) -> None:
         self.max_epochs = max_epochs
         self.batch_size = batch_size
@@ -242,6 +251,7 @@ class Trainer:
         self.val_batch_size = val_batch_size
         self.drop_last = drop_last
         self.progress = progress
+        self.on_epoch_start = on_epoch_start
 
     # ------------------------------------------------------------------ set-up
 
@@ -274,6 +284,8 @@ class Trainer:
             raise InvalidParameterError(f"Trainer: loss must be 'mse' or a callable, got {self.loss!r}")
         if self.metric is not None and not callable(self.metric):
             raise InvalidParameterError(f"Trainer: metric must be callable, got {self.metric!r}")
+        if self.on_epoch_start is not None and not callable(self.on_epoch_start):
+            raise InvalidParameterError(f"Trainer: on_epoch_start must be callable, got {self.on_epoch_start!r}")
         if self.grad_clip is not None and not self.grad_clip > 0:
             raise InvalidParameterError(f"Trainer: grad_clip must be positive, got {self.grad_clip!r}")
         if self.resume and self.run_dir is None:
@@ -388,6 +400,8 @@ class Trainer:
         while not history.finished and epoch < self.max_epochs:
             if self.max_epochs_this_run is not None and epochs_run >= self.max_epochs_this_run:
                 break
+            if self.on_epoch_start is not None:
+                self.on_epoch_start(model, epoch)
             torch.manual_seed(epoch_seed(self.seed, epoch, ctx.rank))
             net.train()
             batches = epoch_batches(n_train, self.batch_size, self.seed, epoch, drop_last=self.drop_last)
