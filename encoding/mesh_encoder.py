@@ -21,7 +21,24 @@ hemispheres from an image:
    per-vertex linear readout (:class:`neurokit.nn.VertexReadout`) of the
    decoder channels and of the query features interpolated to the target
    level (:class:`neurokit.nn.MeshUpsample`, a linear skip path) gives every
-   vertex its own tuning with ``dim + decoder_channels[-1]`` weights.
+   vertex its own tuning;
+4. a per-vertex receptive-field readout: every feature map average-pooled to
+   a ``spatial_grid x spatial_grid`` grid and projected to
+   ``spatial_channels`` channels by a shared map, each vertex weighting every
+   cell and channel (the full-rank form of the factorized "where x what"
+   readout of Klindt et al. 2017). Coarse queries cannot resolve a
+   retinotopic map whose receptive fields change from vertex to vertex;
+   this path gives early visual cortex its receptive fields at the full
+   resolution of the target mesh.
+
+Training alternates (variable projection): after ``joint_epochs`` epochs in
+which everything is trained by gradient, the per-vertex readouts are frozen
+and re-solved in closed form (per-vertex ridge, penalty chosen on held-out
+images; :meth:`MeshReadout.refit_readout`) at the start of every epoch, while
+the gradient steps train the shared part (token projections, queries,
+attention, decoder) against those ridge readouts. Per-vertex weights fitted
+by SGD overfit the noise of every vertex and hand that noise to the shared
+part; the closed-form readout does not.
 
 The module is differentiable from pixels to vertices (``forward(images)``),
 so a generator can follow its gradient. It also has the scikit-learn face of
@@ -140,6 +157,11 @@ class MeshReadout(nn.Module):
         from ``query_level + 1`` to ``target_level``.
     norm : str
         Normalisation of the decoder (see :func:`neurokit.nn.mesh_norm`).
+    spatial_channels : int
+        Channels of the per-vertex receptive-field readout (0: none).
+    spatial_grid : int
+        Each feature map is average-pooled to at most this many cells per
+        side for the receptive-field readout.
 
     Notes
     -----
@@ -169,7 +191,10 @@ class MeshReadout(nn.Module):
        decoder's channels and of the query features interpolated to the
        target level (a skip path: linear in the attention output) gives each
        vertex its own tuning with ``dim + decoder_channels[-1]`` weights per
-       vertex.
+       vertex;
+    5. a per-vertex receptive-field readout of :meth:`spatial_features`
+       (``n_cells * spatial_channels`` weights per vertex) adds each vertex's
+       own spatial and feature tuning.
     """
 
     def __init__(
@@ -181,8 +206,14 @@ class MeshReadout(nn.Module):
         num_heads: int,
         decoder_channels: Sequence[int],
         norm: str = "layer",
+        spatial_channels: int = 4,
+        spatial_grid: int = 4,
     ) -> None:
         super().__init__()
+        if isinstance(spatial_channels, bool) or not isinstance(spatial_channels, int) or spatial_channels < 0:
+            raise InvalidParameterError(f"MeshReadout: spatial_channels must be an int >= 0, got {spatial_channels!r}")
+        if isinstance(spatial_grid, bool) or not isinstance(spatial_grid, int) or spatial_grid < 1:
+            raise InvalidParameterError(f"MeshReadout: spatial_grid must be a positive int, got {spatial_grid!r}")
         self.token_shapes = [tuple(int(v) for v in s) for s in token_shapes]
         self.query_level, self.target_level = check_level(query_level), check_level(target_level)
         if self.query_level > self.target_level:
@@ -241,6 +272,17 @@ class MeshReadout(nn.Module):
         self.skip_readout = VertexReadout(dim, n_out, init="zeros", gain=READOUT_GAIN)
         self.decoder_readout = (VertexReadout(channels, n_out, bias=False, init="zeros", gain=READOUT_GAIN)
                                 if stages else None)
+        # per-vertex receptive fields: every cell of every feature map, projected to a few channels
+        self.spatial_layers = [i for i, (_, _, h, _) in enumerate(self.token_shapes) if h]
+        self.spatial_channels = spatial_channels if self.spatial_layers else 0
+        self.spatial_proj = nn.ModuleList(nn.Linear(self.channels[i], self.spatial_channels, bias=False)
+                                          for i in self.spatial_layers) if self.spatial_channels else None
+        self.spatial_grid = spatial_grid
+        self.spatial_cells = [(min(self.token_shapes[i][2], spatial_grid), min(self.token_shapes[i][3], spatial_grid))
+                              for i in self.spatial_layers]
+        n_cells = sum(h * w for h, w in self.spatial_cells)
+        self.spatial_readout = (VertexReadout(n_cells * self.spatial_channels, n_out, bias=False, init="zeros",
+                                              gain=READOUT_GAIN) if self.spatial_channels else None)
         self.register_buffer("target_mean", torch.zeros(n_out))
         self.register_buffer("target_scale", torch.ones(n_out))
 
@@ -281,14 +323,35 @@ class MeshReadout(nn.Module):
         self.token_mean.copy_(torch.cat(means))
         self.token_scale.copy_(torch.cat(scales))
 
-    def embed_tokens(self, packed: torch.Tensor) -> torch.Tensor:
-        """Packed backbone tokens (batch, n_packed) -> standardised, projected tokens (batch, n_tokens, dim)."""
+    def standardised_tokens(self, packed: torch.Tensor) -> list[torch.Tensor]:
+        """Packed backbone tokens (batch, n_packed) -> one standardised (batch, n_tokens, channels) tensor per layer."""
         self._check_packed(packed)
         means, scales = self.token_mean.split(self.channels), self.token_scale.split(self.channels)
-        toks = []
-        for i, t in enumerate(self._layer_tokens(packed)):
-            toks.append(self.in_proj[i]((t - means[i]) / scales[i]) + self.layer_embed[i])
+        return [(t - means[i]) / scales[i] for i, t in enumerate(self._layer_tokens(packed))]
+
+    def embed_tokens(self, packed: torch.Tensor) -> torch.Tensor:
+        """Packed backbone tokens (batch, n_packed) -> standardised, projected tokens (batch, n_tokens, dim)."""
+        toks = [self.in_proj[i](t) + self.layer_embed[i] for i, t in enumerate(self.standardised_tokens(packed))]
         return torch.cat(toks, dim=1) + self.pos_proj(self.token_pos)
+
+    def spatial_features(self, packed: torch.Tensor) -> torch.Tensor:
+        """Features every vertex's receptive-field readout sees: (batch, n_cells * spatial_channels).
+
+        Every feature-map layer, standardised, average-pooled to at most
+        ``spatial_grid x spatial_grid`` cells and projected to
+        ``spatial_channels`` channels by a map shared by all cells
+        (cell-major, cells row-major).
+        """
+        if self.spatial_proj is None:
+            raise InvalidParameterError("MeshReadout: built with spatial_channels=0 (no receptive-field readout)")
+        toks = self.standardised_tokens(packed)
+        parts = []
+        for proj, i, cells in zip(self.spatial_proj, self.spatial_layers, self.spatial_cells):
+            _, c, h, w = self.token_shapes[i]
+            grid = toks[i].transpose(1, 2).reshape(-1, c, h, w)
+            pooled = nn.functional.adaptive_avg_pool2d(grid, cells).flatten(2).transpose(1, 2)  # (B, cells, C)
+            parts.append(proj(pooled).flatten(1))
+        return torch.cat(parts, dim=1)
 
     def query_features(self, packed: torch.Tensor) -> torch.Tensor:
         """Attention readout: packed tokens -> query features (batch, 2 * n_vertices(query_level), dim)."""
@@ -303,32 +366,41 @@ class MeshReadout(nn.Module):
     def vertex_features(self, packed: torch.Tensor) -> torch.Tensor:
         """Inputs of the per-vertex readout, vertex-major: (2 * n_vertices(target_level), batch, n_readout).
 
-        ``n_readout = dim + decoder_channels[-1]``: the query features
-        interpolated to the target level, then the decoder channels (only the
-        former when ``query_level == target_level``).
+        ``n_readout = dim + decoder_channels[-1] + n_cells * spatial_channels``:
+        the query features interpolated to the target level, the decoder
+        channels (none when ``query_level == target_level``), then the
+        receptive-field features (:meth:`spatial_features`, the same for
+        every vertex; none when ``spatial_channels == 0``).
         """
         h = self.query_features(packed)
         x = h.transpose(0, 1).contiguous().permute(1, 2, 0)
-        skip = self.skip_up(x).permute(2, 0, 1)
-        if not self.stages:
-            return skip
-        for stage in self.stages:
-            x = self.act(stage["norm"](stage["conv"](stage["unpool"](x))))
-        return torch.cat([skip, x.permute(2, 0, 1)], dim=2)
+        parts = [self.skip_up(x).permute(2, 0, 1)]
+        if self.stages:
+            for stage in self.stages:
+                x = self.act(stage["norm"](stage["conv"](stage["unpool"](x))))
+            parts.append(x.permute(2, 0, 1))
+        if self.spatial_readout is not None:
+            parts.append(self.spatial_features(packed).unsqueeze(0).expand(self.n_outputs, -1, -1))
+        return torch.cat(parts, dim=2)
+
+    def readout_blocks(self) -> list[VertexReadout]:
+        """The per-vertex readouts in the order of :meth:`vertex_features`' columns."""
+        return [b for b in (self.skip_readout, self.decoder_readout, self.spatial_readout) if b is not None]
 
     @torch.no_grad()
     def refit_readout(self, train: torch.Tensor, y_train: torch.Tensor, val: torch.Tensor, y_val: torch.Tensor,
-                      alphas: Sequence[float] = (1e-2, 1e-1, 1.0, 10.0, 100.0, 1000.0), batch_size: int = 64) -> np.ndarray:
-        """Solve the per-vertex readout in closed form (ridge) on fixed features, alpha chosen per vertex.
+                      alphas: Sequence[float] = (1e-2, 1e-1, 1.0, 10.0, 100.0, 1000.0), batch_size: int = 32,
+                      vertex_chunk: int = 2048) -> np.ndarray:
+        """Solve the per-vertex readouts in closed form (ridge) on fixed features, alpha chosen per vertex.
 
         Every vertex's readout is a linear regression of its response on its
-        ``n_readout`` features, which SGD fits slowly (each weight sees one
-        vertex's gradient). With the rest of the network fixed, this solves
-        all of them exactly: per vertex, ``(G + a tr(G) / C I) w = c`` with
-        ``G`` and ``c`` the centred Gram matrix and cross-products of the
-        training images (one eigendecomposition per vertex serves every
-        ``a``), and keeps the ``a`` with the lowest squared error on the
-        validation images.
+        ``n_readout`` features (:meth:`vertex_features`), which SGD fits slowly
+        and noisily (each weight sees one vertex's gradient). With the rest of
+        the network fixed, this solves all of them: per vertex,
+        ``(G + a tr(G) / C I) w = c`` with ``G`` and ``c`` the centred Gram
+        matrix and cross-products over the training images (one
+        eigendecomposition per vertex serves every ``a``), keeping the ``a``
+        with the lowest squared error on the validation images.
 
         Parameters
         ----------
@@ -340,67 +412,75 @@ class MeshReadout(nn.Module):
             Relative ridge penalties tried per vertex.
         batch_size : int
             Images per forward pass.
+        vertex_chunk : int
+            Vertices solved at once.
 
         Returns
         -------
         ndarray of shape (n_outputs,)
             The alpha chosen for every vertex.
+
+        Notes
+        -----
+        Both passes stream the images in batches; memory is dominated by the
+        Gram matrices, ``4 n_outputs n_readout^2`` bytes (0.9 GB at level 5
+        with 104 readout features), plus ``8 len(alphas) n_outputs
+        n_readout`` bytes of candidate weights.
         """
         self._check_packed(train)
         self._check_packed(val)
         was_training = self.training
         self.eval()
         dev = self.target_mean.device
-        scale, mean = self.target_scale, self.target_mean
 
-        def std(y):
-            return (y.to(dev) - mean) / scale
+        def batches(x: torch.Tensor, y: torch.Tensor):
+            for s in range(0, x.shape[0], batch_size):
+                f = self.vertex_features(x[s : s + batch_size].to(dev)).float()  # (V, B, C)
+                yield f, ((y[s : s + batch_size].to(dev) - self.target_mean) / self.target_scale).t().float()
 
-        n_v = self.n_outputs
-        feats_sum, gram, cross, y_sum, n = None, None, None, torch.zeros(n_v, device=dev), 0
-        for s in range(0, train.shape[0], batch_size):
-            f = self.vertex_features(train[s : s + batch_size].to(dev)).float()  # (V, B, C)
-            y = std(y_train[s : s + batch_size]).t().unsqueeze(-1)  # (V, B, 1)
+        gram = cross = f_sum = None
+        y_sum, n = torch.zeros(self.n_outputs, dtype=torch.float64, device=dev), 0
+        for f, y in batches(train, y_train):
             if gram is None:
-                c = f.shape[2]
-                gram = torch.zeros(n_v, c, c, device=dev)
-                cross = torch.zeros(n_v, c, device=dev)
-                feats_sum = torch.zeros(n_v, c, device=dev)
+                gram = torch.zeros(f.shape[0], f.shape[2], f.shape[2], device=dev)
+                cross = torch.zeros(f.shape[0], f.shape[2], dtype=torch.float64, device=dev)
+                f_sum = torch.zeros(f.shape[0], f.shape[2], dtype=torch.float64, device=dev)
             gram.baddbmm_(f.transpose(1, 2), f)
-            cross += torch.bmm(f.transpose(1, 2), y).squeeze(-1)
-            feats_sum += f.sum(1)
-            y_sum += y.squeeze(-1).sum(1)
+            cross += torch.bmm(f.transpose(1, 2), y.unsqueeze(-1)).squeeze(-1).double()
+            f_sum += f.sum(1).double()
+            y_sum += y.sum(1).double()
             n += f.shape[1]
-        mu, y_mu = feats_sum / n, y_sum / n
-        gram = gram.double() - n * mu.double().unsqueeze(2) * mu.double().unsqueeze(1)
-        cross = cross.double() - n * mu.double() * y_mu.double().unsqueeze(1)
-        c = gram.shape[1]
-        evals, evecs = torch.linalg.eigh(gram)  # (V, C), (V, C, C)
-        evals = evals.clamp_min(0)
-        proj = torch.bmm(evecs.transpose(1, 2), cross.unsqueeze(-1)).squeeze(-1)  # (V, C)
-        ridge = gram.diagonal(dim1=1, dim2=2).sum(1, keepdim=True) / c  # (V, 1)
-        f_val = torch.cat([self.vertex_features(val[s : s + batch_size].to(dev)).float()
-                           for s in range(0, val.shape[0], batch_size)], dim=1).double()  # (V, n_val, C)
-        yv = std(y_val).t().double()  # (V, n_val)
-        best_err = torch.full((n_v,), float("inf"), dtype=torch.float64, device=dev)
-        best_w = torch.zeros(n_v, c, dtype=torch.float64, device=dev)
-        best_a = torch.zeros(n_v, dtype=torch.float64, device=dev)
-        for a in alphas:
-            w = torch.bmm(evecs, (proj / (evals + a * ridge)).unsqueeze(-1)).squeeze(-1)  # (V, C)
-            pred = torch.bmm(f_val - mu.double().unsqueeze(1), w.unsqueeze(-1)).squeeze(-1) + y_mu.double().unsqueeze(1)
-            err = ((pred - yv) ** 2).mean(1)
-            better = err < best_err
-            best_err = torch.where(better, err, best_err)
-            best_w[better], best_a[better] = w[better], a
-        bias = y_mu.double() - (best_w * mu.double()).sum(1)
-        dim = self.skip_readout.channels
-        g = self.skip_readout.gain
-        self.skip_readout.weight.copy_((best_w[:, :dim] / g).float())
-        self.skip_readout.bias.copy_((bias / g).float())
-        if self.decoder_readout is not None:
-            self.decoder_readout.weight.copy_((best_w[:, dim:] / self.decoder_readout.gain).float())
+        mu, y_mu = f_sum / n, y_sum / n
+        cross -= n * mu * y_mu.unsqueeze(1)
+        n_v, c = mu.shape
+        candidates = torch.empty(len(alphas), n_v, c, dtype=torch.float64, device=dev)
+        for s in range(0, n_v, vertex_chunk):
+            g = gram[s : s + vertex_chunk].double() - n * mu[s : s + vertex_chunk, :, None] * mu[s : s + vertex_chunk, None, :]
+            evals, evecs = torch.linalg.eigh(g)  # (v, C), (v, C, C)
+            evals = evals.clamp_min(0)
+            proj = torch.bmm(evecs.transpose(1, 2), cross[s : s + vertex_chunk].unsqueeze(-1)).squeeze(-1)
+            ridge = g.diagonal(dim1=1, dim2=2).sum(1, keepdim=True) / c
+            for i, a in enumerate(alphas):
+                candidates[i, s : s + vertex_chunk] = torch.bmm(evecs, (proj / (evals + a * ridge)).unsqueeze(-1)).squeeze(-1)
+        del gram
+        err = torch.zeros(len(alphas), n_v, dtype=torch.float64, device=dev)
+        w32, mu32, y_mu32 = candidates.float(), mu.float(), y_mu.float()
+        for f, y in batches(val, y_val):
+            fc = f - mu32.unsqueeze(1)
+            for i in range(len(alphas)):
+                pred = torch.bmm(fc, w32[i].unsqueeze(-1)).squeeze(-1) + y_mu32.unsqueeze(1)
+                err[i] += ((pred - y) ** 2).sum(1).double()
+        best = err.argmin(0)  # the smallest alpha among ties
+        w = candidates[best, torch.arange(n_v, device=dev)]  # (V, C)
+        bias = y_mu - (w * mu).sum(1)
+        start = 0
+        for block in self.readout_blocks():
+            block.weight.copy_((w[:, start : start + block.channels] / block.gain).float())
+            if block.bias is not None:
+                block.bias.copy_((bias / block.gain).float())
+            start += block.channels
         self.train(was_training)
-        return best_a.cpu().numpy()
+        return torch.as_tensor(alphas, dtype=torch.float64)[best.cpu()].numpy()
 
     def forward(self, packed: torch.Tensor) -> torch.Tensor:
         """Packed tokens (batch, n_packed) -> responses (batch, 2 * n_vertices(target_level))."""
@@ -412,7 +492,19 @@ class MeshReadout(nn.Module):
         y = self.skip_readout(self.skip_up(skip))
         if self.decoder_readout is not None:
             y = y + self.decoder_readout(x)
+        if self.spatial_readout is not None:
+            y = y + self.spatial_readout.forward_shared(self.spatial_features(packed))
         return y * self.target_scale + self.target_mean
+
+
+def _append_history(first, second):
+    """One history of two consecutive Trainer runs; the best epoch is the second run's (its weights are kept)."""
+    from neurokit.training import TrainingHistory
+
+    offset = len(first.epochs)
+    epochs = [dict(e) for e in first.epochs] + [{**e, "epoch": e["epoch"] + offset} for e in second.epochs]
+    best = None if second.best_epoch is None else second.best_epoch + offset
+    return TrainingHistory(epochs, best, second.best_score, second.stopped_early, second.finished)
 
 
 # ------------------------------------------------------------------------------ the encoder
@@ -442,16 +534,29 @@ class SurfaceMeshEncoder(nn.Module):
         features interpolated to the target level.
     norm : str
         Decoder normalisation, see :func:`neurokit.nn.mesh_norm`.
+    spatial_channels, spatial_grid : int
+        The per-vertex receptive-field readout: feature maps pooled to
+        ``spatial_grid x spatial_grid`` cells and projected to
+        ``spatial_channels`` channels, one weight per cell and channel per
+        vertex (``spatial_channels=0`` turns it off). See :class:`MeshReadout`.
     max_epochs, batch_size, lr, weight_decay, patience : training hyperparameters
         Passed to :class:`neurokit.training.Trainer` (AdamW, warmup + cosine).
+        ``max_epochs`` counts both training phases.
+    joint_epochs : int
+        Epochs in which the per-vertex readouts are trained by gradient with
+        the rest; in the remaining ``max_epochs - joint_epochs`` epochs they
+        are re-solved in closed form at every epoch start and the gradient
+        trains the shared part only (needs ``refit_readout`` and held-out
+        images; otherwise every epoch is joint).
     validation_fraction : float
-        Fraction of the ``fit`` images held out for early stopping and
-        best-epoch selection (0 disables validation).
+        Fraction of the ``fit`` images held out for early stopping,
+        best-epoch selection and the readout's ridge penalties (0 disables
+        validation).
     refit_readout : bool
-        After training, solve the per-vertex readout in closed form on the
-        trained features (per-vertex ridge, penalty chosen on the validation
-        images; see :meth:`MeshReadout.refit_readout`). Needs
-        ``validation_fraction > 0``.
+        Solve the per-vertex readouts in closed form on the trained features
+        (per-vertex ridge, penalty chosen on the validation images; see
+        :meth:`MeshReadout.refit_readout`): during the alternating phase and
+        once more after training. Needs ``validation_fraction > 0``.
     weights : 'imagenet', path or None
         Backbone weights, see :func:`encoding.features.load_efficientnet_lite0`.
     device : str or torch.device, optional
@@ -505,7 +610,10 @@ class SurfaceMeshEncoder(nn.Module):
         num_heads: int = 4,
         decoder_channels: Sequence[int] | None = None,
         norm: str = "layer",
+        spatial_channels: int = 4,
+        spatial_grid: int = 4,
         max_epochs: int = 30,
+        joint_epochs: int = 3,
         batch_size: int = 32,
         lr: float = 3e-3,
         weight_decay: float = 1e-2,
@@ -526,7 +634,10 @@ class SurfaceMeshEncoder(nn.Module):
         self.num_heads = num_heads
         self.decoder_channels = None if decoder_channels is None else tuple(int(c) for c in decoder_channels)
         self.norm = norm
+        self.spatial_channels = spatial_channels
+        self.spatial_grid = spatial_grid
         self.max_epochs = max_epochs
+        self.joint_epochs = joint_epochs
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay
@@ -542,10 +653,14 @@ class SurfaceMeshEncoder(nn.Module):
 
     # ------------------------------------------------------------------ set-up
     def _check_params(self) -> None:
-        for name in ("dim", "num_heads", "max_epochs", "batch_size", "image_size"):
+        for name in ("dim", "num_heads", "max_epochs", "batch_size", "image_size", "spatial_grid"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise InvalidParameterError(f"SurfaceMeshEncoder: {name} must be a positive int, got {v!r}")
+        for name in ("spatial_channels", "joint_epochs"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise InvalidParameterError(f"SurfaceMeshEncoder: {name} must be an int >= 0, got {v!r}")
         if not isinstance(self.refit_readout, bool):
             raise InvalidParameterError(f"SurfaceMeshEncoder: refit_readout must be a bool, got {self.refit_readout!r}")
         check_level(self.target_level, "target_level")
@@ -618,7 +733,8 @@ class SurfaceMeshEncoder(nn.Module):
         channels = self.decoder_channels or (8,) * steps
         torch.manual_seed(self.seed)
         self.readout_ = MeshReadout(
-            self.token_shapes(), self.query_level, self.target_level, self.dim, self.num_heads, channels, self.norm
+            self.token_shapes(), self.query_level, self.target_level, self.dim, self.num_heads, channels, self.norm,
+            spatial_channels=self.spatial_channels, spatial_grid=self.spatial_grid,
         )
         self.n_targets_ = self.readout_.n_outputs
         return self
@@ -716,7 +832,7 @@ class SurfaceMeshEncoder(nn.Module):
         -------
         self
         """
-        from neurokit.training import Trainer
+        from neurokit.training import Trainer, TrainingHistory
 
         n = int(images.shape[0])
         Y = self._check_targets(Y, n, f"{type(self).__name__}.fit")
@@ -734,13 +850,33 @@ class SurfaceMeshEncoder(nn.Module):
         with torch.no_grad():
             self.readout_.target_mean.copy_(mean)
             self.readout_.target_scale.copy_(torch.where(sd > 0, sd, torch.ones_like(sd)))
+        train = (tokens[train_idx], y_train)
         val = (tokens[val_idx], torch.from_numpy(Y[val_idx])) if n_val else None
-        trainer = Trainer(
-            max_epochs=self.max_epochs, batch_size=self.batch_size, lr=self.lr, weight_decay=self.weight_decay,
-            patience=self.patience if n_val else None, loss=self._loss, device=self._run_device(), seed=self.seed,
-            run_dir=run_dir, resume=resume, progress=self.progress,
-        )
-        self.history_ = trainer.fit(self.readout_, (tokens[train_idx], y_train), val)
+        alternate = self.refit_readout and n_val > 0 and self.max_epochs > self.joint_epochs
+        joint = self.joint_epochs if alternate else self.max_epochs
+        run = None if run_dir is None else Path(run_dir)
+        common = dict(batch_size=self.batch_size, lr=self.lr, weight_decay=self.weight_decay, loss=self._loss,
+                      device=self._run_device(), seed=self.seed, resume=resume, progress=self.progress)
+        history = TrainingHistory(finished=True)
+        if joint:
+            history = Trainer(max_epochs=joint, patience=self.patience if n_val and not alternate else None,
+                              run_dir=None if run is None else run / "joint", **common).fit(self.readout_, train, val)
+        if alternate:
+            blocks = self.readout_.readout_blocks()
+
+            def solve_readout(model: MeshReadout, epoch: int) -> None:
+                model.refit_readout(*train, *val)
+
+            for block in blocks:
+                block.requires_grad_(False)
+            try:
+                second = Trainer(max_epochs=self.max_epochs - joint, patience=self.patience, on_epoch_start=solve_readout,
+                                 run_dir=None if run is None else run / "alternating", **common).fit(self.readout_, train, val)
+            finally:
+                for block in blocks:
+                    block.requires_grad_(True)
+            history = _append_history(history, second)
+        self.history_ = history
         self.readout_.to(self._run_device())
         self.refit_alphas_ = None
         if self.refit_readout and n_val:
@@ -789,7 +925,8 @@ class SurfaceMeshEncoder(nn.Module):
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments, JSON-ready."""
         keys = ("target_level", "query_level", "token_layers", "image_size", "dim", "num_heads", "decoder_channels",
-                "norm", "max_epochs", "batch_size", "lr", "weight_decay", "patience", "validation_fraction", "refit_readout",
+                "norm", "spatial_channels", "spatial_grid", "max_epochs", "joint_epochs", "batch_size", "lr",
+                "weight_decay", "patience", "validation_fraction", "refit_readout",
                 "weights", "seed")
         cfg = {k: getattr(self, k) for k in keys}
         cfg["token_layers"] = list(cfg["token_layers"])

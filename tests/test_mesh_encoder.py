@@ -66,6 +66,41 @@ def test_fit_predict_score_and_save_load_round_trip(tmp_path):
         SurfaceMeshEncoder.load(tmp_path / "enc")
 
 
+class Interrupted(RuntimeError):
+    pass
+
+
+def test_alternating_training_resumes_identically_after_an_interruption(tmp_path, monkeypatch):
+    from encoding.mesh_encoder import MeshReadout
+
+    rng = np.random.default_rng(1)
+    images = rng.random((24, 64, 64, 3), dtype=np.float32)
+    Y = rng.standard_normal((24, 2 * 642)).astype(np.float32)
+    kw = dict(validation_fraction=0.25, max_epochs=4, joint_epochs=1, patience=None)
+    ref = small(**kw).fit(images, Y, run_dir=tmp_path / "a")
+    assert [e["epoch"] for e in ref.history_.epochs] == [1, 2, 3, 4] and ref.history_.finished
+    assert (tmp_path / "a" / "joint").is_dir() and (tmp_path / "a" / "alternating").is_dir()
+    assert all(p.requires_grad for p in ref.readout_.parameters())  # the readouts are unfrozen again
+    assert ref.readout_.spatial_readout.weight.abs().sum() > 0  # solved in closed form
+
+    solve = MeshReadout.refit_readout
+    calls = {"n": 0}
+
+    def dies_at_the_third_alternating_epoch(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise Interrupted("killed")
+        return solve(self, *args, **kwargs)
+
+    monkeypatch.setattr(MeshReadout, "refit_readout", dies_at_the_third_alternating_epoch)
+    with pytest.raises(Interrupted):
+        small(**kw).fit(images, Y, run_dir=tmp_path / "b")
+    monkeypatch.setattr(MeshReadout, "refit_readout", solve)
+    resumed = small(**kw).fit(images, Y, run_dir=tmp_path / "b", resume=True)
+    assert resumed.history_.to_dict() == ref.history_.to_dict()
+    np.testing.assert_array_equal(resumed.predict(images[:4]), ref.predict(images[:4]))
+
+
 def test_validation():
     with pytest.raises(InvalidParameterError, match="query_level"):
         small(query_level=4)
@@ -75,6 +110,12 @@ def test_validation():
         small(token_layers=("conv9",))
     with pytest.raises(InvalidParameterError, match="decoder_channels"):
         small(decoder_channels=(8, 8))
+    with pytest.raises(InvalidParameterError, match="spatial_channels"):
+        small(spatial_channels=-1)
+    with pytest.raises(InvalidParameterError, match="spatial_grid"):
+        small(spatial_grid=0)
+    with pytest.raises(InvalidParameterError, match="joint_epochs"):
+        small(joint_epochs=True)
     enc = small()
     with pytest.raises(NotFittedError):
         enc.predict(np.zeros((1, 64, 64, 3), np.float32))
@@ -103,13 +144,14 @@ def test_token_statistics_standardise_each_channel():
 def test_refit_readout_recovers_a_per_vertex_linear_map_of_the_features():
     torch.manual_seed(0)
     head = small().build().readout_.eval()
-    packed = torch.randn(60, sum(head.sizes))
+    packed = torch.randn(150, sum(head.sizes))
     with torch.no_grad():
-        f = head.vertex_features(packed)  # (V, n, C)
+        f = head.vertex_features(packed)  # (V, n, C): query skip, decoder and receptive-field features
+        assert f.shape[2] == 16 + 8 + 16 * 4
         w_true = torch.randn(f.shape[0], f.shape[2])
         y = torch.einsum("vnc,vc->nv", f, w_true) + 0.5
-    alphas = head.refit_readout(packed[:45], y[:45], packed[45:], y[45:], alphas=(1e-8, 1.0))
+    alphas = head.refit_readout(packed[:110], y[:110], packed[110:], y[110:], alphas=(1e-8, 1.0), vertex_chunk=100)
     assert alphas.shape == (head.n_outputs,) and (alphas == 1e-8).mean() > 0.9
     with torch.no_grad():
-        pred = head(packed[45:])
-    assert float(((pred - y[45:]) ** 2).mean() / y[45:].var()) < 1e-3
+        pred = head(packed[110:])
+    assert float(((pred - y[110:]) ** 2).mean() / y[110:].var()) < 1e-3

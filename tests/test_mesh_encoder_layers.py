@@ -26,6 +26,18 @@ def test_vertex_readout_matches_einsum_for_any_layout_and_has_gradients():
     assert VertexReadout(4, 10, bias=False).bias is None
 
 
+def test_vertex_readout_of_shared_features_equals_the_expanded_readout():
+    torch.manual_seed(1)
+    layer = VertexReadout(6, 42, gain=3.0)
+    with torch.no_grad():
+        layer.weight.normal_()
+        layer.bias.normal_()
+    x = torch.randn(4, 6)
+    torch.testing.assert_close(layer.forward_shared(x), layer(x[:, :, None].expand(-1, -1, 42)))
+    with pytest.raises(DataValidationError, match=r"\(batch, 6\)"):
+        layer.forward_shared(torch.zeros(4, 5))
+
+
 def test_vertex_readout_validation():
     with pytest.raises(DataValidationError, match="channels"):
         VertexReadout(0, 10)

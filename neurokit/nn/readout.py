@@ -93,6 +93,20 @@ class VertexReadout(nn.Module):
             y = y + (self.gain * self.bias).to(x.dtype)
         return y
 
+    def forward_shared(self, x: torch.Tensor) -> torch.Tensor:
+        """Read out features shared by every vertex: ``x`` of shape (batch, channels) -> (batch, n_vertices).
+
+        The same as ``forward(x[:, :, None].expand(-1, -1, n_vertices))``
+        without materialising the expanded input: one matrix product.
+        """
+        if not isinstance(x, torch.Tensor) or x.ndim != 2 or x.shape[1] != self.channels:
+            shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+            raise DataValidationError(f"VertexReadout: expected shared features of shape (batch, {self.channels}), got {shape}")
+        y = x @ (self.gain * self.weight).to(x.dtype).t()
+        if self.bias is not None:
+            y = y + (self.gain * self.bias).to(x.dtype)
+        return y
+
     def extra_repr(self) -> str:
         return (f"channels={self.channels}, n_vertices={self.n_vertices}, bias={self.bias is not None}, "
                 f"init={self.init!r}, gain={self.gain}")
