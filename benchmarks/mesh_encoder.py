@@ -7,7 +7,8 @@ Usage::
 Times optimizer steps (forward + backward + AdamW) of the trainable readout and
 decoder on random packed tokens, which is what ``SurfaceMeshEncoder.fit``
 runs after computing the frozen backbone tokens once, and the closed-form
-per-vertex readout refit that ``fit`` runs at the end (``--refit-images``).
+per-vertex readout refit that ``fit`` runs at the start of every alternating
+epoch and at the end (``--refit-images``).
 """
 
 from __future__ import annotations

@@ -21,8 +21,8 @@ import os
 import numpy as np
 import pytest
 
-# Several minutes on 2 CPU cores (training at level 5 plus the readout refit): too long for the
-# default suite's budget, so it runs when NEUROKIT_LONG_TESTS=1 (and on a GPU machine).
+# About 9 minutes on 2 CPU cores (19 epochs at level 5, 16 of them with a closed-form readout solve):
+# too long for the default suite's budget, so it runs when NEUROKIT_LONG_TESTS=1.
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(os.environ.get("NEUROKIT_LONG_TESTS") != "1",
@@ -30,10 +30,8 @@ pytestmark = [
 ]
 
 VISUAL_FAMILIES = ("prf-visualrois", "floc-faces", "floc-bodies", "floc-places")
-# The issue asks for 0.95. Measured (1 subject, 400 train / 100 test images at 96 px, 2 epochs + readout
-# refit): 0.81; more epochs raise it, but cost minutes per epoch on a shared 2-core CPU. This test
-# guards the honest floor reached within its budget; see the SurfaceMeshEncoder notes.
-RATIO = 0.7
+# The issue's target. Measured with these settings (seed 0): 0.967 (75.4 % against ridge's 77.9 %).
+RATIO = 0.95
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +71,8 @@ def test_mesh_encoder_learns_and_approaches_ridge_with_10x_fewer_parameters(data
     ridge_params = ridge.coef_.size + np.size(ridge.intercept_)
 
     enc = SurfaceMeshEncoder(target_level=5, query_level=2, image_size=64, dim=32, num_heads=4,
-                             decoder_channels=(8, 8, 8), max_epochs=MESH_EPOCHS, batch_size=32, lr=3e-3,
+                             decoder_channels=(8, 8, 8), max_epochs=MESH_EPOCHS, joint_epochs=JOINT_EPOCHS,
+                             batch_size=32, lr=3e-3,
                              patience=None, device="cpu", progress=False, seed=0)
     enc.fit(images[~test], Y[~test])
     mesh_nna = _nna(enc.score(images[test], Y[test]), nc, visual)
@@ -84,9 +83,11 @@ def test_mesh_encoder_learns_and_approaches_ridge_with_10x_fewer_parameters(data
           f"({enc.n_trainable_parameters():,}), loss {np.round(loss, 3)}, val r {np.round(val, 3)}")
     assert loss[-1] < loss[0]
     assert val[-1] > val[0]
-    assert enc.refit_score_ >= enc.history_.best_score  # the closed-form readout refit does not lose accuracy
+    # the alternating phase (closed-form readouts, gradient on the shared part) beats the joint phase
+    assert max(val[JOINT_EPOCHS:]) > max(val[:JOINT_EPOCHS]) + 0.01
     assert ridge_params >= 10 * enc.n_trainable_parameters()
     assert mesh_nna >= RATIO * ridge_nna, (mesh_nna, ridge_nna)
 
 
-MESH_EPOCHS = 3
+MESH_EPOCHS = 19
+JOINT_EPOCHS = 3
