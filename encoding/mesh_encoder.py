@@ -390,7 +390,7 @@ class MeshReadout(nn.Module):
     @torch.no_grad()
     def refit_readout(self, train: torch.Tensor, y_train: torch.Tensor, val: torch.Tensor, y_val: torch.Tensor,
                       alphas: Sequence[float] = (1e-2, 1e-1, 1.0, 10.0, 100.0, 1000.0), batch_size: int = 32,
-                      vertex_chunk: int = 2048) -> np.ndarray:
+                      vertex_chunk: int = 2048, max_gram_bytes: int = 2 * 1024**3) -> np.ndarray:
         """Solve the per-vertex readouts in closed form (ridge) on fixed features, alpha chosen per vertex.
 
         Every vertex's readout is a linear regression of its response on its
@@ -413,7 +413,13 @@ class MeshReadout(nn.Module):
         batch_size : int
             Images per forward pass.
         vertex_chunk : int
-            Vertices solved at once.
+            Vertices eigendecomposed at once.
+        max_gram_bytes : int
+            Memory allowed for the Gram matrices (float32, ``4 n_readout^2``
+            bytes per vertex). Above it, the vertices are solved in spans that
+            fit, each with its own passes over the images (the forward passes
+            are repeated per span: level 7 with ~100 readout features needs
+            about 14 GB in one span).
 
         Returns
         -------
@@ -422,24 +428,46 @@ class MeshReadout(nn.Module):
 
         Notes
         -----
-        Both passes stream the images in batches; memory is dominated by the
-        Gram matrices, ``4 n_outputs n_readout^2`` bytes (0.9 GB at level 5
-        with 104 readout features), plus ``8 len(alphas) n_outputs
-        n_readout`` bytes of candidate weights.
+        The images are streamed in batches; besides the Gram matrices, memory
+        holds ``8 len(alphas) n_readout`` bytes of candidate weights per vertex
+        of the span.
         """
         self._check_packed(train)
         self._check_packed(val)
         was_training = self.training
         self.eval()
         dev = self.target_mean.device
+        n_v = self.n_outputs
+        c = sum(block.channels for block in self.readout_blocks())
+        span = int(max(1, min(n_v, max_gram_bytes // (4 * c * c))))
+        w = torch.empty(n_v, c, dtype=torch.float64, device=dev)
+        bias = torch.empty(n_v, dtype=torch.float64, device=dev)
+        best = torch.empty(n_v, dtype=torch.long, device=dev)
+        for v0 in range(0, n_v, span):
+            part = slice(v0, min(v0 + span, n_v))
+            w[part], bias[part], best[part] = self._solve_span(part, train, y_train, val, y_val, alphas, batch_size,
+                                                               vertex_chunk)
+        start = 0
+        for block in self.readout_blocks():
+            block.weight.copy_((w[:, start : start + block.channels] / block.gain).float())
+            if block.bias is not None:
+                block.bias.copy_((bias / block.gain).float())
+            start += block.channels
+        self.train(was_training)
+        return torch.as_tensor(alphas, dtype=torch.float64)[best.cpu()].numpy()
+
+    def _solve_span(self, part: slice, train, y_train, val, y_val, alphas, batch_size, vertex_chunk):
+        """Ridge readouts of the vertices ``part``: (weights (v, C), biases (v,), chosen alpha indices (v,))."""
+        dev = self.target_mean.device
+        mean, scale = self.target_mean[part], self.target_scale[part]
 
         def batches(x: torch.Tensor, y: torch.Tensor):
             for s in range(0, x.shape[0], batch_size):
-                f = self.vertex_features(x[s : s + batch_size].to(dev)).float()  # (V, B, C)
-                yield f, ((y[s : s + batch_size].to(dev) - self.target_mean) / self.target_scale).t().float()
+                f = self.vertex_features(x[s : s + batch_size].to(dev))[part].float()  # (v, B, C)
+                yield f, ((y[s : s + batch_size, part].to(dev) - mean) / scale).t().float()
 
         gram = cross = f_sum = None
-        y_sum, n = torch.zeros(self.n_outputs, dtype=torch.float64, device=dev), 0
+        y_sum, n = torch.zeros(part.stop - part.start, dtype=torch.float64, device=dev), 0
         for f, y in batches(train, y_train):
             if gram is None:
                 gram = torch.zeros(f.shape[0], f.shape[2], f.shape[2], device=dev)
@@ -471,16 +499,8 @@ class MeshReadout(nn.Module):
                 pred = torch.bmm(fc, w32[i].unsqueeze(-1)).squeeze(-1) + y_mu32.unsqueeze(1)
                 err[i] += ((pred - y) ** 2).sum(1).double()
         best = err.argmin(0)  # the smallest alpha among ties
-        w = candidates[best, torch.arange(n_v, device=dev)]  # (V, C)
-        bias = y_mu - (w * mu).sum(1)
-        start = 0
-        for block in self.readout_blocks():
-            block.weight.copy_((w[:, start : start + block.channels] / block.gain).float())
-            if block.bias is not None:
-                block.bias.copy_((bias / block.gain).float())
-            start += block.channels
-        self.train(was_training)
-        return torch.as_tensor(alphas, dtype=torch.float64)[best.cpu()].numpy()
+        w = candidates[best, torch.arange(n_v, device=dev)]  # (v, C)
+        return w, y_mu - (w * mu).sum(1), best
 
     def forward(self, packed: torch.Tensor) -> torch.Tensor:
         """Packed tokens (batch, n_packed) -> responses (batch, 2 * n_vertices(target_level))."""
