@@ -125,7 +125,9 @@ def test_checkpoints_are_pruned_and_corruption_is_reported(tmp_path):
     for e in range(1, 5):
         save_checkpoint(tmp_path, e, {"e": e}, keep=2)
     assert list_checkpoints(tmp_path) == [3, 4]
-    assert not list(tmp_path.glob("checkpoints/*.tmp"))
+    # nothing but the kept checkpoints: no temporary files left behind
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == [
+        "epoch-0003.json", "epoch-0003.safetensors", "epoch-0004.json", "epoch-0004.safetensors"]
     (tmp_path / "checkpoints" / "epoch-0004.safetensors").write_bytes(b"garbage")
     with pytest.raises(CheckpointError, match="safetensors"):
         load_checkpoint(tmp_path)
