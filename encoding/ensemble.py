@@ -29,6 +29,7 @@ from encoding.ridge import (
     _check_finite_fast,
     _check_fitted,
     _score_predictions,
+    _set_coefficients,
     _validate_features,
     check_targets,
 )
@@ -251,12 +252,7 @@ class PersonalizedEnsembleEncoder(RegressorMixin, BaseEstimator):
         self.n_sources_ = k
         self.n_targets_ = n_targets
         self._single_target = single
-        if single:
-            self.coef_ = coef[0]
-            self.intercept_ = float(intercept[0])
-        else:
-            self.coef_ = coef
-            self.intercept_ = intercept
+        _set_coefficients(self, coef, intercept, single)
         return self
 
     # prediction --------------------------------------------------------------------

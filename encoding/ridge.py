@@ -321,12 +321,7 @@ class RidgeEncoder(RegressorMixin, BaseEstimator):
         self.best_alphas_ = alphas[best]
         self.cv_errors_ = errors
         self.rank_ = int(full.s64.numel())
-        if single:
-            self.coef_ = coef[0]
-            self.intercept_ = float(intercept[0])
-        else:
-            self.coef_ = coef
-            self.intercept_ = intercept
+        _set_coefficients(self, coef, intercept, single)
         return self
 
     # prediction --------------------------------------------------------------------
@@ -612,6 +607,16 @@ class EstimatorNotFittedError(NotFittedError, _SklearnNotFittedError):
     Both :class:`neurokit.exceptions.NotFittedError` and
     :class:`sklearn.exceptions.NotFittedError`, so either ``except`` catches it.
     """
+
+
+def _set_coefficients(estimator: Any, coef: np.ndarray, intercept: np.ndarray, single: bool) -> None:
+    """Store ``coef_`` (n_targets, k) and ``intercept_`` (n_targets,), or one row and a float for 1-D ``y``."""
+    if single:
+        estimator.coef_ = coef[0]
+        estimator.intercept_ = float(intercept[0])
+    else:
+        estimator.coef_ = coef
+        estimator.intercept_ = intercept
 
 
 def _check_fitted(estimator: Any, attribute: str) -> None:
