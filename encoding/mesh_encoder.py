@@ -390,7 +390,8 @@ class MeshReadout(nn.Module):
     @torch.no_grad()
     def refit_readout(self, train: torch.Tensor, y_train: torch.Tensor, val: torch.Tensor, y_val: torch.Tensor,
                       alphas: Sequence[float] = (1e-2, 1e-1, 1.0, 10.0, 100.0, 1000.0), batch_size: int = 32,
-                      vertex_chunk: int = 2048, max_gram_bytes: int = 2 * 1024**3) -> np.ndarray:
+                      vertex_chunk: int = 2048, max_gram_bytes: int = 2 * 1024**3,
+                      spatial_scales: Sequence[float] = (1.0,)) -> np.ndarray:
         """Solve the per-vertex readouts in closed form (ridge) on fixed features, alpha chosen per vertex.
 
         Every vertex's readout is a linear regression of its response on its
@@ -414,6 +415,13 @@ class MeshReadout(nn.Module):
             Images per forward pass.
         vertex_chunk : int
             Vertices eigendecomposed at once.
+        spatial_scales : sequence of float
+            Banded ridge (Nunez-Elizalde et al. 2019): the receptive-field
+            features are scaled by each of these factors before the solve, so
+            their penalty relative to the other features is ``1 / scale^2``;
+            every vertex keeps the (alpha, scale) pair with the lowest
+            validation error. Each scale costs one more eigendecomposition
+            per vertex. ``(1.0,)``: one penalty for all features.
         max_gram_bytes : int
             Memory allowed for the Gram matrices (float32, ``4 n_readout^2``
             bytes per vertex). Above it, the vertices are solved in spans that
@@ -446,7 +454,7 @@ class MeshReadout(nn.Module):
         for v0 in range(0, n_v, span):
             part = slice(v0, min(v0 + span, n_v))
             w[part], bias[part], best[part] = self._solve_span(part, train, y_train, val, y_val, alphas, batch_size,
-                                                               vertex_chunk)
+                                                               vertex_chunk, spatial_scales)
         start = 0
         for block in self.readout_blocks():
             block.weight.copy_((w[:, start : start + block.channels] / block.gain).float())
@@ -454,17 +462,21 @@ class MeshReadout(nn.Module):
                 block.bias.copy_((bias / block.gain).float())
             start += block.channels
         self.train(was_training)
-        return torch.as_tensor(alphas, dtype=torch.float64)[best.cpu()].numpy()
+        return torch.as_tensor(alphas, dtype=torch.float64).repeat(len(spatial_scales))[best.cpu()].numpy()
 
-    def _solve_span(self, part: slice, train, y_train, val, y_val, alphas, batch_size, vertex_chunk):
-        """Ridge readouts of the vertices ``part``: (weights (v, C), biases (v,), chosen alpha indices (v,))."""
+    def _solve_span(self, part: slice, train, y_train, val, y_val, alphas, batch_size, vertex_chunk, spatial_scales):
+        """Ridge readouts of the vertices ``part``: weights (v, C), biases (v,), chosen candidate indices (v,).
+
+        Candidate ``j`` is alpha ``alphas[j % len(alphas)]`` with receptive-field
+        scale ``spatial_scales[j // len(alphas)]``.
+        """
         dev = self.target_mean.device
-        mean, scale = self.target_mean[part], self.target_scale[part]
+        y_mean, y_scale = self.target_mean[part], self.target_scale[part]
 
         def batches(x: torch.Tensor, y: torch.Tensor):
             for s in range(0, x.shape[0], batch_size):
                 f = self.vertex_features(x[s : s + batch_size].to(dev))[part].float()  # (v, B, C)
-                yield f, ((y[s : s + batch_size, part].to(dev) - mean) / scale).t().float()
+                yield f, ((y[s : s + batch_size, part].to(dev) - y_mean) / y_scale).t().float()
 
         gram = cross = f_sum = None
         y_sum, n = torch.zeros(part.stop - part.start, dtype=torch.float64, device=dev), 0
@@ -481,21 +493,28 @@ class MeshReadout(nn.Module):
         mu, y_mu = f_sum / n, y_sum / n
         cross -= n * mu * y_mu.unsqueeze(1)
         n_v, c = mu.shape
-        candidates = torch.empty(len(alphas), n_v, c, dtype=torch.float64, device=dev)
-        for s in range(0, n_v, vertex_chunk):
-            g = gram[s : s + vertex_chunk].double() - n * mu[s : s + vertex_chunk, :, None] * mu[s : s + vertex_chunk, None, :]
-            evals, evecs = torch.linalg.eigh(g)  # (v, C), (v, C, C)
-            evals = evals.clamp_min(0)
-            proj = torch.bmm(evecs.transpose(1, 2), cross[s : s + vertex_chunk].unsqueeze(-1)).squeeze(-1)
-            ridge = g.diagonal(dim1=1, dim2=2).sum(1, keepdim=True) / c
-            for i, a in enumerate(alphas):
-                candidates[i, s : s + vertex_chunk] = torch.bmm(evecs, (proj / (evals + a * ridge)).unsqueeze(-1)).squeeze(-1)
+        n_a = len(alphas)
+        candidates = torch.empty(n_a * len(spatial_scales), n_v, c, dtype=torch.float64, device=dev)
+        first_spatial = c - (self.spatial_readout.channels if self.spatial_readout is not None else 0)
+        for k, factor in enumerate(spatial_scales):
+            d = torch.ones(c, dtype=torch.float64, device=dev)
+            d[first_spatial:] = float(factor)
+            for s in range(0, n_v, vertex_chunk):
+                mu_c = mu[s : s + vertex_chunk]
+                g = (gram[s : s + vertex_chunk].double() - n * mu_c[:, :, None] * mu_c[:, None, :]) * d[:, None] * d
+                evals, evecs = torch.linalg.eigh(g)  # (v, C), (v, C, C)
+                evals = evals.clamp_min(0)
+                proj = torch.bmm(evecs.transpose(1, 2), (cross[s : s + vertex_chunk] * d).unsqueeze(-1)).squeeze(-1)
+                ridge = g.diagonal(dim1=1, dim2=2).sum(1, keepdim=True) / c
+                for i, a in enumerate(alphas):
+                    w_scaled = torch.bmm(evecs, (proj / (evals + a * ridge)).unsqueeze(-1)).squeeze(-1)
+                    candidates[k * n_a + i, s : s + vertex_chunk] = w_scaled * d  # weights of the unscaled features
         del gram
-        err = torch.zeros(len(alphas), n_v, dtype=torch.float64, device=dev)
+        err = torch.zeros(len(candidates), n_v, dtype=torch.float64, device=dev)
         w32, mu32, y_mu32 = candidates.float(), mu.float(), y_mu.float()
         for f, y in batches(val, y_val):
             fc = f - mu32.unsqueeze(1)
-            for i in range(len(alphas)):
+            for i in range(len(candidates)):
                 pred = torch.bmm(fc, w32[i].unsqueeze(-1)).squeeze(-1) + y_mu32.unsqueeze(1)
                 err[i] += ((pred - y) ** 2).sum(1).double()
         best = err.argmin(0)  # the smallest alpha among ties

@@ -163,3 +163,26 @@ def test_refit_readout_recovers_a_per_vertex_linear_map_of_the_features():
     np.testing.assert_array_equal(again, alphas)
     for before, block in zip(solved, head.readout_blocks()):
         torch.testing.assert_close(block.weight, before, rtol=1e-4, atol=1e-6)
+
+
+def test_banded_refit_never_does_worse_on_the_validation_images():
+    torch.manual_seed(2)
+    head = small().build().readout_.eval()
+    packed = torch.randn(150, sum(head.sizes))
+    with torch.no_grad():
+        f = head.vertex_features(packed)
+        w_true = torch.randn(f.shape[0], f.shape[2])
+        w_true[::2, 24:] = 0  # half the vertices ignore the receptive-field features
+        y = torch.einsum("vnc,vc->nv", f, w_true) + 3.0 * torch.randn(150, f.shape[0])
+    train, val = (packed[:110], y[:110]), (packed[110:], y[110:])
+
+    def val_error():
+        with torch.no_grad():
+            return ((head(val[0]) - val[1]) ** 2).mean(0)
+
+    head.refit_readout(*train, *val)
+    single = val_error()
+    alphas = head.refit_readout(*train, *val, spatial_scales=(0.25, 1.0, 4.0))
+    banded = val_error()
+    assert alphas.shape == (head.n_outputs,)
+    assert bool((banded <= single + 1e-4).all()) and float(banded.mean()) < float(single.mean())
