@@ -372,16 +372,23 @@ class MeshReadout(nn.Module):
         receptive-field features (:meth:`spatial_features`, the same for
         every vertex; none when ``spatial_channels == 0``).
         """
-        h = self.query_features(packed)
-        x = h.transpose(0, 1).contiguous().permute(1, 2, 0)
-        parts = [self.skip_up(x).permute(2, 0, 1)]
-        if self.stages:
-            for stage in self.stages:
-                x = self.act(stage["norm"](stage["conv"](stage["unpool"](x))))
-            parts.append(x.permute(2, 0, 1))
+        skip, decoded = self._mesh_features(packed)
+        parts = [skip.permute(2, 0, 1)] + ([] if decoded is None else [decoded.permute(2, 0, 1)])
         if self.spatial_readout is not None:
             parts.append(self.spatial_features(packed).unsqueeze(0).expand(self.n_outputs, -1, -1))
         return torch.cat(parts, dim=2)
+
+    def _mesh_features(self, packed: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Query features interpolated to the target level and the decoder's output, each (batch, C, V).
+
+        The decoder's output is None when ``query_level == target_level``.
+        """
+        h = self.query_features(packed)
+        x = h.transpose(0, 1).contiguous().permute(1, 2, 0)  # (batch, dim, n_q) view of vertex-major storage
+        skip = self.skip_up(x)
+        for stage in self.stages:
+            x = self.act(stage["norm"](stage["conv"](stage["unpool"](x))))
+        return skip, (x if self.stages else None)
 
     def readout_blocks(self) -> list[VertexReadout]:
         """The per-vertex readouts in the order of :meth:`vertex_features`' columns."""
@@ -523,14 +530,10 @@ class MeshReadout(nn.Module):
 
     def forward(self, packed: torch.Tensor) -> torch.Tensor:
         """Packed tokens (batch, n_packed) -> responses (batch, 2 * n_vertices(target_level))."""
-        h = self.query_features(packed)
-        x = h.transpose(0, 1).contiguous().permute(1, 2, 0)  # (batch, dim, n_q) view of vertex-major storage
-        skip = x
-        for stage in self.stages:
-            x = self.act(stage["norm"](stage["conv"](stage["unpool"](x))))
-        y = self.skip_readout(self.skip_up(skip))
-        if self.decoder_readout is not None:
-            y = y + self.decoder_readout(x)
+        skip, decoded = self._mesh_features(packed)
+        y = self.skip_readout(skip)
+        if decoded is not None:
+            y = y + self.decoder_readout(decoded)
         if self.spatial_readout is not None:
             y = y + self.spatial_readout.forward_shared(self.spatial_features(packed))
         return y * self.target_scale + self.target_mean
@@ -929,9 +932,11 @@ class SurfaceMeshEncoder(nn.Module):
     def _val_score(self, tokens: torch.Tensor, Y: torch.Tensor) -> float:
         readout = self.readout_
         device = next(readout.parameters()).device
+        was_training = readout.training
         readout.eval()
         with torch.no_grad():
             pred = torch.cat([readout(c.to(device)).float().cpu() for c in tokens.split(64)])
+        readout.train(was_training)
         return float(np.nanmean(pearson_r(Y.numpy(), pred.numpy())))
 
     def _loss(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
