@@ -77,6 +77,37 @@ def test_two_processes_match_one_and_resume_matches_uninterrupted(arrays):
     np.testing.assert_allclose([e["train_loss"] for e in hb["epochs"]], [e["train_loss"] for e in ha["epochs"]], rtol=1e-5)
 
 
+LEFTOVER_THREADS = """
+import os, sys
+import torch
+from torch import nn
+from neurokit.training import Trainer
+
+model = nn.Linear(5, 3)
+x, y = torch.randn(40, 5), torch.randn(40, 3)
+Trainer(max_epochs=2, batch_size=10, progress=False, device="cpu", seed=0).fit(model, (x, y), (x[:10], y[:10]))
+names = sorted(open(f"/proc/self/task/{t}/comm").read().strip() for t in os.listdir("/proc/self/task"))
+print(f"rank {os.environ['RANK']} threads {names}")
+"""
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs Linux /proc to list threads")
+def test_fit_under_ddp_leaves_no_process_group_threads(tmp_path):
+    # regression: DDP imported torch.distributed.nn.functional after init_process_group, whose
+    # `group=group.WORLD` defaults pinned the group; gloo's threads outlived the interpreter and
+    # ~1 run in 40 aborted at exit (SIGABRT) after finishing. Freed groups leave no gloo threads.
+    script = tmp_path / "fit.py"
+    script.write_text(LEFTOVER_THREADS)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", str(script)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=240)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("rank ")]
+    assert len(lines) == 2
+    for line in lines:
+        assert "gloo" not in line, line
+
+
 def test_cli_reports_bad_input(tmp_path, capsys):
     bad = tmp_path / "bad.npy"
     np.save(bad, np.zeros(5, np.float32))

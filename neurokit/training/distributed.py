@@ -87,8 +87,25 @@ def init_distributed(device_type: str = "cpu", backend: str | None = None) -> Di
     backend = backend or ("nccl" if device_type == "cuda" else "gloo")
     if device_type == "cuda":
         torch.cuda.set_device(local)
+    _import_group_capturing_modules()
     dist.init_process_group(backend=backend, rank=rank, world_size=world)
     return DistributedContext(rank, world, local, backend, True)
+
+
+def _import_group_capturing_modules() -> None:
+    """Import, before the group exists, the torch modules that would pin it.
+
+    ``torch.distributed.nn.functional`` binds ``group=group.WORLD`` as default
+    arguments when it is imported; DistributedDataParallel's constructor
+    imports it (through ``torch._dynamo``). Imported after
+    ``init_process_group``, those defaults hold the default process group
+    forever, :func:`shutdown` cannot free it, and gloo's worker threads
+    outlive the interpreter: at exit one of them may drop the last reference
+    to a collective's tensor without the GIL and the process aborts
+    ("terminate called without an active exception", SIGABRT) after a
+    successful run. Imported first, the defaults hold the placeholder.
+    """
+    import torch.distributed.nn.functional  # noqa: F401
 
 
 def shutdown(ctx: DistributedContext) -> None:
