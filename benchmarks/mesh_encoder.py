@@ -29,6 +29,8 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--refit-images", type=int, default=64)
+    p.add_argument("--alpha-smoothing", type=int, default=2, help="1-ring pooling rounds of the penalty choice")
+    p.add_argument("--max-gram-gb", type=float, default=2.0, help="refit memory cap; below the need, spans")
     p.add_argument("--device", default="cpu")
     a = p.parse_args()
     enc = SurfaceMeshEncoder(target_level=a.target_level, query_level=a.query_level, image_size=a.image_size,
@@ -56,9 +58,12 @@ def main() -> None:
         xs = torch.randn(a.refit_images, n_packed, device=a.device)
         ys = torch.randn(a.refit_images, head.n_outputs, device=a.device)
         t = time.perf_counter()
-        head.refit_readout(xs, ys, xs[: max(2, a.refit_images // 8)], ys[: max(2, a.refit_images // 8)])
+        n_val = max(2, a.refit_images // 8)
+        head.refit_readout(xs, ys, xs[:n_val], ys[:n_val], alpha_smoothing=a.alpha_smoothing,
+                           max_gram_bytes=int(a.max_gram_gb * 1024**3))
         dt = time.perf_counter() - t
-        print(f"readout refit: {dt:.1f} s for {a.refit_images} images ({a.refit_images / dt:.1f} images/s)")
+        print(f"readout refit (alpha_smoothing {a.alpha_smoothing}, cap {a.max_gram_gb:g} GB): {dt:.1f} s for "
+              f"{a.refit_images} images ({a.refit_images / dt:.1f} images/s)")
 
 
 if __name__ == "__main__":

@@ -104,6 +104,10 @@ def _import_group_capturing_modules() -> None:
     to a collective's tensor without the GIL and the process aborts
     ("terminate called without an active exception", SIGABRT) after a
     successful run. Imported first, the defaults hold the placeholder.
+    (``torch.distributed.optim.zero_redundancy_optimizer`` and
+    ``torch.distributed.fsdp.sharded_grad_scaler`` use the same pattern but
+    are not imported by this loop; the regression test in
+    ``tests/test_training_distributed.py`` lists the threads left after a fit.)
     """
     import torch.distributed.nn.functional  # noqa: F401
 
