@@ -459,8 +459,8 @@ class MeshReadout(nn.Module):
         Notes
         -----
         The images are streamed in batches; besides the Gram matrices, memory
-        holds ``8 len(alphas) n_readout`` bytes of candidate weights per vertex
-        of the span.
+        holds ``8 len(alphas) len(spatial_scales) n_readout`` bytes of
+        candidate weights per vertex of the span.
         """
         self._check_packed(train)
         self._check_packed(val)

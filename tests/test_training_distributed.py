@@ -37,11 +37,12 @@ def arrays(tmp_path_factory):
     return root
 
 
-def run(args, nproc=None):
+def run(args, nproc=None, target=("-m", "neurokit.training")):
+    """Run ``target`` (a module or a script) with ``args``, under torchrun with ``nproc`` ranks if given."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
     env.pop("RANK", None), env.pop("WORLD_SIZE", None), env.pop("LOCAL_RANK", None)
     launcher = [] if nproc is None else ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(nproc)]
-    cmd = [sys.executable, *launcher, "-m", "neurokit.training", *args]
+    cmd = [sys.executable, *launcher, *target, *args]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=240)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc
@@ -111,10 +112,7 @@ def test_fit_under_ddp_leaves_no_process_group_threads(tmp_path):
     # ~1 run in 40 aborted at exit (SIGABRT) after finishing. Freed groups leave no gloo threads.
     script = tmp_path / "fit.py"
     script.write_text(LEFTOVER_THREADS)
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", str(script)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=240)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    proc = run([], nproc=2, target=(str(script),))
     lines = [line for line in proc.stdout.splitlines() if line.startswith("rank ")]
     assert len(lines) == 2
     for line in lines:
