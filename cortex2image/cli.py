@@ -11,6 +11,9 @@ plugin hook (:func:`neurokit.cli.add_subcommand`, or the
 Everything is read and validated, and every image computed, before anything
 is written; the output folder is assembled under a temporary name next to
 ``DIR`` and renamed into place, so a failure leaves no partial folder.
+``DIR`` must be new, empty or an earlier output of this toolkit (it holds
+``.neurokit-output.json``); ``--overwrite`` replaces only such a folder, never
+a user's files.
 """
 
 from __future__ import annotations
@@ -18,14 +21,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from neurokit.exceptions import DataValidationError, OutputExistsError
+from neurokit.exceptions import DataValidationError
+from neurokit.io.output_folder import atomic_output_folder, check_output_folder
 
 __all__ = ["register", "reconstruct_command", "write_reconstruction", "contact_sheet", "main"]
 
@@ -47,7 +49,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--temperature", type=float, default=1.0, help="posterior noise scale (default 1)")
     p.add_argument("--rerank-encoder", default=None,
                    help="LinearImageEncoder checkpoint: choose the sample whose predicted response correlates best")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier output folder of this command (never a folder with other files)")
     p.add_argument("--device", default="cpu", help="torch device (default cpu)")
     p.set_defaults(func=reconstruct_command)
 
@@ -91,19 +93,20 @@ def write_reconstruction(result: Any, output: str | os.PathLike, *, overwrite: b
     ``contact_sheet.png`` and ``reconstruction.json`` (settings, chosen
     samples, rerank scores and ``record``).
 
+    The folder is assembled under a temporary name and renamed into place
+    (:func:`neurokit.io.output_folder.atomic_output_folder`): ``overwrite``
+    replaces only an earlier output folder of the toolkit's (it holds the
+    marker file), never a file or a folder with a user's files.
+
     Raises
     ------
     OutputExistsError
-        If ``output`` exists and ``overwrite`` is false.
+        If ``output`` is a file or a folder of someone else's, or an earlier
+        output folder and ``overwrite`` is false.
     """
     from PIL import Image
 
-    out = Path(os.fspath(output))
-    if out.exists() and not overwrite:
-        raise OutputExistsError(f"{out} already exists; pass --overwrite (overwrite=True) to replace it")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{out.name}-", dir=out.parent))
-    try:
+    with atomic_output_folder(output, command="neurokit reconstruct", overwrite=overwrite) as tmp:
         n, s = result.samples.shape[:2]
         for i in range(n):
             Image.fromarray(_to_uint8(result.images[i])).save(tmp / f"recon_{i:04d}.png")
@@ -124,16 +127,7 @@ def write_reconstruction(result: Any, output: str | os.PathLike, *, overwrite: b
             **dict(record or {}),
         }
         (tmp / "reconstruction.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-        if out.exists():
-            backup = out.with_name(f".old-{out.name}-{os.getpid()}")
-            os.replace(out, backup)
-            os.replace(tmp, out)
-            shutil.rmtree(backup, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    out = Path(os.fspath(output))
     return out
 
 
@@ -141,9 +135,7 @@ def reconstruct_command(args: argparse.Namespace) -> int:
     """Run ``neurokit reconstruct`` with parsed arguments; returns the exit status."""
     from cortex2image.reconstructor import LinearImageEncoder, Reconstructor
 
-    out = Path(args.output)
-    if out.exists() and not args.overwrite:
-        raise OutputExistsError(f"{out} already exists; pass --overwrite to replace it")
+    out = check_output_folder(args.output, overwrite=args.overwrite)  # before any work
     if args.samples < 1:
         raise DataValidationError(f"--samples must be at least 1, got {args.samples}")
     model = Reconstructor.load(args.model, device=args.device)
@@ -163,8 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     """``neurokit`` command line with ``reconstruct`` registered in-process (for tests and ``python -m``)."""
     from neurokit import cli
 
-    if register not in cli._EXTRA_COMMANDS:
-        cli.add_subcommand(register)
+    cli.add_subcommand(register)
     return cli.main(argv)
 
 

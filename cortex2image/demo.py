@@ -22,6 +22,12 @@ ground truth is known, and writes a report a scientist would read:
 
 Every stage stores its results under ``<output>/stages``; a second run with the
 same settings reuses what the first finished (``--force`` redoes everything).
+Long stages also resume inside: ``features`` per chunk of stimuli,
+``encoders`` per subject, ``cortex2image`` per training epoch (the
+:class:`neurokit.training.Trainer`'s checkpoints), so a run stopped anywhere
+(Ctrl-C, ``kill``, a lost node) continues where it stopped and ends with the
+same ``report.json`` as an uninterrupted run. ``<output>`` must be new, empty
+or an earlier demo output (it holds ``.neurokit-output.json``).
 The module sits at the top of the dependency chain (it uses every package),
 which is why it lives in ``cortex2image``.
 """
@@ -31,7 +37,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -42,7 +47,8 @@ import numpy as np
 
 from cortex2image.report import json_default
 from neurokit.exceptions import DataValidationError
-from neurokit.io.atomic import atomic_write_text
+from neurokit.io.atomic import atomic_path, atomic_write_text, remove_stale_temporaries
+from neurokit.io.output_folder import claim_output_folder
 
 #: The simulated subjects' ROIs the demo reports, by family.
 REPORT_ROIS = ("V1v", "V1d", "V2v", "V3v", "hV4", "OFA", "FFA-1", "EBA", "OPA", "PPA", "RSC")
@@ -66,6 +72,7 @@ class DemoSettings:
     c2i_samples: int = 4
     seed: int = 0
     device: str = "cpu"
+    feature_chunk: int = 256
     progress: bool = True
     force: bool = False
 
@@ -207,6 +214,46 @@ def _save_stage(run: DemoRun, stage: str, results: dict[str, Any], seconds: floa
     atomic_write_text(_stage_file(run, stage), json.dumps(record, indent=2, default=json_default))
 
 
+def _unit_file(run: DemoRun, stage: str, unit: str) -> Path:
+    return run.stage_dir / stage / f"{unit}.safetensors"
+
+
+def _load_unit(run: DemoRun, stage: str, unit: str) -> tuple[dict[str, Any], dict[str, np.ndarray]] | None:
+    """``(results, arrays)`` of a finished unit of work of ``stage`` (one subject, one chunk), or None.
+
+    None when the unit was not finished, ``--force`` is set, it was computed
+    with other settings, or its file is unreadable (a damaged file is redone,
+    never used).
+    """
+    from safetensors import SafetensorError, safe_open
+
+    path = _unit_file(run, stage, unit)
+    if run.settings.force or not path.is_file():
+        return None
+    try:
+        with safe_open(str(path), framework="numpy") as f:
+            meta = f.metadata() or {}
+            arrays = {k: f.get_tensor(k) for k in f.keys()}
+        results = json.loads(meta.get("results", "null"))
+    except (SafetensorError, OSError, ValueError) as exc:
+        run.log(f"[demo] {stage}: {path.name} is unreadable ({exc}); redoing it")
+        return None
+    if meta.get("fingerprint") != run.settings.fingerprint(*STAGE_DEPENDS.get(stage, ())) or results is None:
+        return None
+    return results, arrays
+
+
+def _save_unit(run: DemoRun, stage: str, unit: str, results: dict[str, Any],
+               arrays: dict[str, np.ndarray] | None = None) -> None:
+    """Record a finished unit of work atomically (one file: arrays plus the results as metadata)."""
+    from safetensors.numpy import save_file
+
+    meta = {"fingerprint": run.settings.fingerprint(*STAGE_DEPENDS.get(stage, ())),
+            "results": json.dumps(results, default=json_default)}
+    with atomic_path(_unit_file(run, stage, unit)) as tmp:
+        save_file({k: np.ascontiguousarray(v) for k, v in (arrays or {}).items()}, str(tmp), metadata=meta)
+
+
 def _roi_mean(data: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return np.nanmean(data[:, mask], axis=1)
 
@@ -236,21 +283,46 @@ def stage_cohort(run: DemoRun) -> dict[str, Any]:
     }
 
 
+#: Images per forward pass of the features stage; ``feature_chunk`` is a multiple of it, so
+#: chunking does not change the batches and the features are those of one uninterrupted pass.
+FEATURE_BATCH = 64
+
+
 def stage_features(run: DemoRun) -> dict[str, Any]:
-    """EfficientNet-Lite0 features (the ground truth's feature space) of every stimulus, from the NSD files."""
+    """EfficientNet-Lite0 features (the ground truth's feature space) of every stimulus, from the NSD files.
+
+    Computed in chunks of ``feature_chunk`` stimuli, each recorded when done, so an
+    interrupted run resumes at the first unfinished chunk.
+    """
     from safetensors.numpy import save_file
+    from tqdm.auto import tqdm
 
     from encoding.from_nsd import nsd_image_features
 
     features_model, _ = run.ground_truth()
     nsd = run.nsd()
     ids = np.unique(np.concatenate([nsd.image_ids(s) for s in nsd.subjects]))
-    feats = nsd_image_features(nsd, ids, features_model.extractor, features_model.extract_kwargs,
-                               image_size=run.settings.image_size, batch_size=64, progress=run.settings.progress)
-    run.stage_dir.mkdir(parents=True, exist_ok=True)
-    tmp = run.stage_dir / "features.tmp.safetensors"
-    save_file({"nsd_ids": ids.astype(np.int64), "features": feats.astype(np.float32)}, str(tmp))
-    os.replace(tmp, run.stage_dir / "features.safetensors")
+    parts, reused = [], 0
+    size = run.settings.feature_chunk
+    starts = range(0, len(ids), size)
+    for c, start in enumerate(tqdm(starts, desc="features (chunks)", disable=not run.settings.progress)):
+        chunk_ids = ids[start : start + size]
+        unit = _load_unit(run, "features", f"chunk{c:04d}")
+        if unit is not None and np.array_equal(unit[1].get("nsd_ids"), chunk_ids):
+            parts.append(unit[1]["features"])
+            reused += 1
+            continue
+        feats = nsd_image_features(nsd, chunk_ids, features_model.extractor, features_model.extract_kwargs,
+                                   image_size=run.settings.image_size, batch_size=FEATURE_BATCH, progress=False)
+        feats = feats.astype(np.float32)
+        _save_unit(run, "features", f"chunk{c:04d}", {"n": int(len(chunk_ids))},
+                   {"nsd_ids": chunk_ids.astype(np.int64), "features": feats})
+        parts.append(feats)
+    if reused:
+        run.log(f"[demo] features: reused {reused} of {len(starts)} chunks finished by an earlier run")
+    feats = np.concatenate(parts)
+    with atomic_path(run.stage_dir / "features.safetensors") as tmp:
+        save_file({"nsd_ids": ids.astype(np.int64), "features": feats}, str(tmp))
     run._cache.pop("features", None)
     return {"n_stimuli": int(len(ids)), "n_features": int(feats.shape[1]),
             "layers": list(features_model.extract_kwargs["layers"])}
@@ -286,6 +358,11 @@ def stage_encoders(run: DemoRun) -> dict[str, Any]:
     nsd = run.nsd()
     summary: dict[str, Any] = {}
     for subject in tqdm(nsd.subjects, desc="ridge encoders", disable=not run.settings.progress):
+        unit = _load_unit(run, "encoders", f"subj{subject:02d}")
+        if unit is not None:  # finished by an earlier, interrupted run
+            run.log(f"[demo] encoders: reusing subject {subject}")
+            summary[str(subject)] = unit[0]
+            continue
         resp = run.responses(subject)
         test = np.isin(resp.nsd_ids, nsd.shared1000)
         X = run.features_of(resp.nsd_ids)
@@ -298,7 +375,8 @@ def stage_encoders(run: DemoRun) -> dict[str, Any]:
         np.save(run.stage_dir / f"r-subj{subject:02d}.npy", acc.pop("vertex_r"))
         np.save(run.stage_dir / f"noise-ceiling-subj{subject:02d}.npy", resp.noise_ceiling)
         acc.update(n_train=int((~test).sum()), n_test=int(test.sum()))
-        summary[str(subject)] = acc
+        _save_unit(run, "encoders", f"subj{subject:02d}", acc)  # last: the subject's files are complete
+        summary[str(subject)] = json.loads(json.dumps(acc, default=json_default))
     return {"subjects": summary}
 
 
@@ -506,11 +584,19 @@ def stage_cortex2image(run: DemoRun) -> dict[str, Any]:
     from neurokit.io import write_surface_data
     from neurokit.surface_data import SurfaceData
 
+    import shutil
+
     s, subject = run.settings, run.target_subject
+    # Checkpoints every epoch: an interrupted run resumes at its last finished epoch. The folder is
+    # keyed by the stage's settings; folders of other settings (and with --force, this one) go first.
+    fingerprint = s.fingerprint(*STAGE_DEPENDS["cortex2image"])
+    for old in run.stage_dir.glob("cortex2image-training-*"):
+        if s.force or old.name != f"cortex2image-training-{fingerprint}":
+            shutil.rmtree(old)
     model, test = train_reconstructor(
         run.nsd(), subject, level=3, image_size=s.image_size, semantic_epochs=s.c2i_epochs,
         detail_epochs=s.c2i_epochs, semantic_dropout=0.2, val_fraction=0.1, patience=None, seed=s.seed,
-        progress=s.progress, device=s.device,
+        progress=s.progress, device=s.device, run_dir=run.stage_dir / f"cortex2image-training-{fingerprint}",
         trunk=dict(coarse_level=1, channels=[8, 16, 32], attention_dim=64, attention_depth=1, num_heads=4),
     )
     folder = run.root / "cortex2image"
@@ -613,8 +699,9 @@ def run_demo(settings: DemoSettings | None = None, *, stages: list[str] | None =
     """
     settings = settings or DemoSettings()
     _check_settings(settings)
-    root = Path(settings.output)
-    root.mkdir(parents=True, exist_ok=True)
+    root = claim_output_folder(settings.output, command="neurokit demo")
+    for folder in [root, *(p for p in root.rglob("*") if p.is_dir())]:
+        remove_stale_temporaries(folder)  # what a killed earlier run was writing
     run = DemoRun(settings, root, log)
     wanted = list(STAGES) if stages is None else stages
     last = max(list(STAGES).index(s) for s in wanted)
@@ -641,6 +728,8 @@ def _check_settings(s: DemoSettings) -> None:
         raise DataValidationError(f"--shared must be in 2..{s.n_images - 1} (fewer than --images), got {s.n_shared}")
     if s.ensemble_images < 3:
         raise DataValidationError(f"--ensemble-images must be at least 3, got {s.ensemble_images}")
+    if s.feature_chunk < FEATURE_BATCH or s.feature_chunk % FEATURE_BATCH:
+        raise DataValidationError(f"--feature-chunk must be a positive multiple of {FEATURE_BATCH}, got {s.feature_chunk}")
 
 
 # command line ---------------------------------------------------------------------------
@@ -665,6 +754,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="reconstructions sampled per test image (reranked by brain correlation)")
     parser.add_argument("--seed", type=int, default=d.seed)
     parser.add_argument("--device", default=d.device, help="torch device (cpu, cuda)")
+    parser.add_argument("--feature-chunk", type=int, default=d.feature_chunk,
+                        help="stimuli per resumable chunk of the features stage (default: %(default)s)")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     parser.add_argument("--force", action="store_true", help="redo every stage instead of resuming")
     parser.add_argument("--stages", nargs="+", choices=list(STAGES), default=None,
@@ -677,7 +768,8 @@ def settings_from_args(args: argparse.Namespace) -> DemoSettings:
         image_size=args.image_size, ensemble_images=args.ensemble_images,
         neurogen_rois=tuple(args.neurogen_rois), neurogen_steps=args.neurogen_steps,
         neurogen_seeds=args.neurogen_seeds, c2i_epochs=args.c2i_epochs, c2i_samples=args.c2i_samples,
-        seed=args.seed, device=args.device, progress=not args.no_progress, force=args.force,
+        seed=args.seed, device=args.device, feature_chunk=args.feature_chunk, progress=not args.no_progress,
+        force=args.force,
     )
 
 

@@ -16,7 +16,9 @@ import importlib.util
 import json
 import os
 import platform
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -214,22 +216,48 @@ def add_subcommand(register: Callable[[Any], None]) -> Callable[[Any], None]:
 
     ``register(subparsers)`` must call ``subparsers.add_parser(...)`` and set
     ``func`` with ``set_defaults(func=...)``; ``func(args)`` returns the exit
-    status. Usable as a decorator.
+    status. Usable as a decorator; registering the same callable twice adds it once.
     """
-    _EXTRA_COMMANDS.append(register)
+    if register not in _EXTRA_COMMANDS:
+        _EXTRA_COMMANDS.append(register)
     return register
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, delivered like Ctrl-C so that the same clean-up runs."""
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise _Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line with ``argv`` (``sys.argv[1:]`` by default); return the exit status."""
+    """Run the command line with ``argv`` (``sys.argv[1:]`` by default); return the exit status.
+
+    A toolkit error prints one line and returns 1. Ctrl-C (SIGINT) and SIGTERM
+    stop the command cleanly: temporary outputs are removed by the code they
+    interrupt, everything finished so far stays on disk, one line says to run
+    the same command again to resume, and the status is 130 (SIGINT) or 143
+    (SIGTERM).
+    """
     args = build_parser().parse_args(argv)
     from neurokit.exceptions import NeurokitError
 
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         return int(args.func(args) or 0)
     except NeurokitError as exc:
         print(f"neurokit {args.command}: error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt as exc:
+        what = "terminated" if isinstance(exc, _Terminated) else "interrupted"
+        print(f"neurokit {args.command}: {what}; run the same command again to resume", file=sys.stderr)
+        return 128 + (signal.SIGTERM if isinstance(exc, _Terminated) else signal.SIGINT)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -63,3 +63,42 @@ def test_cli_import_is_light():
     code = "import sys, neurokit.cli; print(','.join(m for m in ('torch', 'nilearn', 'nibabel') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == ""
+
+
+@pytest.mark.parametrize("how, status, word", [("sigint", 130, "interrupted"), ("sigterm", 143, "terminated")])
+def test_interrupts_stop_with_one_line_and_run_clean_up(how, status, word, capsys, monkeypatch):
+    import os
+    import signal
+    import time
+
+    monkeypatch.setattr(cli, "_EXTRA_COMMANDS", [])
+    cleaned = []
+
+    def work(args):
+        try:
+            os.kill(os.getpid(), signal.SIGINT if how == "sigint" else signal.SIGTERM)
+            time.sleep(30)  # the signal arrives here
+            return 0
+        finally:
+            cleaned.append(True)
+
+    cli.add_subcommand(lambda sub: sub.add_parser("work").set_defaults(func=work))
+    before = signal.getsignal(signal.SIGTERM)
+    start = time.monotonic()
+    assert cli.main(["work"]) == status
+    assert time.monotonic() - start < 20 and cleaned == [True]
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == [f"neurokit work: {word}; run the same command again to resume"]
+    assert signal.getsignal(signal.SIGTERM) is before  # the handler is put back
+
+
+def test_registering_a_command_twice_adds_it_once(monkeypatch):
+    monkeypatch.setattr(cli, "_EXTRA_COMMANDS", [])
+
+    def register(sub):
+        sub.add_parser("once").set_defaults(func=lambda args: 0)
+
+    cli.add_subcommand(register)
+    cli.add_subcommand(register)
+    assert cli._EXTRA_COMMANDS == [register]
+    assert cli.main(["once"]) == 0

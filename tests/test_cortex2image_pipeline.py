@@ -219,7 +219,8 @@ def test_cli_reconstructs_from_files(model, tmp_path, fmt):
                        "--samples", "2", "--seed", "1"])
     assert status == 0
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        ["contact_sheet.png", "reconstruction.json", "recon_0000.png", "recon_0001.png", "samples"])
+        [".neurokit-output.json", "contact_sheet.png", "reconstruction.json", "recon_0000.png", "recon_0001.png",
+         "samples"])
     assert len(list((out / "samples").iterdir())) == 4
     doc = json.loads((out / "reconstruction.json").read_text())
     assert doc["n_inputs"] == 2 and doc["n_samples"] == 2 and doc["seed"] == 1
@@ -258,9 +259,32 @@ def test_cli_bad_files_write_nothing(model, tmp_path, capsys):
         assert status == 1, name
         assert words in err, (name, err)
         assert not out.exists()
-        assert not [p for p in tmp_path.iterdir() if p.name.startswith(".tmp-out")]
+        assert not [p for p in tmp_path.iterdir() if p.name.startswith((".tmp-", ".old-"))]
     with pytest.raises(HemisphereMismatchError):
         model.reconstruct((tmp_path / "rh.ok.mgh", tmp_path / "lh.ok.mgh"))
+
+
+def test_cli_overwrite_replaces_only_its_own_output(model, tmp_path, capsys):
+    """--overwrite never replaces a user's folder or file; it does replace an earlier reconstruction."""
+    model.save(tmp_path / "model")
+    left, right = _write_pair(tmp_path, _responses(3, n=2), "gifti")
+    base = ["reconstruct", str(tmp_path / "model"), str(left), str(right), "--overwrite", "--output"]
+    user_folder = tmp_path / "papers"
+    user_folder.mkdir()
+    (user_folder / "draft.txt").write_text("mine")
+    user_file = tmp_path / "notes.txt"
+    user_file.write_text("also mine")
+    for target, words in ((user_folder, "did not write"), (user_file, "not a folder")):
+        assert cli_main([*base, str(target)]) == 1
+        assert words in capsys.readouterr().err
+    assert [p.name for p in user_folder.iterdir()] == ["draft.txt"] and user_file.read_text() == "also mine"
+    out = tmp_path / "recon"
+    assert cli_main([*base, str(out), "--seed", "1"]) == 0
+    (out / "recon_0000.png").write_bytes(b"stale")
+    assert cli_main([*base, str(out), "--seed", "2"]) == 0
+    assert json.loads((out / "reconstruction.json").read_text())["seed"] == 2
+    assert (out / "recon_0000.png").read_bytes()[:4] == b"\x89PNG"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith((".tmp-", ".old-"))]
 
 
 def test_fourier_generator_is_rebuilt_from_its_description():

@@ -110,3 +110,80 @@ def test_report_renders_with_its_figures_in_headless_chromium(demo_run, tmp_path
     dark = (pixels.mean(axis=2) < 100).mean()
     colourful = (pixels.max(axis=2) - pixels.min(axis=2) > 60).mean()
     assert dark > 0.02 and colourful > 0.01, (dark, colourful)
+
+
+RESUME = dict(TINY, c2i_epochs=3, feature_chunk=64)
+RESUME_FLAGS = ["--subjects", "3", "--images", "60", "--shared", "20", "--ensemble-images", "20",
+                "--neurogen-steps", "3", "--neurogen-seeds", "1", "--c2i-epochs", "3", "--c2i-samples", "2",
+                "--feature-chunk", "64", "--no-progress"]
+
+
+def _demo_until(out, appears, sig):
+    """Start ``neurokit demo`` in a subprocess, send ``sig`` once a file matching ``appears`` exists."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "neurokit.cli", "demo", "--output", str(out), *RESUME_FLAGS],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    try:
+        while not list(out.glob(appears)):
+            assert proc.poll() is None, f"the demo ended before {appears} appeared: {proc.communicate()}"
+            assert time.monotonic() < deadline, f"{appears} never appeared"
+            time.sleep(0.02)
+        proc.send_signal(sig)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert sig != signal.SIGKILL or proc.returncode == -signal.SIGKILL
+    return proc.returncode, stdout, stderr
+
+
+def _numbers(folder):
+    numbers = json.loads((folder / "report.json").read_text())
+    numbers["settings"].pop("output")
+    return numbers
+
+
+def test_a_demo_stopped_in_each_stage_resumes_where_it_stopped_with_an_identical_report(tmp_path):
+    """Killed (SIGKILL) in features, interrupted (Ctrl-C) in encoders, terminated (SIGTERM) in cortex2image
+    training: each next run continues from the last finished chunk / subject / epoch, and the final
+    report.json equals that of an uninterrupted run with the same settings."""
+    import signal
+
+    reference = tmp_path / "uninterrupted"
+    run_demo(DemoSettings(output=str(reference), **RESUME), log=lambda line: None)
+
+    out = tmp_path / "stopped"
+    _demo_until(out, "stages/features/chunk0000.safetensors", signal.SIGKILL)
+    assert not (out / "stages" / "features.json").exists()
+
+    status, stdout, stderr = _demo_until(out, "stages/encoders/subj01.safetensors", signal.SIGINT)
+    assert "[demo] features: reused" in stdout and "reusing results" not in stdout.split("features: running")[1]
+    assert status == 130 and "Traceback" not in stderr
+    assert stderr.strip().splitlines()[-1] == "neurokit demo: interrupted; run the same command again to resume"
+    assert not (out / "stages" / "encoders.json").exists()
+
+    status, stdout, stderr = _demo_until(out, "stages/cortex2image-training-*/semantic/checkpoints/*.safetensors",
+                                         signal.SIGTERM)
+    assert "[demo] encoders: reusing subject 1" in stdout and "[demo] encoders: running" in stdout
+    assert status == 143 and "Traceback" not in stderr and "terminated" in stderr
+    assert not (out / "stages" / "cortex2image.json").exists()
+
+    lines: list[str] = []
+    run_demo(DemoSettings(output=str(out), **RESUME), log=lines.append)
+    assert "[demo] cortex2image: running" in lines
+    assert not [p for p in out.rglob("*") if p.name.startswith((".tmp-", ".old-"))]
+    assert _numbers(out) == _numbers(reference)
+
+
+def test_the_demo_never_writes_into_a_folder_of_someone_elses(tmp_path):
+    from neurokit.exceptions import OutputExistsError
+
+    (tmp_path / "analysis.py").write_text("print('mine')")
+    with pytest.raises(OutputExistsError, match="did not write"):
+        run_demo(DemoSettings(output=str(tmp_path), **TINY))
+    assert [p.name for p in tmp_path.iterdir()] == ["analysis.py"]

@@ -5,18 +5,25 @@ previous file at the target path untouched. The temporary file lives in the
 same folder as the target (so ``os.replace`` is a rename on one file system)
 and its name *ends with the target's name*, so libraries that pick a format
 from the extension (nibabel: ``.mgz`` vs ``.mgh``, ``.gii``) behave as they
-would on the final path.
+would on the final path. The temporary name also records the host and the
+process id (:func:`temporary_name`), so what a killed process left behind can
+be told from what a running one is writing and removed by the next run
+(:func:`remove_stale_temporaries`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
+import shutil
+import socket
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text"]
+__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text", "temporary_name", "remove_stale_temporaries"]
 
 
 @contextlib.contextmanager
@@ -56,7 +63,7 @@ def atomic_path(path: str | os.PathLike, *, make_parents: bool = True) -> Iterat
     final = Path(os.fspath(path))
     if make_parents:
         final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.with_name(f".tmp-{secrets.token_hex(6)}-{final.name}")
+    tmp = final.with_name(temporary_name(final.name))
     try:
         yield tmp
         if not tmp.exists():
@@ -93,3 +100,85 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, fsync: bool = Tr
 def atomic_write_text(path: str | os.PathLike, text: str, *, encoding: str = "utf-8", fsync: bool = True) -> Path:
     """Write ``text`` to ``path`` atomically (see :func:`atomic_write_bytes`)."""
     return atomic_write_bytes(path, text.encode(encoding), fsync=fsync)
+
+
+# ".tmp-nk-<host>-<pid>-<random>-<name>" (folders and files) and ".old-nk-<host>-<pid>-<random>-<name>".
+_TEMPORARY = re.compile(r"^\.(?:tmp|old)-nk-(?P<host>[0-9a-f]{8})-(?P<pid>\d+)-[0-9a-f]+-")
+
+
+def _host_tag() -> str:
+    return f"{zlib.crc32(socket.gethostname().encode()) & 0xFFFFFFFF:08x}"
+
+
+def temporary_name(name: str, *, kind: str = "tmp") -> str:
+    """A hidden sibling name for ``name`` that records this host and process.
+
+    Parameters
+    ----------
+    name : str
+        The final file or folder name; the temporary name ends with it, so
+        libraries that choose a format from the extension behave as on the
+        final path.
+    kind : {"tmp", "old"}
+        ``"tmp"`` while something is written, ``"old"`` for a folder being
+        replaced.
+
+    Returns
+    -------
+    str
+        ``.tmp-nk-<host>-<pid>-<random>-<name>``.
+    """
+    if kind not in ("tmp", "old"):
+        raise ValueError(f"kind must be 'tmp' or 'old', got {kind!r}")
+    return f".{kind}-nk-{_host_tag()}-{os.getpid()}-{secrets.token_hex(4)}-{name}"
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    except OverflowError:
+        return False
+    return True
+
+
+def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
+    """Delete temporaries in ``folder`` left by processes of this host that no longer run.
+
+    Only names made by :func:`temporary_name` are considered; a temporary of
+    a live process, or of another host (a shared file system), is kept.
+
+    Parameters
+    ----------
+    folder : path-like
+        The folder to clean (missing: nothing to do).
+
+    Returns
+    -------
+    list of pathlib.Path
+        What was removed.
+    """
+    folder = Path(os.fspath(folder))
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return removed
+    host = _host_tag()
+    for entry in entries:
+        match = _TEMPORARY.match(entry.name)
+        if match is None or match["host"] != host or _process_alive(int(match["pid"])):
+            continue
+        path = Path(entry.path)
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        removed.append(path)
+    return removed

@@ -24,6 +24,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from neurokit.exceptions import CheckpointError, DataValidationError, InvalidParameterError, OutputExistsError
+from neurokit.io.atomic import remove_stale_temporaries
 from neurokit.training import distributed as D
 from neurokit.training.sampling import epoch_batches, epoch_seed, shard
 from neurokit.training.state import (
@@ -378,6 +379,8 @@ class Trainer:
         best_state: dict[str, torch.Tensor] | None = None
         start_epoch = 0
         if run_dir is not None:
+            if ctx.is_main:
+                remove_stale_temporaries(run_dir)  # half-written checkpoints of a killed run
             existing = list_checkpoints(run_dir)
             if existing and not self.resume:
                 raise OutputExistsError(
