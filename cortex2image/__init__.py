@@ -7,7 +7,9 @@
 - :class:`Reconstructor` -- files or arrays -> images (normalisation, level
   mapping, samples, reranking, save/load); :class:`LinearImageEncoder`;
 - :func:`fit_reconstructor`, :func:`train_reconstructor` -- training;
-- :mod:`cortex2image.metrics` -- PixCorr, SSIM, two-way identification, brain correlation.
+- :mod:`cortex2image.metrics` -- PixCorr, SSIM, two-way identification, feature distance, brain correlation;
+- :mod:`cortex2image.metric_networks` -- the field's metric networks (AlexNet 2/5, InceptionV3, CLIP,
+  EfficientNet-B1, SwAV) from local weight files.
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ _EXPORTS = {
     "cortex2image.detail": ("Cortex2Detail", "ClassConditioner", "kl_divergence"),
     "cortex2image.reconstructor": ("Reconstructor", "Reconstruction", "LinearImageEncoder", "as_surface_data"),
     "cortex2image.training": ("fit_reconstructor", "train_reconstructor"),
-    "cortex2image.metrics": ("pixcorr", "ssim", "feature_identification", "brain_correlation",
+    "cortex2image.metrics": ("pixcorr", "ssim", "feature_identification", "feature_distance", "brain_correlation",
                              "score_reconstructions", "ReconstructionScores"),
+    "cortex2image.metric_networks": ("MetricNetwork", "METRIC_NETWORKS"),
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 
@@ -61,7 +64,10 @@ __all__ = [
     "pixcorr",
     "ssim",
     "feature_identification",
+    "feature_distance",
     "brain_correlation",
+    "MetricNetwork",
+    "METRIC_NETWORKS",
     "score_reconstructions",
     "ReconstructionScores",
 ]

@@ -22,7 +22,8 @@ ground truth is known, and writes a report a scientist would read:
 
 Every stage stores its results under ``<output>/stages``; a second run with the
 same settings reuses what the first finished (``--force`` redoes everything).
-Long stages also resume inside: ``features`` per chunk of stimuli,
+Long stages also resume inside: ``features`` per chunk of stimuli (through a
+:class:`encoding.feature_store.FeatureStore`),
 ``encoders`` per subject, ``cortex2image`` per training epoch (the
 :class:`neurokit.training.Trainer`'s checkpoints), so a run stopped anywhere
 (Ctrl-C, ``kill``, a lost node) continues where it stopped and ends with the
@@ -190,68 +191,40 @@ class DemoRun:
 
 
 # stage bookkeeping ----------------------------------------------------------------------
-def _stage_file(run: DemoRun, stage: str) -> Path:
-    return run.stage_dir / f"{stage}.json"
+def _stage_file(run: DemoRun, stage: str, unit: str | None = None) -> Path:
+    return run.stage_dir / (f"{stage}.json" if unit is None else f"{stage}/{unit}.json")
 
 
-def _load_stage(run: DemoRun, stage: str) -> dict[str, Any] | None:
-    path = _stage_file(run, stage)
+def _load_stage(run: DemoRun, stage: str, unit: str | None = None) -> dict[str, Any] | None:
+    """Results of a finished stage (or of one finished ``unit`` of it: a subject), or None.
+
+    None when it was not finished, ``--force`` is set, it was computed with
+    other settings, or its record is unreadable (a damaged record is redone,
+    never used).
+    """
+    path = _stage_file(run, stage, unit)
     if run.settings.force or not path.is_file():
         return None
-    record = json.loads(path.read_text())
-    if record.get("fingerprint") != run.settings.fingerprint(*STAGE_DEPENDS.get(stage, ())):
+    try:
+        record = json.loads(path.read_text())
+        fingerprint, results = record["fingerprint"], record["results"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        run.log(f"[demo] {stage}: {path.name} is unreadable ({exc}); redoing it")
         return None
-    return record["results"]
+    if fingerprint != run.settings.fingerprint(*STAGE_DEPENDS.get(stage, ())):
+        return None
+    return results
 
 
-def _save_stage(run: DemoRun, stage: str, results: dict[str, Any], seconds: float) -> None:
+def _save_stage(run: DemoRun, stage: str, results: dict[str, Any], seconds: float | None = None,
+                unit: str | None = None) -> None:
     record = {
         "stage": stage,
         "fingerprint": run.settings.fingerprint(*STAGE_DEPENDS.get(stage, ())),
         "seconds": seconds,
         "results": results,
     }
-    atomic_write_text(_stage_file(run, stage), json.dumps(record, indent=2, default=json_default))
-
-
-def _unit_file(run: DemoRun, stage: str, unit: str) -> Path:
-    return run.stage_dir / stage / f"{unit}.safetensors"
-
-
-def _load_unit(run: DemoRun, stage: str, unit: str) -> tuple[dict[str, Any], dict[str, np.ndarray]] | None:
-    """``(results, arrays)`` of a finished unit of work of ``stage`` (one subject, one chunk), or None.
-
-    None when the unit was not finished, ``--force`` is set, it was computed
-    with other settings, or its file is unreadable (a damaged file is redone,
-    never used).
-    """
-    from safetensors import SafetensorError, safe_open
-
-    path = _unit_file(run, stage, unit)
-    if run.settings.force or not path.is_file():
-        return None
-    try:
-        with safe_open(str(path), framework="numpy") as f:
-            meta = f.metadata() or {}
-            arrays = {k: f.get_tensor(k) for k in f.keys()}
-        results = json.loads(meta.get("results", "null"))
-    except (SafetensorError, OSError, ValueError) as exc:
-        run.log(f"[demo] {stage}: {path.name} is unreadable ({exc}); redoing it")
-        return None
-    if meta.get("fingerprint") != run.settings.fingerprint(*STAGE_DEPENDS.get(stage, ())) or results is None:
-        return None
-    return results, arrays
-
-
-def _save_unit(run: DemoRun, stage: str, unit: str, results: dict[str, Any],
-               arrays: dict[str, np.ndarray] | None = None) -> None:
-    """Record a finished unit of work atomically (one file: arrays plus the results as metadata)."""
-    from safetensors.numpy import save_file
-
-    meta = {"fingerprint": run.settings.fingerprint(*STAGE_DEPENDS.get(stage, ())),
-            "results": json.dumps(results, default=json_default)}
-    with atomic_path(_unit_file(run, stage, unit)) as tmp:
-        save_file({k: np.ascontiguousarray(v) for k, v in (arrays or {}).items()}, str(tmp), metadata=meta)
+    atomic_write_text(_stage_file(run, stage, unit), json.dumps(record, indent=2, default=json_default))
 
 
 def _roi_mean(data: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -283,44 +256,35 @@ def stage_cohort(run: DemoRun) -> dict[str, Any]:
     }
 
 
-#: Images per forward pass of the features stage; ``feature_chunk`` is a multiple of it, so
-#: chunking does not change the batches and the features are those of one uninterrupted pass.
+#: Images per forward pass of the features stage.
 FEATURE_BATCH = 64
 
 
 def stage_features(run: DemoRun) -> dict[str, Any]:
     """EfficientNet-Lite0 features (the ground truth's feature space) of every stimulus, from the NSD files.
 
-    Computed in chunks of ``feature_chunk`` stimuli, each recorded when done, so an
-    interrupted run resumes at the first unfinished chunk.
+    Computed through a :class:`encoding.feature_store.FeatureStore` in the stage folder, in chunks
+    of ``feature_chunk`` stimuli, so an interrupted run resumes at the first unfinished chunk.
     """
     from safetensors.numpy import save_file
-    from tqdm.auto import tqdm
 
+    from encoding.feature_store import FeatureStore, NSDStimuli
     from encoding.from_nsd import nsd_image_features
 
     features_model, _ = run.ground_truth()
-    nsd = run.nsd()
-    ids = np.unique(np.concatenate([nsd.image_ids(s) for s in nsd.subjects]))
-    parts, reused = [], 0
-    size = run.settings.feature_chunk
-    starts = range(0, len(ids), size)
-    for c, start in enumerate(tqdm(starts, desc="features (chunks)", disable=not run.settings.progress)):
-        chunk_ids = ids[start : start + size]
-        unit = _load_unit(run, "features", f"chunk{c:04d}")
-        if unit is not None and np.array_equal(unit[1].get("nsd_ids"), chunk_ids):
-            parts.append(unit[1]["features"])
-            reused += 1
-            continue
-        feats = nsd_image_features(nsd, chunk_ids, features_model.extractor, features_model.extract_kwargs,
-                                   image_size=run.settings.image_size, batch_size=FEATURE_BATCH, progress=False)
-        feats = feats.astype(np.float32)
-        _save_unit(run, "features", f"chunk{c:04d}", {"n": int(len(chunk_ids))},
-                   {"nsd_ids": chunk_ids.astype(np.int64), "features": feats})
-        parts.append(feats)
-    if reused:
-        run.log(f"[demo] features: reused {reused} of {len(starts)} chunks finished by an earlier run")
-    feats = np.concatenate(parts)
+    nsd, s = run.nsd(), run.settings
+    ids = np.unique(np.concatenate([nsd.image_ids(k) for k in nsd.subjects]))
+    store = FeatureStore(run.stage_dir / "feature-store", chunk_size=s.feature_chunk)
+    if s.force and store.folder.exists():
+        import shutil
+
+        shutil.rmtree(store.folder)
+    status = store.status(store.key(NSDStimuli(nsd, image_size=s.image_size), ids, features_model.extractor,
+                                    features_model.extract_kwargs))
+    if status is not None and status[0]:
+        run.log(f"[demo] features: {status[0]} of {status[1]} chunks already in the feature store")
+    feats = nsd_image_features(nsd, ids, features_model.extractor, features_model.extract_kwargs,
+                               image_size=s.image_size, batch_size=FEATURE_BATCH, progress=s.progress, store=store)
     with atomic_path(run.stage_dir / "features.safetensors") as tmp:
         save_file({"nsd_ids": ids.astype(np.int64), "features": feats}, str(tmp))
     run._cache.pop("features", None)
@@ -358,10 +322,10 @@ def stage_encoders(run: DemoRun) -> dict[str, Any]:
     nsd = run.nsd()
     summary: dict[str, Any] = {}
     for subject in tqdm(nsd.subjects, desc="ridge encoders", disable=not run.settings.progress):
-        unit = _load_unit(run, "encoders", f"subj{subject:02d}")
-        if unit is not None:  # finished by an earlier, interrupted run
+        done = _load_stage(run, "encoders", unit=f"subj{subject:02d}")
+        if done is not None:  # finished by an earlier, interrupted run
             run.log(f"[demo] encoders: reusing subject {subject}")
-            summary[str(subject)] = unit[0]
+            summary[str(subject)] = done
             continue
         resp = run.responses(subject)
         test = np.isin(resp.nsd_ids, nsd.shared1000)
@@ -375,7 +339,7 @@ def stage_encoders(run: DemoRun) -> dict[str, Any]:
         np.save(run.stage_dir / f"r-subj{subject:02d}.npy", acc.pop("vertex_r"))
         np.save(run.stage_dir / f"noise-ceiling-subj{subject:02d}.npy", resp.noise_ceiling)
         acc.update(n_train=int((~test).sum()), n_test=int(test.sum()))
-        _save_unit(run, "encoders", f"subj{subject:02d}", acc)  # last: the subject's files are complete
+        _save_stage(run, "encoders", acc, unit=f"subj{subject:02d}")  # last: the subject's files are complete
         summary[str(subject)] = json.loads(json.dumps(acc, default=json_default))
     return {"subjects": summary}
 
@@ -728,8 +692,8 @@ def _check_settings(s: DemoSettings) -> None:
         raise DataValidationError(f"--shared must be in 2..{s.n_images - 1} (fewer than --images), got {s.n_shared}")
     if s.ensemble_images < 3:
         raise DataValidationError(f"--ensemble-images must be at least 3, got {s.ensemble_images}")
-    if s.feature_chunk < FEATURE_BATCH or s.feature_chunk % FEATURE_BATCH:
-        raise DataValidationError(f"--feature-chunk must be a positive multiple of {FEATURE_BATCH}, got {s.feature_chunk}")
+    if s.feature_chunk < 1:
+        raise DataValidationError(f"--feature-chunk must be at least 1, got {s.feature_chunk}")
 
 
 # command line ---------------------------------------------------------------------------

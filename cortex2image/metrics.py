@@ -134,6 +134,30 @@ def feature_identification(
     return np.asarray(two_way_identification(recon_features, true_features).per_sample)
 
 
+def feature_distance(true_features: np.ndarray, recon_features: np.ndarray) -> np.ndarray:
+    """Correlation distance between each reconstruction's features and its seen image's (lower is better).
+
+    ``1 - pearson r`` across features, per pair, as the field reports EfficientNet-B1
+    and SwAV distances (``scipy.spatial.distance.correlation``).
+
+    Parameters
+    ----------
+    true_features, recon_features : ndarray of shape (n, n_features)
+
+    Returns
+    -------
+    ndarray of shape (n,), values in [0, 2]
+    """
+    true_features = np.asarray(true_features, dtype=np.float64)
+    recon_features = np.asarray(recon_features, dtype=np.float64)
+    if true_features.ndim != 2 or true_features.shape != recon_features.shape:
+        raise DataValidationError(
+            f"true_features and recon_features must both be (n, n_features), got {true_features.shape} "
+            f"and {recon_features.shape}"
+        )
+    return 1.0 - pearson_r(true_features.T, recon_features.T)
+
+
 def brain_correlation(
     encoder: Callable[[np.ndarray], np.ndarray], recon_images: np.ndarray, measured: np.ndarray
 ) -> np.ndarray:
@@ -200,6 +224,7 @@ def score_reconstructions(
     recon_images: np.ndarray,
     *,
     feature_spaces: dict[str, Callable[[np.ndarray], np.ndarray]] | None = None,
+    distance_spaces: dict[str, Callable[[np.ndarray], np.ndarray]] | None = None,
     encoder: Callable[[np.ndarray], np.ndarray] | None = None,
     measured: np.ndarray | None = None,
     seed: int = 0,
@@ -212,7 +237,11 @@ def score_reconstructions(
     feature_spaces : dict of name -> callable, optional
         Each maps images to features ``(n, n_features)``; gives a two-way
         identification score ``"<name> 2-way"`` per space (e.g. EfficientNet-Lite0
-        offline; CLIP, AlexNet or Inception when available).
+        offline; CLIP, AlexNet or Inception when available: see
+        :mod:`cortex2image.metric_networks`).
+    distance_spaces : dict of name -> callable, optional
+        Each maps images to features; gives the mean correlation distance
+        ``"<name> distance"`` (lower is better; EfficientNet-B1 and SwAV in the field's table).
     encoder, measured : optional
         An image -> response encoder and the measured responses; gives
         ``"brain correlation"``.
@@ -238,6 +267,9 @@ def score_reconstructions(
             feature_identification(true_f, recon_f),
             feature_identification(true_f, recon_f[perm]),
         )
+    for name, extract in (distance_spaces or {}).items():
+        true_f, recon_f = np.asarray(extract(true_images)), np.asarray(extract(recon_images))
+        add(f"{name} distance", feature_distance(true_f, recon_f), feature_distance(true_f, recon_f[perm]))
     if encoder is not None:
         if measured is None:
             raise DataValidationError("brain correlation needs the measured responses (measured=...)")

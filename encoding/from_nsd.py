@@ -187,6 +187,22 @@ def _stream_raw_features(
     return {layer: np.concatenate(parts[layer], axis=0) for layer in layers}
 
 
+def _raw_features(nsd: Any, nsd_ids: np.ndarray, extractor: FeatureExtractor, kw: Mapping[str, Any], *,
+                  image_size: int, batch_size: int, chunk_size: int, progress: bool,
+                  store: Any) -> dict[str, np.ndarray]:
+    """Pooled features per layer of ``nsd_ids``: from a feature store when one is given, else streamed."""
+    if store is None:
+        return _stream_raw_features(nsd, nsd_ids, extractor, kw, image_size=image_size, batch_size=batch_size,
+                                    chunk_size=chunk_size, progress=progress)
+    from encoding.feature_store import FeatureStore, NSDStimuli
+
+    if not isinstance(store, FeatureStore):
+        store = FeatureStore(store, chunk_size=chunk_size)
+    stored = store.features(NSDStimuli(nsd, image_size=image_size), nsd_ids, extractor, kw,
+                            batch_size=batch_size, progress=progress)
+    return stored.layer_features(nsd_ids)
+
+
 def _design_matrix(extractor: FeatureExtractor, raw: Mapping[str, np.ndarray], kw: Mapping[str, Any]) -> np.ndarray:
     """Layers side by side (PCA-reduced with the extractor's stored PCA when ``kw['pca']``)."""
     feats = extractor.transform_pca(raw) if kw["pca"] is not None else raw
@@ -240,6 +256,7 @@ def nsd_image_features(
     batch_size: int = 32,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     progress: bool = False,
+    store: Any = None,
 ) -> np.ndarray:
     """Design matrix of NSD stimuli, streamed from the stimulus file.
 
@@ -269,6 +286,13 @@ def nsd_image_features(
         Images read from disk at a time.
     progress : bool
         Show a progress bar over chunks.
+    store : encoding.feature_store.FeatureStore or path-like, optional
+        Read the pooled features from this feature store, computing (or
+        finishing) its entry first if needed: the slow extraction happens once
+        per extractor, setting and stimulus set, resumes after an interruption,
+        and is verified against its checksums on every read. A path names the
+        store's folder. ``chunk_size`` is then the store's chunk size when the
+        entry is created.
 
     Returns
     -------
@@ -280,9 +304,10 @@ def nsd_image_features(
     if ids.size == 0:
         raise DataValidationError("nsd_ids is empty")
     size = extractor.input_size if image_size is None else _check_positive_int(image_size, "image_size")
-    raw = _stream_raw_features(nsd, ids, extractor, kw, image_size=size,
-                               batch_size=_check_positive_int(batch_size, "batch_size"),
-                               chunk_size=_check_positive_int(chunk_size, "chunk_size"), progress=progress)
+    batch_size = _check_positive_int(batch_size, "batch_size")
+    chunk_size = _check_positive_int(chunk_size, "chunk_size")
+    raw = _raw_features(nsd, ids, extractor, kw, image_size=size, batch_size=batch_size, chunk_size=chunk_size,
+                        progress=progress, store=store)
     _fit_missing_pca(extractor, raw, kw)
     return _design_matrix(extractor, raw, kw)
 
@@ -304,6 +329,7 @@ def fit_subject_encoder_from_nsd(
     batch_size: int = 32,
     device: str = "cpu",
     progress: bool = True,
+    store: Any = None,
 ) -> tuple[RidgeEncoder | ImageEncoder, NSDEncoderInfo]:
     """Fit a subject's ridge encoder on its NSD images and score it on the shared1000.
 
@@ -351,6 +377,9 @@ def fit_subject_encoder_from_nsd(
         ``"cuda"``); a given ``extractor`` stays where it is.
     progress : bool
         Show progress bars (reading, features, ridge).
+    store : encoding.feature_store.FeatureStore or path-like, optional
+        Take the image features from this feature store (computed once,
+        resumable; see :func:`nsd_image_features`).
 
     Returns
     -------
@@ -430,8 +459,8 @@ def fit_subject_encoder_from_nsd(
         size = None
     else:
         size = extractor.input_size if image_size is None else image_size
-        raw = _stream_raw_features(nsd, ids, extractor, kw, image_size=size, batch_size=batch_size,
-                                   chunk_size=DEFAULT_CHUNK_SIZE, progress=progress)
+        raw = _raw_features(nsd, ids, extractor, kw, image_size=size, batch_size=batch_size,
+                            chunk_size=DEFAULT_CHUNK_SIZE, progress=progress, store=store)
         _fit_missing_pca(extractor, {k: v[: train_rows.size] for k, v in raw.items()}, kw)
         X = _design_matrix(extractor, raw, kw)
         del raw

@@ -85,3 +85,7 @@ __all__ = [
     "OutputExistsError",
     "InvalidParameterError",
 ]
+
+
+class FeatureStoreError(NeurokitError, OSError):
+    """A feature store entry is missing, unfinished or damaged (its checksums do not match)."""

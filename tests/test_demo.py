@@ -158,11 +158,11 @@ def test_a_demo_stopped_in_each_stage_resumes_where_it_stopped_with_an_identical
     run_demo(DemoSettings(output=str(reference), **RESUME), log=lambda line: None)
 
     out = tmp_path / "stopped"
-    _demo_until(out, "stages/features/chunk0000.safetensors", signal.SIGKILL)
+    _demo_until(out, "stages/feature-store/*/chunks.json", signal.SIGKILL)
     assert not (out / "stages" / "features.json").exists()
 
-    status, stdout, stderr = _demo_until(out, "stages/encoders/subj01.safetensors", signal.SIGINT)
-    assert "[demo] features: reused" in stdout and "reusing results" not in stdout.split("features: running")[1]
+    status, stdout, stderr = _demo_until(out, "stages/encoders/subj01.json", signal.SIGINT)
+    assert "chunks already in the feature store" in stdout
     assert status == 130 and "Traceback" not in stderr
     assert stderr.strip().splitlines()[-1] == "neurokit demo: interrupted; run the same command again to resume"
     assert not (out / "stages" / "encoders.json").exists()
