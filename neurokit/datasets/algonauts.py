@@ -53,6 +53,7 @@ from neurokit.exceptions import (
     ImageShapeError,
     VertexCountError,
 )
+from neurokit.io.containers import load_npy
 from neurokit.mesh.levels import check_level, level_from_n_vertices, n_vertices
 from neurokit.surface_data import SurfaceData
 
@@ -140,13 +141,7 @@ def load_pickled_mapping(path: str | os.PathLike) -> dict[int, str]:
 def _load_numeric(path: Path, what: str) -> np.ndarray:
     if not path.is_file():
         raise DatasetNotFoundError(f"{what} not found: expected {path}")
-    try:
-        arr = np.load(path, allow_pickle=False)
-    except Exception as exc:  # ValueError (pickled/corrupt), EOFError, OSError
-        raise FileFormatError(f"{path}: not a readable numeric .npy file ({exc})") from exc
-    if arr.dtype.kind not in "biuf":
-        raise FileFormatError(f"{path}: expected numeric data, got dtype {arr.dtype}")
-    return arr
+    return load_npy(path)
 
 
 # ------------------------------------------------------------------------------------
