@@ -25,25 +25,51 @@ import numpy as np
 import pytest
 
 import fuzz_corpus
+from neurokit.datasets import NSD, Algonauts2023, NSDDesign, NSDLayout, write_nsd_layout
 from neurokit.exceptions import NeurokitError
+from neurokit.mesh.levels import n_vertices
 from neurokit.io import read_hemisphere, read_hemispheres, read_surface_array, read_volume
 
 BAD = ("bare", "accepted-corrupt", "loaded-unequal")
+_LEVEL_SIZES = {n_vertices(level) for level in range(fuzz_corpus.LEVEL, 8)}  # finer files are sliced (nested levels)
 
 
-def _surface_readers():
-    return {
-        "read_surface_array": read_surface_array,
-        "read_hemisphere": lambda p: read_hemisphere(p, hemi="left", allow_nan=True),
-        "read_hemisphere-checked": lambda p: read_hemisphere(p, hemi="left"),
-    }
+def _file_readers(case, folder):
+    """``(name, path, call, expected)`` for every reader of the case's format; ``expected`` maps the reference."""
+    path = folder / case.filename
+    same = lambda ref: ref  # noqa: E731
+    if case.ext in fuzz_corpus.VOLUME_EXTS:
+        return [
+            ("read_volume", path, lambda p: np.asanyarray(read_volume(p).dataobj), same),
+            ("read_volume-lazy", path, lambda p: read_volume(p, load_data=False), same),
+        ]
+    return [
+        ("read_surface_array", path, read_surface_array, same),
+        ("read_hemisphere", path, lambda p: read_hemisphere(p, hemi="left", allow_nan=True), same),
+        ("read_hemisphere-checked", path, lambda p: read_hemisphere(p, hemi="left"), same),
+    ]
 
 
-def _volume_readers():
-    return {
-        "read_volume": lambda p: np.asanyarray(read_volume(p).dataobj),
-        "read_volume-lazy": lambda p: read_volume(p, load_data=False),
-    }
+def _dataset_readers(case, roots):
+    """The NSD and Algonauts readers that open a file of the case's format themselves."""
+    if roots is None:
+        return []
+    nsd, algonauts = roots
+    v = fuzz_corpus.V
+    if case.ext == ".mgh":
+        layout = NSDLayout(nsd)
+        return [
+            # partial reads of betas (header checked, then only the rows needed)
+            ("NSD.responses", layout.betas(1, 1, "lh"),
+             lambda p: NSD(nsd).responses(1, average=False, zscore=False).data[:, :v], lambda ref: ref),
+            ("NSD.published_ncsnr", layout.ncsnr(1, "lh"), lambda p: NSD(nsd).published_ncsnr(1)[:v],
+             lambda ref: ref[0, :v] if ref.shape[0] == 1 and ref.shape[1] in _LEVEL_SIZES else None),
+        ]
+    if case.ext == ".npy":
+        fmri = algonauts / "subj01" / "training_split" / "training_fmri" / "lh_training_fmri.npy"
+        return [("Algonauts2023.training_fmri", fmri,
+                 lambda p: Algonauts2023(algonauts).training_fmri(1, space="challenge")[:, :v], lambda ref: ref)]
+    return []
 
 
 def _classify(call, path, reference):
@@ -65,28 +91,44 @@ def _classify(call, path, reference):
     return "loaded-equal", ""
 
 
-def run_corpus(cases, folder):
-    """Outcome counts per file ending, and the failures (case, reader, outcome, detail)."""
+def run_corpus(cases, folder, dataset_roots=None):
+    """Outcome counts per file ending and per input, and the failures (case, reader, outcome, detail).
+
+    ``dataset_roots`` (an NSD and an Algonauts tree) adds the dataset readers:
+    each case replaces one of their files, which is restored afterwards.
+    """
     counts: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+    per_input: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     failures = []
     logging.getLogger("nibabel").setLevel(logging.CRITICAL)  # nibabel logs every header fix it attempts
     for case in cases:
-        path = folder / case.filename
-        path.write_bytes(case.data)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             reference = fuzz_corpus.reference_reading(case)
-            readers = _volume_readers() if case.ext in fuzz_corpus.VOLUME_EXTS else _surface_readers()
-            for name, call in readers.items():
-                outcome, detail = _classify(call, path, reference)
+            outcomes = set()
+            for name, path, call, expected in _file_readers(case, folder) + _dataset_readers(case, dataset_roots):
+                original = path.read_bytes() if path.exists() else None
+                path.write_bytes(case.data)
+                try:
+                    want = None if reference is None else expected(reference)
+                    outcome, detail = _classify(call, path, want)
+                    if outcome == "accepted-corrupt" and reference is not None:
+                        outcome = "loaded-unequal"  # a valid file this reader must refuse (several frames as one vector)
+                finally:
+                    if original is None:
+                        path.unlink()
+                    else:
+                        path.write_bytes(original)
                 counts[case.ext][outcome] += 1
+                outcomes.add(outcome)
                 if outcome in BAD:
                     failures.append((case.name, name, outcome, detail[:200]))
+        worst = next((o for o in (*BAD, "loaded-equal", "refused") if o in outcomes), "refused")
+        per_input[case.ext][worst] += 1
         if case.name.endswith("/valid"):
             assert reference is not None, case.name
-        path.unlink()
     assert not list(folder.iterdir()), "a reader wrote files"
-    return counts, failures
+    return counts, per_input, failures
 
 
 def _report(counts):
@@ -96,23 +138,54 @@ def _report(counts):
     return "\n".join(lines)
 
 
-def _check(cases, tmp_path):
-    counts, failures = run_corpus(cases, tmp_path)
-    print(_report(counts))
+def _check(cases, folder, roots):
+    counts, per_input, failures = run_corpus(cases, folder, roots)
+    print("reader calls:\n" + _report(counts))
+    print("inputs (worst outcome over its readers):\n" + _report(per_input))
     assert not failures, f"{len(failures)} bad outcomes, e.g.:\n" + "\n".join(map(str, failures[:25]))
     for ext, c in counts.items():  # the corpus reaches both outcomes in every format
         assert c["loaded-equal"] > 0 and c["refused"] > 0, (ext, c)
+    return counts
 
 
-def test_fuzz_corpus_sample(tmp_path):
-    _check(fuzz_corpus.generate(seed=0, per_format=50), tmp_path)
+def make_dataset_roots(folder):
+    """A one-session NSD tree and an Algonauts tree whose challenge space is every vertex (level 2)."""
+    rng = np.random.default_rng(5)
+    v, t = fuzz_corpus.V, fuzz_corpus.T
+    nsd = folder / "nsd"
+    design = NSDDesign.simulate(n_subjects=1, n_images=t, n_shared=1, n_repeats=1, trials_per_session=t, n_stimuli=6)
+    write_nsd_layout(nsd, design=design, betas={1: rng.normal(size=(1, t, 2 * v)).astype(np.float32)},
+                     ncsnr={1: rng.random(2 * v).astype(np.float32)})
+    algonauts = folder / "algonauts"
+    subj = algonauts / "subj01"
+    for folder in ("training_split/training_fmri", "roi_masks"):
+        (subj / folder).mkdir(parents=True)
+    for hemi in ("lh", "rh"):
+        np.save(subj / "roi_masks" / f"{hemi}.all-vertices_fsaverage_space.npy", np.ones(v, np.float32))
+        np.save(subj / "training_split" / "training_fmri" / f"{hemi}_training_fmri.npy",
+                rng.normal(size=(t, v)).astype(np.float32))
+    return nsd, algonauts
+
+
+@pytest.fixture(scope="module")
+def dataset_roots(tmp_path_factory):
+    return make_dataset_roots(tmp_path_factory.mktemp("datasets"))
+
+
+def test_fuzz_corpus(tmp_path, dataset_roots):
+    """Over 1,000 inputs, every reader, every format: 0 bare errors, 0 corrupt containers accepted."""
+    cases = fuzz_corpus.generate(seed=0, per_format=150)
+    assert len(cases) >= 1000
+    counts = _check(cases, tmp_path, dataset_roots)
+    assert sum(c["refused"] for c in counts.values()) > 2000
 
 
 @pytest.mark.slow
-def test_fuzz_corpus_full(tmp_path):
-    cases = fuzz_corpus.generate(seed=1, per_format=160)
-    assert len(cases) >= 1000
-    _check(cases, tmp_path)
+def test_fuzz_corpus_more_seeds(tmp_path, dataset_roots):
+    for seed in (1, 2, 3):
+        folder = tmp_path / str(seed)
+        folder.mkdir()
+        _check(fuzz_corpus.generate(seed=seed, per_format=400), folder, dataset_roots)
 
 
 def test_fuzz_oracle_can_fail(tmp_path):

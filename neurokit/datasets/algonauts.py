@@ -247,8 +247,9 @@ class Algonauts2023:
             raise DataValidationError(f"space must be 'fsaverage' or 'challenge', got {space!r}")
         masks = self.challenge_masks(subject)
         parts = []
-        for hemi, mask in zip(HEMIS, masks):
-            path = self.subject_dir(subject) / "training_split" / "training_fmri" / f"{hemi}_training_fmri.npy"
+        paths = [self.subject_dir(subject) / "training_split" / "training_fmri" / f"{hemi}_training_fmri.npy"
+                 for hemi in HEMIS]
+        for path, hemi, mask in zip(paths, HEMIS, masks):
             arr = _load_numeric(path, "training fMRI")
             if arr.ndim != 2 or arr.shape[1] != int(mask.sum()):
                 raise VertexCountError(
@@ -258,7 +259,7 @@ class Algonauts2023:
             parts.append(arr.astype(np.float32, copy=False))
         if parts[0].shape[0] != parts[1].shape[0]:
             raise HemisphereMismatchError(
-                f"subject {subject}: lh training fMRI has {parts[0].shape[0]} images but rh has {parts[1].shape[0]}"
+                f"subject {subject}: {paths[0]} has {parts[0].shape[0]} images but {paths[1]} has {parts[1].shape[0]}"
             )
         if space == "challenge":
             return np.concatenate(parts, axis=1)

@@ -337,15 +337,16 @@ class NSD:
 
     def _trials_per_session(self, subject: int, session: int) -> int:
         counts = []
-        for hemi in HEMIS:
-            path = self.layout.betas(subject, session, hemi)
+        paths = [self.layout.betas(subject, session, hemi) for hemi in HEMIS]
+        for path in paths:
             shape, _ = _mgh_header(path)
             if len(shape) != 4 or shape[1:3] != (1, 1):
                 raise FileFormatError(f"{path}: expected NSD's (V, 1, 1, n_trials) layout, got shape {shape}")
             counts.append(shape[3])
         if counts[0] != counts[1]:
             raise HemisphereMismatchError(
-                f"subject {subject}, session {session}: lh has {counts[0]} trials but rh has {counts[1]}"
+                f"subject {subject}, session {session}: {paths[0]} has {counts[0]} trials but {paths[1]} "
+                f"has {counts[1]}"
             )
         return counts[0]
 
@@ -643,7 +644,7 @@ class NSD:
         for hemi, idx in zip(HEMIS, per_hemi):
             path = self.layout.ncsnr(subject, hemi)
             values = _read_mgh_vector(path)
-            if values.size < n_vertices(level):
+            if level_from_n_vertices(values.size, what=str(path)) < level:
                 raise VertexCountError(f"{path}: {values.size:,} vertices, level {level} needs {n_vertices(level):,}")
             parts.append(values[idx])
         return np.concatenate(parts).astype(np.float32)
