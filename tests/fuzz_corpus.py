@@ -99,7 +99,9 @@ def valid_sources(seed: int = 0) -> dict[str, list[tuple[str, bytes]]]:
            ("f8", npy_bytes(vals.astype(np.float64))), ("i2", npy_bytes(np.round(vals * 100).astype(np.int16)))]
     vol = rng.normal(size=(5, 4, 3, 2)).astype(np.float32)
     nii = [("n1-f4", nifti_bytes(vol)), ("n2-f4", nifti_bytes(vol, 2)),
-           ("n1-i2", nifti_bytes(np.round(vol[..., 0] * 100).astype(np.int16)))]
+           ("n1-i2", nifti_bytes(np.round(vol[..., 0] * 100).astype(np.int16))),
+           # big enough that nibabel stops reading a .nii.gz before its gzip trailer
+           ("n1-big", nifti_bytes(rng.normal(size=(24, 24, 24)).astype(np.float32)))]
     return {
         ".mgh": mgh,
         ".mgz": [(label, _gz(b)) for label, b in mgh],
