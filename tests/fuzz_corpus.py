@@ -92,7 +92,8 @@ def valid_sources(seed: int = 0) -> dict[str, list[tuple[str, bytes]]]:
     one = random_values(rng, n_samples=1)
     mgh = [("f4", mgh_bytes(vals)), ("f4-one", mgh_bytes(one)),
            ("i4", mgh_bytes(np.round(vals * 100), "int32")), ("u1", mgh_bytes(np.abs(vals) * 40, "uint8")),
-           ("i2", mgh_bytes(np.round(vals * 100), "int16"))]
+           ("i2", mgh_bytes(np.round(vals * 100), "int16")),
+           ("labels", mgh_bytes(rng.integers(0, 5, size=(1, V)), "int32"))]  # one integer frame, as ROI labels
     gii = [("b64gz", gifti_bytes(vals)), ("b64", gifti_bytes(vals, "GIFTI_ENCODING_B64BIN")),
            ("ascii", gifti_bytes(one, "GIFTI_ENCODING_ASCII")), ("nolabel", gifti_bytes(vals, structure=None))]
     npy = [("v1-2d", npy_bytes(vals)), ("v1-1d", npy_bytes(one[0])), ("v2-2d", npy_bytes(vals, (2, 0))),

@@ -65,11 +65,24 @@ def _dataset_readers(case, roots):
             ("NSD.published_ncsnr", layout.ncsnr(1, "lh"), lambda p: NSD(nsd).published_ncsnr(1)[:v],
              lambda ref: ref[0, :v] if ref.shape[0] == 1 and ref.shape[1] in _LEVEL_SIZES else None),
         ]
+    if case.ext == ".mgz":
+        return [("NSD.roi_labels", NSDLayout(nsd).roi_label(1, "floc-faces", "lh"),
+                 lambda p: NSD(nsd).roi_labels(1, "floc-faces")[0][:v].astype(np.float32), _integer_vector)]
+    if case.ext == ".nii.gz":
+        return [("NSD.volume_betas", NSDLayout(nsd).volume_betas(1, 1), lambda p: NSD(nsd).volume_betas(1, 1),
+                 lambda ref: (ref.astype(np.float32) / np.float32(300)).astype(np.float32) if ref.ndim == 4 else None)]
     if case.ext == ".npy":
         fmri = algonauts / "subj01" / "training_split" / "training_fmri" / "lh_training_fmri.npy"
         return [("Algonauts2023.training_fmri", fmri,
                  lambda p: Algonauts2023(algonauts).training_fmri(1, space="challenge")[:, :v], lambda ref: ref)]
     return []
+
+
+def _integer_vector(ref):
+    """What a label reader must return for a reference reading: one frame of integers on a level, or None."""
+    if ref.shape[0] != 1 or ref.shape[1] not in _LEVEL_SIZES or not np.all(np.isfinite(ref) & (ref == np.round(ref))):
+        return None
+    return ref[0, : fuzz_corpus.V]
 
 
 def _classify(call, path, reference):
@@ -155,7 +168,9 @@ def make_dataset_roots(folder):
     nsd = folder / "nsd"
     design = NSDDesign.simulate(n_subjects=1, n_images=t, n_shared=1, n_repeats=1, trials_per_session=t, n_stimuli=6)
     write_nsd_layout(nsd, design=design, betas={1: rng.normal(size=(1, t, 2 * v)).astype(np.float32)},
-                     ncsnr={1: rng.random(2 * v).astype(np.float32)})
+                     ncsnr={1: rng.random(2 * v).astype(np.float32)},
+                     rois={1: {"floc-faces": rng.integers(0, 3, size=2 * v).astype(np.int32)}})
+    NSDLayout(nsd).volume_betas(1, 1).parent.mkdir(parents=True)
     algonauts = folder / "algonauts"
     subj = algonauts / "subj01"
     for folder in ("training_split/training_fmri", "roi_masks"):
