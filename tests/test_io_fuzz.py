@@ -197,10 +197,10 @@ def test_fuzz_corpus(tmp_path, dataset_roots):
 
 @pytest.mark.slow
 def test_fuzz_corpus_more_seeds(tmp_path, dataset_roots):
-    for seed in (1, 2, 3):
+    for seed in (1, 2):
         folder = tmp_path / str(seed)
         folder.mkdir()
-        _check(fuzz_corpus.generate(seed=seed, per_format=400), folder, dataset_roots)
+        _check(fuzz_corpus.generate(seed=seed, per_format=300), folder, dataset_roots)
 
 
 def test_fuzz_oracle_can_fail(tmp_path):
