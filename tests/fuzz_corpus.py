@@ -165,7 +165,7 @@ def _set_npy_header(raw: bytes, header: str) -> bytes:
     return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h + raw[end:]
 
 
-def _structural(ext: str, label: str, raw: bytes, rng: np.random.Generator) -> Iterator[tuple[str, bytes]]:
+def _structural(ext: str, raw: bytes) -> Iterator[tuple[str, bytes]]:
     """Header edits of one uncompressed source: dimensions, data types, encodings."""
     if ext == ".mgh":
         n = struct.unpack(">4i", raw[4:20])
@@ -253,7 +253,7 @@ def _gzip_mutations(gz: bytes, rng: np.random.Generator, n: int) -> Iterator[tup
         yield f"gzip-deflate-flip/{i}", _flip(gz, rng, 10, len(gz) - 8, int(rng.integers(1, 4)))
         yield f"gzip-garbage-after/{i}", gz + bytes(rng.integers(0, 256, size=int(rng.integers(1, 30)), dtype=np.uint8))
         yield f"gzip-header-flip/{i}", _flip(gz, rng, 0, 10, 1)
-    yield "gzip-empty-member", gz + _gz(b"")[:0] + b"\x1f\x8b"
+    yield "gzip-cut-second-member", gz + b"\x1f\x8b"
     yield "gzip-not-gzip", gz[10:]
 
 
@@ -263,8 +263,9 @@ def _surface_variants(ext: str, rng: np.random.Generator) -> Iterator[tuple[str,
     nan, inf = vals.copy(), vals.copy()
     nan[1, 5] = np.nan
     inf[0, 7] = -np.inf
-    wrong = [("count-161", random_values(rng, 161)), ("count-163", random_values(rng, 163)), ("count-both", random_values(rng, 2 * V)),
-             ("count-10242", random_values(rng, 10242, 1)), ("count-1", random_values(rng, 1))]
+    wrong = [("count-161", random_values(rng, 161)), ("count-163", random_values(rng, 163)),
+             ("count-both", random_values(rng, 2 * V)), ("count-10242", random_values(rng, 10242, 1)),
+             ("count-1", random_values(rng, 1))]
     base = ext.replace(".gz", "").replace(".mgz", ".mgh")
     make = {".mgh": mgh_bytes, ".gii": gifti_bytes, ".npy": npy_bytes}[base]
     for tag, v in [("nan", nan), ("inf", inf), *wrong]:
@@ -303,7 +304,7 @@ def generate(seed: int = 0, per_format: int = 160) -> list[Case]:
         for label, data in items:
             cases.append(Case(f"{ext[1:]}/{label}/valid", ext, data))
             raw = gzip.decompress(data) if compressed else data
-            for tag, mutated in _structural(ext.replace(".gz", "").replace(".mgz", ".mgh"), label, raw, rng):
+            for tag, mutated in _structural(ext.replace(".gz", "").replace(".mgz", ".mgh"), raw):
                 cases.append(Case(f"{ext[1:]}/{label}/{tag}", ext, _gz(mutated) if compressed else mutated))
             if compressed:
                 for tag, mutated in _gzip_mutations(data, rng, 12):

@@ -114,6 +114,7 @@ def run_corpus(cases, folder, dataset_roots=None):
     per_input: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     failures = []
     logging.getLogger("nibabel").setLevel(logging.CRITICAL)  # nibabel logs every header fix it attempts
+    trees = [] if dataset_roots is None else [p for root in dataset_roots for p in root.rglob("*")]
     for case in cases:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -141,11 +142,13 @@ def run_corpus(cases, folder, dataset_roots=None):
         if case.name.endswith("/valid"):
             assert reference is not None, case.name
     assert not list(folder.iterdir()), "a reader wrote files"
+    if dataset_roots is not None:
+        assert [p for root in dataset_roots for p in root.rglob("*")] == trees, "a dataset reader wrote files"
     return counts, per_input, failures
 
 
 def _report(counts):
-    lines = [f"{'format':8s} {'calls':>6s} " + " ".join(f"{k:>16s}" for k in ("loaded-equal", "refused", *BAD))]
+    lines = [f"{'format':8s} {'n':>6s} " + " ".join(f"{k:>16s}" for k in ("loaded-equal", "refused", *BAD))]
     for ext, c in sorted(counts.items()):
         lines.append(f"{ext:8s} {sum(c.values()):6d} " + " ".join(f"{c[k]:16d}" for k in ("loaded-equal", "refused", *BAD)))
     return "\n".join(lines)
