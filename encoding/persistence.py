@@ -81,7 +81,9 @@ def _checked_params(where: Path, cls: type, params: Any) -> dict[str, Any]:
     known = set(cls().get_params(deep=False))
     unknown = sorted(set(params) - known)
     if unknown:
-        raise CheckpointError(f"{where}: unknown hyperparameter(s) {unknown} for {cls.__name__}; expected some of {sorted(known)}")
+        raise CheckpointError(
+            f"{where}: unknown hyperparameter(s) {unknown} for {cls.__name__}; expected some of {sorted(known)}"
+        )
     for name, value in params.items():
         if not (isinstance(value, _JSON_SCALARS) or (isinstance(value, list) and all(map(_is_number, value)))):
             raise CheckpointError(

@@ -62,7 +62,8 @@ def mgh_bytes(values: np.ndarray, dtype: str = "float32") -> bytes:
     return nib.MGHImage(volume, np.eye(4)).to_bytes()
 
 
-def gifti_bytes(values: np.ndarray, encoding: str = "GIFTI_ENCODING_B64GZ", structure: str | None = "CortexLeft") -> bytes:
+def gifti_bytes(values: np.ndarray, encoding: str = "GIFTI_ENCODING_B64GZ",
+                structure: str | None = "CortexLeft") -> bytes:
     """GIfTI file with one float32 data array per sample."""
     darrays = [nib.gifti.GiftiDataArray(row, intent="NIFTI_INTENT_NONE", datatype="NIFTI_TYPE_FLOAT32",
                                         encoding=encoding) for row in values]
@@ -189,9 +190,10 @@ def _structural(ext: str, raw: bytes) -> Iterator[tuple[str, bytes]]:
             yield f"dims-{tag}", _set_nifti_dims(raw, new)
         for code in (0, 3, 999, -4):
             yield f"datatype-{code}", _set_nifti_datatype(raw, code)
-        off = 168 if two else 108
-        for tag, value in (("vox-huge", 1e12), ("vox-neg", -352.0), ("vox-nan", float("nan"))):
-            packed = struct.pack("<q", int(value)) if two and value == value else struct.pack("<d" if two else "<f", value)
+        off = 168 if two else 108  # vox_offset: int64 in NIfTI-2, float32 in NIfTI-1
+        values = [("vox-huge", 10**12), ("vox-neg", -352)] + ([] if two else [("vox-nan", float("nan"))])
+        for tag, value in values:
+            packed = struct.pack("<q", value) if two else struct.pack("<f", value)
             yield f"offset-{tag}", raw[:off] + packed + raw[off + len(packed):]
         yield "magic", raw.replace(b"n+1\x00", b"n+9\x00").replace(b"n+2\x00", b"n+9\x00")
     elif ext == ".npy" and raw[6:8] == b"\x01\x00":
@@ -367,7 +369,9 @@ def _reference_mgh(raw: bytes) -> np.ndarray | None:
     version, *dims = struct.unpack(">5i", raw[:20])
     code = struct.unpack(">i", raw[20:24])[0]
     itemsize = {0: 1, 1: 4, 3: 4, 4: 2}.get(code)
-    if version != 1 or itemsize is None or min(dims) < 1 or 284 + int(np.prod(dims, dtype=object)) * itemsize > len(raw):
+    if version != 1 or itemsize is None or min(dims) < 1:
+        return None
+    if 284 + int(np.prod(dims, dtype=object)) * itemsize > len(raw):
         return None
     data = np.asanyarray(nib.MGHImage.from_bytes(raw).dataobj)
     if data.ndim == 3:
@@ -397,7 +401,9 @@ def _reference_npy(raw: bytes) -> np.ndarray | None:
     version = np.lib.format.read_magic(f)
     read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
     shape, _, dtype = read_header(f)
-    if dtype.hasobject or min(shape, default=1) < 0 or f.tell() + int(np.prod(shape, dtype=object)) * dtype.itemsize > len(raw):
+    if dtype.hasobject or min(shape, default=1) < 0:
+        return None
+    if f.tell() + int(np.prod(shape, dtype=object)) * dtype.itemsize > len(raw):
         return None
     values = np.load(io.BytesIO(raw), allow_pickle=False)
     if values.dtype.kind not in "fiub" or values.ndim not in (1, 2):

@@ -127,7 +127,8 @@ def run_corpus(cases, folder, dataset_roots=None):
                     want = None if reference is None else expected(reference)
                     outcome, detail = _classify(call, path, want)
                     if outcome == "accepted-corrupt" and reference is not None:
-                        outcome = "loaded-unequal"  # a valid file this reader must refuse (several frames as one vector)
+                        # a valid file this reader must refuse (several frames read as one vector)
+                        outcome = "loaded-unequal"
                 finally:
                     if original is None:
                         path.unlink()
@@ -150,7 +151,8 @@ def run_corpus(cases, folder, dataset_roots=None):
 def _report(counts):
     lines = [f"{'format':8s} {'n':>6s} " + " ".join(f"{k:>16s}" for k in ("loaded-equal", "refused", *BAD))]
     for ext, c in sorted(counts.items()):
-        lines.append(f"{ext:8s} {sum(c.values()):6d} " + " ".join(f"{c[k]:16d}" for k in ("loaded-equal", "refused", *BAD)))
+        cells = " ".join(f"{c[k]:16d}" for k in ("loaded-equal", "refused", *BAD))
+        lines.append(f"{ext:8s} {sum(c.values()):6d} {cells}")
     return "\n".join(lines)
 
 

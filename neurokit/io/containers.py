@@ -187,7 +187,9 @@ def check_declared_size(path: Path, what: str, shape: tuple[int, ...], dtype: np
         If a dimension is below 1 or ``offset + prod(shape) * itemsize`` exceeds ``available``.
     """
     if any(int(s) < 1 for s in shape):
-        raise FileFormatError(f"{path}: corrupt {what} header: dimensions {tuple(shape)}; expected every dimension >= 1")
+        raise FileFormatError(
+            f"{path}: corrupt {what} header: dimensions {tuple(shape)}; expected every dimension >= 1"
+        )
     declared = int(offset) + math.prod(int(s) for s in shape) * dtype.itemsize
     if declared > available:
         raise FileFormatError(
