@@ -87,5 +87,6 @@ def test_headers_of_valid_files(tmp_path):
 
 def test_gifti_external_data_refused(tmp_path):
     containers.check_gifti_bytes(tmp_path, b'<DataArray Encoding="GZipBase64Binary">')
+    containers.check_gifti_bytes(tmp_path, b"<Value>ExternalFileBinary is an encoding</Value>")  # only the attribute counts
     with pytest.raises(UnsupportedFormatError, match="ExternalFileBinary"):
         containers.check_gifti_bytes(tmp_path, b'<DataArray Encoding="ExternalFileBinary">')

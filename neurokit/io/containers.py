@@ -21,6 +21,7 @@ import gzip
 import io
 import math
 import os
+import re
 import struct
 from collections.abc import Iterator
 from pathlib import Path
@@ -54,6 +55,7 @@ __all__ = [
 MGH_HEADER_BYTES = 284
 _MGH_DTYPES = {0: ">u1", 1: ">i4", 3: ">f4", 4: ">i2"}  # FreeSurfer's UCHAR, INT, FLOAT, SHORT
 _CHUNK = 1 << 22
+_EXTERNAL = re.compile(rb"""Encoding\s*=\s*["']\s*ExternalFileBinary""")
 
 
 def existing_file(path: str | os.PathLike, what: str = "data") -> Path:
@@ -349,7 +351,7 @@ def check_gifti_bytes(path: Path, raw: bytes) -> None:
     UnsupportedFormatError
         If a data array's encoding is ``ExternalFileBinary``.
     """
-    if b"ExternalFileBinary" in raw:
+    if _EXTERNAL.search(raw):
         raise UnsupportedFormatError(
             f"{path}: GIfTI data arrays stored in external files (ExternalFileBinary) are not supported; "
             "expected data inside the file (ASCII, Base64Binary or GZipBase64Binary)"
