@@ -14,13 +14,20 @@ from typing import Any
 
 import numpy as np
 
-from neurokit.checkpoints import load_checkpoint, save_checkpoint
+from neurokit.checkpoints import checkpoint_paths, load_checkpoint, save_checkpoint
 from neurokit.exceptions import CheckpointError, NotFittedError
 
 from encoding.ridge import RidgeEncoder
 
 #: Classes :func:`load_encoder` can rebuild, by name.
 ENCODER_CLASSES: dict[str, type] = {"RidgeEncoder": RidgeEncoder}
+
+#: The fitted attributes (what ``fit`` sets) :func:`load_encoder` restores, by class name; nothing else is set.
+FITTED_ATTRIBUTES: dict[str, frozenset[str]] = {
+    "RidgeEncoder": frozenset({"coef_", "intercept_", "best_alphas_", "cv_errors_", "rank_", "n_features_in_"}),
+}
+
+_JSON_SCALARS = (bool, int, float, str, type(None))
 
 
 def _fitted_attributes(estimator: Any) -> dict[str, Any]:
@@ -63,17 +70,89 @@ def save_encoder(encoder: Any, path: str | os.PathLike, *, metadata: dict[str, A
     return Path(tensor_path)
 
 
-def load_encoder(path: str | os.PathLike) -> tuple[Any, dict[str, Any]]:
-    """Load an encoder saved by :func:`save_encoder`; return ``(encoder, metadata)``."""
-    arrays, config = load_checkpoint(path)
-    name = config.get("class")
-    cls = ENCODER_CLASSES.get(name)
-    if cls is None:
-        raise CheckpointError(f"{path}: unknown encoder class {name!r}; supported: {sorted(ENCODER_CLASSES)}")
-    params = dict(config.get("params", {}))
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _checked_params(where: Path, cls: type, params: Any) -> dict[str, Any]:
+    """Hyperparameters from a checkpoint: known names of ``cls``, JSON scalars or lists of numbers."""
+    if not isinstance(params, dict):
+        raise CheckpointError(f"{where}: 'params' must be a JSON object, got {type(params).__name__}")
+    known = set(cls().get_params(deep=False))
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise CheckpointError(
+            f"{where}: unknown hyperparameter(s) {unknown} for {cls.__name__}; expected some of {sorted(known)}"
+        )
+    for name, value in params.items():
+        if not (isinstance(value, _JSON_SCALARS) or (isinstance(value, list) and all(map(_is_number, value)))):
+            raise CheckpointError(
+                f"{where}: hyperparameter {name!r} of {cls.__name__} holds {type(value).__name__}; "
+                "expected a number, string, boolean, null or a list of numbers"
+            )
+    params = dict(params)
     if params.get("alphas") is not None:
         params["alphas"] = np.asarray(params["alphas"], dtype=np.float64)
+    return params
+
+
+def _checked_state(where: Path, name: str, cls: type, scalars: Any, arrays: dict[str, Any]) -> dict[str, Any]:
+    """Fitted attributes from a checkpoint: names ``fit`` sets (never a method or class attribute)."""
+    if not isinstance(scalars, dict):
+        raise CheckpointError(f"{where}: 'scalars' must be a JSON object, got {type(scalars).__name__}")
+    allowed = FITTED_ATTRIBUTES[name]
+    for key in [*scalars, *arrays]:
+        if key not in allowed or hasattr(cls, key):
+            raise CheckpointError(
+                f"{where}: {key!r} is not a fitted attribute of {name}; expected some of {sorted(allowed)}"
+            )
+    for key, value in scalars.items():
+        if not isinstance(value, _JSON_SCALARS):
+            raise CheckpointError(
+                f"{where}: fitted attribute {key!r} holds {type(value).__name__}; expected a number, string, "
+                "boolean or null (arrays are stored as tensors)"
+            )
+    return {**scalars, **arrays}
+
+
+def load_encoder(path: str | os.PathLike) -> tuple[Any, dict[str, Any]]:
+    """Load an encoder saved by :func:`save_encoder`; return ``(encoder, metadata)``.
+
+    Parameters
+    ----------
+    path : path-like
+        Checkpoint stem (or folder, or either file).
+
+    Returns
+    -------
+    encoder : RidgeEncoder
+        Rebuilt from its hyperparameters, with its fitted attributes set.
+    metadata : dict
+        What was passed to :func:`save_encoder`.
+
+    Raises
+    ------
+    CheckpointError
+        If a file is missing or corrupt, the class is not in
+        :data:`ENCODER_CLASSES`, a hyperparameter is not one of the class's
+        or not a JSON scalar / list of numbers, or a stored attribute is not
+        one of :data:`FITTED_ATTRIBUTES` (so a file can never shadow a
+        method) or holds anything but a scalar or an array.
+    """
+    arrays, config = load_checkpoint(path)
+    where = checkpoint_paths(path)[1]
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{where}: 'config' must be a JSON object, got {type(config).__name__}")
+    name = config.get("class")
+    cls = ENCODER_CLASSES.get(name) if isinstance(name, str) else None
+    if cls is None:
+        raise CheckpointError(f"{where}: unknown encoder class {name!r}; supported: {sorted(ENCODER_CLASSES)}")
+    params = _checked_params(where, cls, config.get("params", {}))
+    state = _checked_state(where, name, cls, config.get("scalars", {}), arrays)
+    metadata = config.get("metadata", {})
+    if not isinstance(metadata, dict):
+        raise CheckpointError(f"{where}: 'metadata' must be a JSON object, got {type(metadata).__name__}")
     encoder = cls(**params)
-    for key, value in {**config.get("scalars", {}), **arrays}.items():
+    for key, value in state.items():
         setattr(encoder, key, np.asarray(value) if isinstance(value, np.ndarray) else value)
-    return encoder, dict(config.get("metadata", {}))
+    return encoder, dict(metadata)

@@ -5,6 +5,7 @@ test_cortex2image_end_to_end.py.
 """
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -285,6 +286,56 @@ def test_cli_overwrite_replaces_only_its_own_output(model, tmp_path, capsys):
     assert json.loads((out / "reconstruction.json").read_text())["seed"] == 2
     assert (out / "recon_0000.png").read_bytes()[:4] == b"\x89PNG"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith((".tmp-", ".old-"))]
+
+
+def _cli_fuzz(model, tmp_path, capsys, n_inputs, seed):
+    """``neurokit reconstruct`` on corrupted left-hemisphere files of the fuzz corpus (tests/fuzz_corpus.py).
+
+    Each input either reconstructs (only when nibabel/numpy read the same bytes
+    as a valid level-2 hemisphere) or exits with status 1 and an error naming the
+    file; nothing is written when it fails. Returns the outcome counts.
+    """
+    import fuzz_corpus
+
+    model.save(tmp_path / "model")
+    right = tmp_path / "rh.ok.mgh"
+    write_mgh(right, _responses(LEVEL, n=fuzz_corpus.T)[:, n_vertices(LEVEL):])
+    cases = [c for c in fuzz_corpus.generate(seed=seed, per_format=60) if c.ext in fuzz_corpus.SURFACE_EXTS]
+    picked = np.random.default_rng(seed).choice(len(cases), size=n_inputs, replace=False)
+    counts = {"reconstructed": 0, "refused": 0}
+    for i in sorted(picked):
+        case = cases[i]
+        left = tmp_path / case.filename
+        left.write_bytes(case.data)
+        before = set(tmp_path.iterdir())
+        out = tmp_path / "out"
+        status = cli_main(["reconstruct", str(tmp_path / "model"), str(left), str(right), "--output", str(out)])
+        err = capsys.readouterr().err
+        reference = fuzz_corpus.reference_reading(case)
+        if status == 0:
+            assert reference is not None and reference.shape == (fuzz_corpus.T, fuzz_corpus.V), case.name
+            assert np.isfinite(reference).all(), case.name
+            shutil.rmtree(out)
+            counts["reconstructed"] += 1
+        else:
+            assert status == 1 and str(left) in err, (case.name, err)
+            assert set(tmp_path.iterdir()) == before, case.name  # nothing written, no temporary left behind
+            counts["refused"] += 1
+        left.unlink()
+    return counts
+
+
+@pytest.mark.filterwarnings("ignore:loadtxt")  # nibabel parsing an emptied ASCII GIfTI array
+def test_cli_reconstruct_fuzz(model, tmp_path, capsys):
+    counts = _cli_fuzz(model, tmp_path, capsys, n_inputs=20, seed=0)
+    assert counts["refused"] > 0
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:loadtxt")
+def test_cli_reconstruct_fuzz_more(model, tmp_path, capsys):
+    counts = _cli_fuzz(model, tmp_path, capsys, n_inputs=100, seed=1)
+    assert counts["refused"] > 0 and counts["reconstructed"] > 0
 
 
 def test_fourier_generator_is_rebuilt_from_its_description():

@@ -9,7 +9,13 @@ import pytest
 from PIL import Image
 
 from neurokit.datasets import Algonauts2023, load_pickled_mapping
-from neurokit.exceptions import DatasetNotFoundError, DataValidationError, FileFormatError, VertexCountError
+from neurokit.exceptions import (
+    DatasetNotFoundError,
+    DataValidationError,
+    FileFormatError,
+    HemisphereMismatchError,
+    VertexCountError,
+)
 from neurokit.mesh.levels import n_vertices
 
 V = n_vertices(2)
@@ -135,4 +141,13 @@ def test_errors_name_the_files(tree, tmp_path, monkeypatch):
         Algonauts2023(tmp_path).training_fmri(1)
     np.save(fmri / "lh_training_fmri.npy", np.array([{1: 2}], dtype=object), allow_pickle=True)
     with pytest.raises(FileFormatError, match="lh_training_fmri.npy"):
+        Algonauts2023(tmp_path).training_fmri(1)
+    # the two hemispheres disagree: both files are named
+    np.save(fmri / "lh_training_fmri.npy", np.zeros((3, V), np.float32))
+    with pytest.raises(HemisphereMismatchError, match=r"lh_training_fmri\.npy has 3 images but .*rh_training_fmri"):
+        Algonauts2023(tmp_path).training_fmri(1)
+    # a header declaring more data than the file holds is refused before allocating
+    (fmri / "lh_training_fmri.npy").write_bytes(
+        (fmri / "rh_training_fmri.npy").read_bytes().replace(b"(2, 162)", b"(9, 162)", 1))
+    with pytest.raises(FileFormatError, match=r"lh_training_fmri\.npy: truncated or corrupt .npy file"):
         Algonauts2023(tmp_path).training_fmri(1)

@@ -333,3 +333,34 @@ def test_noise_ceiling_from_ncsnr():
     np.testing.assert_allclose(noise_ceiling_from_ncsnr(np.array([1.0]), np.array([1, 3])), [100 / (1 + 2 / 3)])
     with pytest.raises(DataValidationError):
         noise_ceiling_from_ncsnr(np.ones(2), 0)
+
+
+def _bad_crc(path):
+    raw = bytearray(path.read_bytes())
+    raw[-8] ^= 0x01  # the gzip member's CRC-32
+    path.write_bytes(bytes(raw))
+
+
+def test_gzip_files_are_checked_to_the_end(tmp_path):
+    """Volumetric betas (.nii.gz) and ROI labels (.mgz) with a bad CRC are refused (nibabel alone accepted them)."""
+    rng = np.random.default_rng(4)
+    NSDWriter(tmp_path).write_volume_betas(1, 1, rng.normal(0, 5, size=(30, 30, 30, 4)))
+    _bad_crc(NSDLayout(tmp_path).volume_betas(1, 1))
+    with pytest.raises(FileFormatError, match="betas_session01.nii.gz: corrupt gzip"):
+        NSD(tmp_path).volume_betas(1, 1)
+    nv = n_vertices(5)
+    root = tmp_path / "rois"
+    write_nsd_layout(root, rois={1: {"floc-faces": rng.integers(0, 3, size=2 * nv).astype(np.int32)}})
+    labels = NSD(root).roi_labels(1, "floc-faces")[0]
+    assert labels.shape == (2 * nv,) and labels.dtype == np.int32
+    _bad_crc(NSDLayout(root).roi_label(1, "floc-faces", "rh"))
+    with pytest.raises(FileFormatError, match=r"rh\.floc-faces_fsaverage\.mgz: corrupt gzip"):
+        NSD(root).roi_labels(1, "floc-faces")
+
+
+def test_published_ncsnr_needs_an_fsaverage_vertex_count(tree, tmp_path):
+    root = _copy_tree(tree["root"], tmp_path / "copy")
+    path = NSDLayout(root).ncsnr(1, "lh")
+    nib.save(nib.MGHImage(np.ones((V + 1, 1, 1), np.float32), np.eye(4)), path)  # was read as its first V values
+    with pytest.raises(VertexCountError, match=r"lh\.ncsnr\.mgh"):
+        NSD(root).published_ncsnr(1)

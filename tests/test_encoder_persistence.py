@@ -31,3 +31,51 @@ def test_unfitted_and_tampered_encoders_are_refused(tmp_path):
     path.write_bytes(bytes(data))
     with pytest.raises(CheckpointError):
         load_encoder(tmp_path / "enc")
+
+
+def _tamper(tmp_path, edit):
+    """Save a fitted encoder, let ``edit`` change its JSON config, return the stem."""
+    import json
+
+    rng = np.random.default_rng(2)
+    save_encoder(RidgeEncoder().fit(rng.normal(size=(20, 3)), rng.normal(size=(20, 2))), tmp_path / "enc")
+    json_path = tmp_path / "enc.json"
+    doc = json.loads(json_path.read_text())
+    edit(doc["config"])
+    json_path.write_text(json.dumps(doc))
+    return tmp_path / "enc"
+
+
+@pytest.mark.parametrize(
+    "edit, words",
+    [
+        (lambda c: c["scalars"].update({"__class__": {"__class__": "os.system"}}), "'__class__' is not a fitted"),
+        (lambda c: c["scalars"].update({"rank_": {"__class__": "numpy.ndarray"}}), "'rank_' holds dict"),
+        (lambda c: c["scalars"].update({"rank_": [1, 2]}), "'rank_' holds list"),
+        (lambda c: c["scalars"].update({"predict": 1}), "'predict' is not a fitted"),  # would shadow a method
+        (lambda c: c["scalars"].update({"score_": 1}), "'score_' is not a fitted"),
+        (lambda c: c["scalars"].update({"_private": 1}), "'_private' is not a fitted"),
+        (lambda c: c.update({"scalars": [1]}), "'scalars' must be a JSON object"),
+        (lambda c: c["params"].update({"fit": 1}), r"unknown hyperparameter\(s\) \['fit'\]"),
+        (lambda c: c["params"].update({"cv": {"__class__": "x"}}), "'cv' of RidgeEncoder holds dict"),
+        (lambda c: c["params"].update({"alphas": ["a"]}), "'alphas' of RidgeEncoder holds list"),
+        (lambda c: c.update({"params": "x"}), "'params' must be a JSON object"),
+        (lambda c: c.update({"metadata": [1]}), "'metadata' must be a JSON object"),
+        (lambda c: c.update({"class": {"x": 1}}), "unknown encoder class"),
+    ],
+)
+def test_tampered_config_raises_checkpoint_error(tmp_path, edit, words):
+    stem = _tamper(tmp_path, edit)
+    with pytest.raises(CheckpointError, match=f"enc.json.*{words}"):
+        load_encoder(stem)
+
+
+def test_fitted_attribute_names_are_what_fit_sets():
+    from encoding.persistence import FITTED_ATTRIBUTES
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(20, 3))
+    for y in (rng.normal(size=(20, 2)), rng.normal(size=20)):
+        fitted = {k for k in vars(RidgeEncoder().fit(X, y)) if k.endswith("_")}
+        assert fitted == FITTED_ATTRIBUTES["RidgeEncoder"]
+    assert not any(hasattr(RidgeEncoder, k) for k in FITTED_ATTRIBUTES["RidgeEncoder"])

@@ -220,6 +220,111 @@ def test_corrupt_gzip_and_garbage(tmp_path, hemis):
         nkio.read_hemisphere(x)
 
 
+def _gzip_damage(raw: bytes, kind: str) -> bytes:
+    out = bytearray(raw)
+    if kind == "crc":
+        out[-8] ^= 0x01
+    elif kind == "isize":
+        out[-1] ^= 0x01
+    elif kind == "cut-trailer":
+        out = out[:-4]
+    else:  # a bit flip inside the deflate stream
+        out[len(out) // 2] ^= 0x10
+    return bytes(out)
+
+
+@pytest.mark.parametrize("kind", ["crc", "isize", "cut-trailer", "deflate"])
+@pytest.mark.parametrize("ext", [".mgz", ".gii.gz", ".nii.gz"])
+def test_gzip_crc_and_length_are_checked_for_every_compressed_format(tmp_path, hemis, ext, kind):
+    p = tmp_path / f"lh.bad{ext}"
+    if ext == ".nii.gz":
+        # large enough that nibabel's reads stop before the gzip trailer (small files are read to the end anyway)
+        nib.save(nib.Nifti1Image(np.random.default_rng(1).normal(size=(40, 40, 40)).astype(np.float32), np.eye(4)), p)
+        readers = [nkio.read_volume, lambda q: nkio.read_volume(q, load_data=False)]
+    else:
+        nkio.write_hemisphere(p, hemis[0])
+        readers = [nkio.read_surface_array]
+    p.write_bytes(_gzip_damage(p.read_bytes(), kind))
+    for read in readers:
+        with pytest.raises(FileFormatError, match=f"lh.bad{ext}"):
+            read(p)
+
+
+def _npy_with_header(shape: str, descr: str = "<f4", data: bytes = b"\0" * 64) -> bytes:
+    header = f"{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}".encode()
+    header += b" " * ((-(10 + len(header) + 1)) % 64) + b"\n"
+    return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header + data
+
+
+def _mgh_with_dims(dims, code=3) -> bytes:
+    import struct
+
+    raw = bytearray(nib.MGHImage(np.zeros((12, 1, 1, 2), np.float32), np.eye(4)).to_bytes())
+    raw[4:24] = struct.pack(">5i", *dims, code)
+    return bytes(raw)
+
+
+def _nifti_with_dims(dims) -> bytes:
+    import struct
+
+    raw = bytearray(nib.Nifti1Image(np.zeros((4, 3, 2), np.float32), np.eye(4)).to_bytes())
+    raw[40:56] = struct.pack("<8h", *dims)
+    return bytes(raw)
+
+
+@pytest.mark.parametrize(
+    "name, data, words",
+    [
+        ("lh.zero.mgh", _mgh_with_dims((0, 1, 1, 2)), "dimensions"),  # was a bare MGHError
+        ("lh.neg.mgh", _mgh_with_dims((-12, 1, 1, 2)), "dimensions"),
+        ("lh.huge.mgh", _mgh_with_dims((2**31 - 1, 1, 1, 2)), "declares"),
+        ("lh.type.mgh", _mgh_with_dims((12, 1, 1, 2), code=7), "data type code 7"),
+        ("lh.huge.npy", _npy_with_header("(3, 10000000000)"), "declares"),  # was _ArrayMemoryError (112 GiB)
+        ("lh.neg.npy", _npy_with_header("(-3, 5)"), "non-negative"),
+        ("lh.token.npy", _npy_with_header("(3, 4").replace(b"False,", b"False, '"), "npy"),  # was TokenError
+        ("lh.descr.npy", _npy_with_header("(3,)", descr="<f3"), "npy"),
+        ("huge.nii", _nifti_with_dims([3, 32767, 32767, 32767, 1, 1, 1, 1]), "declares"),  # was MemoryError
+        ("neg.nii", _nifti_with_dims([3, -4, 3, 2, 1, 1, 1, 1]), "dimensions"),  # was OverflowError
+        ("ndim.nii", _nifti_with_dims([9, 4, 3, 2, 1, 1, 1, 1]), "dim\\[0\\]"),
+    ],
+)
+def test_headers_are_checked_against_the_file_before_allocating(tmp_path, name, data, words):
+    p = tmp_path / name
+    p.write_bytes(data)
+    read = nkio.read_volume if name.endswith(".nii") else nkio.read_surface_array
+    with pytest.raises(FileFormatError, match=f"{name}.*{words}"):
+        read(p)
+
+
+def test_gifti_parser_errors_and_declared_dims(tmp_path, hemis):
+    p = tmp_path / "lh.x.func.gii"
+    nkio.write_gifti(p, hemis[0][:1])
+    good = p.read_bytes()
+    for old, new in [
+        (b'encoding="UTF-8"', b'encoding="TTF-8"'),  # was LookupError: unknown encoding
+        (b'Dimensionality="1"', b'Dimensionality="7"'),  # was a bare AssertionError from nibabel's parser
+        (b'Dim0="642"', b'Dim0="-642"'),  # was accepted: data read although the dims disagree
+        (b'Dim0="642"', b'Dim0="641"'),
+    ]:
+        assert old in good
+        p.write_bytes(good.replace(old, new))
+        with pytest.raises(FileFormatError, match="lh.x.func.gii"):
+            nkio.read_surface_array(p)
+
+
+def test_gifti_with_external_data_is_unsupported():
+    for name in ("external.gii", "external.gii.gz"):  # nibabel's own files; was "truncated or corrupt"
+        with pytest.raises(UnsupportedFormatError, match=f"{name}.*ExternalFileBinary.*not supported"):
+            nkio.read_surface_array(GIFTI_DATA / name)
+
+
+def test_valid_nifti_of_nibabel_reads_as_nibabel_does():
+    for name in ("example4d.nii.gz", "example_nifti2.nii.gz", "anatomical.nii", "standard.nii.gz"):
+        expected = np.asanyarray(nib.load(NIB_DATA / name).dataobj)
+        np.testing.assert_array_equal(np.asanyarray(nkio.read_volume(NIB_DATA / name).dataobj), expected)
+        assert nkio.read_volume(NIB_DATA / name, load_data=False).shape == expected.shape
+
+
 def test_unsupported_format_lists_supported(tmp_path):
     p = tmp_path / "lh.x.csv"
     p.write_text("1,2,3")

@@ -53,6 +53,7 @@ from neurokit.exceptions import (
     ImageShapeError,
     VertexCountError,
 )
+from neurokit.io.containers import load_npy
 from neurokit.mesh.levels import check_level, level_from_n_vertices, n_vertices
 from neurokit.surface_data import SurfaceData
 
@@ -140,13 +141,7 @@ def load_pickled_mapping(path: str | os.PathLike) -> dict[int, str]:
 def _load_numeric(path: Path, what: str) -> np.ndarray:
     if not path.is_file():
         raise DatasetNotFoundError(f"{what} not found: expected {path}")
-    try:
-        arr = np.load(path, allow_pickle=False)
-    except Exception as exc:  # ValueError (pickled/corrupt), EOFError, OSError
-        raise FileFormatError(f"{path}: not a readable numeric .npy file ({exc})") from exc
-    if arr.dtype.kind not in "biuf":
-        raise FileFormatError(f"{path}: expected numeric data, got dtype {arr.dtype}")
-    return arr
+    return load_npy(path)
 
 
 # ------------------------------------------------------------------------------------
@@ -252,8 +247,9 @@ class Algonauts2023:
             raise DataValidationError(f"space must be 'fsaverage' or 'challenge', got {space!r}")
         masks = self.challenge_masks(subject)
         parts = []
-        for hemi, mask in zip(HEMIS, masks):
-            path = self.subject_dir(subject) / "training_split" / "training_fmri" / f"{hemi}_training_fmri.npy"
+        paths = [self.subject_dir(subject) / "training_split" / "training_fmri" / f"{hemi}_training_fmri.npy"
+                 for hemi in HEMIS]
+        for path, hemi, mask in zip(paths, HEMIS, masks):
             arr = _load_numeric(path, "training fMRI")
             if arr.ndim != 2 or arr.shape[1] != int(mask.sum()):
                 raise VertexCountError(
@@ -263,7 +259,7 @@ class Algonauts2023:
             parts.append(arr.astype(np.float32, copy=False))
         if parts[0].shape[0] != parts[1].shape[0]:
             raise HemisphereMismatchError(
-                f"subject {subject}: lh training fMRI has {parts[0].shape[0]} images but rh has {parts[1].shape[0]}"
+                f"subject {subject}: {paths[0]} has {parts[0].shape[0]} images but {paths[1]} has {parts[1].shape[0]}"
             )
         if space == "challenge":
             return np.concatenate(parts, axis=1)

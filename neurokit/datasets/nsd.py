@@ -42,6 +42,9 @@ from neurokit.exceptions import (
     HemisphereMismatchError,
     VertexCountError,
 )
+from neurokit.io.containers import MGH_HEADER_BYTES, mgh_header, reading
+from neurokit.io.surface import read_surface_array
+from neurokit.io.volume import read_volume
 from neurokit.mesh.levels import check_level, level_from_n_vertices, n_vertices
 from neurokit.surface_data import SurfaceData
 
@@ -166,57 +169,35 @@ def _open_binary(path: Path):  # separated so tests can count the bytes read
     return open(path, "rb")
 
 
-def _mgh_header(path: Path):
-    """Header of an MGH file, checked against the file size (truncation)."""
-    import nibabel as nib
-
+def _mgh_header(path: Path) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and data type of an uncompressed MGH file, its header checked against the file size."""
     if not path.is_file():
         raise DatasetNotFoundError(f"expected file not found: {path}")
     if path.suffix != ".mgh":
         raise FileFormatError(f"{path}: partial reads need an uncompressed .mgh file")
-    try:
-        with _open_binary(path) as f:
-            header = nib.freesurfer.mghformat.MGHHeader.from_fileobj(f)
-    except Exception as exc:  # nibabel raises HeaderDataError, ValueError, EOFError ...
-        raise FileFormatError(f"{path}: not a readable MGH file ({exc})") from exc
-    shape = tuple(int(s) for s in header.get_data_shape())
-    dtype = header.get_data_dtype()
-    expected = int(header.get_data_offset()) + int(np.prod(shape)) * dtype.itemsize
-    size = path.stat().st_size
-    if size < expected:
-        raise FileFormatError(
-            f"{path}: truncated MGH file, header says shape {shape} of {dtype} ({expected:,} bytes) "
-            f"but the file has {size:,} bytes"
-        )
-    return header, shape, dtype
+    with _open_binary(path) as f:
+        head = f.read(MGH_HEADER_BYTES)
+    return mgh_header(path, head, path.stat().st_size)
 
 
 def _read_mgh_rows(path: Path, start: int, stop: int) -> np.ndarray:
     """Rows ``start:stop`` (vertices) of an MGH file, all frames: float32 (stop - start, n_frames)."""
     from nibabel.fileslice import fileslice
 
-    header, shape, dtype = _mgh_header(path)
-    try:
-        with _open_binary(path) as f:
-            block = fileslice(f, (slice(start, stop),), shape, dtype, int(header.get_data_offset()), order="F")
-    except Exception as exc:
-        raise FileFormatError(f"{path}: cannot read vertices {start}:{stop} ({exc})") from exc
+    shape, dtype = _mgh_header(path)
+    with reading(path, "MGH"), _open_binary(path) as f:
+        block = fileslice(f, (slice(start, stop),), shape, dtype, MGH_HEADER_BYTES, order="F")
     return np.asarray(block, dtype=np.float32).reshape(stop - start, -1)
 
 
 def _read_mgh_vector(path: Path) -> np.ndarray:
-    """A whole MGH/MGZ file holding one value per vertex, shape (V,)."""
-    import nibabel as nib
-
+    """A whole MGH/MGZ file holding one value per vertex, float32 shape (V,)."""
     if not path.is_file():
         raise DatasetNotFoundError(f"expected file not found: {path}")
-    try:
-        data = np.asarray(nib.load(path).dataobj)
-    except Exception as exc:  # zlib.error, EOFError, HeaderDataError, ValueError ...
-        raise FileFormatError(f"{path}: not a readable MGH/MGZ file ({exc})") from exc
-    if data.ndim == 0 or int(np.prod(data.shape[1:])) != 1:
-        raise FileFormatError(f"{path}: expected one value per vertex, shape (V, 1, 1), got {data.shape}")
-    return data.reshape(-1)
+    values = read_surface_array(path)
+    if values.shape[0] != 1:
+        raise FileFormatError(f"{path}: expected one value per vertex, got {values.shape[0]} frames")
+    return values[0]
 
 
 # ------------------------------------------------------------------------------------
@@ -351,20 +332,21 @@ class NSD:
                 f"no fsaverage betas for subject {subject}: expected {self.layout.betas(subject, 1, 'lh')}"
             )
         path = self.layout.betas(subject, present[0], "lh")
-        _, shape, _ = _mgh_header(path)
+        shape, _ = _mgh_header(path)
         return level_from_n_vertices(shape[0], what=str(path))
 
     def _trials_per_session(self, subject: int, session: int) -> int:
         counts = []
-        for hemi in HEMIS:
-            path = self.layout.betas(subject, session, hemi)
-            _, shape, _ = _mgh_header(path)
+        paths = [self.layout.betas(subject, session, hemi) for hemi in HEMIS]
+        for path in paths:
+            shape, _ = _mgh_header(path)
             if len(shape) != 4 or shape[1:3] != (1, 1):
                 raise FileFormatError(f"{path}: expected NSD's (V, 1, 1, n_trials) layout, got shape {shape}")
             counts.append(shape[3])
         if counts[0] != counts[1]:
             raise HemisphereMismatchError(
-                f"subject {subject}, session {session}: lh has {counts[0]} trials but rh has {counts[1]}"
+                f"subject {subject}, session {session}: {paths[0]} has {counts[0]} trials but {paths[1]} "
+                f"has {counts[1]}"
             )
         return counts[0]
 
@@ -501,7 +483,7 @@ class NSD:
             if idx.size == 0:
                 continue
             lo, hi = int(idx[0]), int(idx[-1]) + 1
-            _, shape, _ = _mgh_header(path)
+            shape, _ = _mgh_header(path)
             if hi > shape[0]:
                 raise VertexCountError(f"{path}: has {shape[0]:,} vertices, selection needs {hi:,}")
             rows = _read_mgh_rows(path, lo, hi)
@@ -662,7 +644,7 @@ class NSD:
         for hemi, idx in zip(HEMIS, per_hemi):
             path = self.layout.ncsnr(subject, hemi)
             values = _read_mgh_vector(path)
-            if values.size < n_vertices(level):
+            if level_from_n_vertices(values.size, what=str(path)) < level:
                 raise VertexCountError(f"{path}: {values.size:,} vertices, level {level} needs {n_vertices(level):,}")
             parts.append(values[idx])
         return np.concatenate(parts).astype(np.float32)
@@ -674,16 +656,10 @@ class NSD:
         NSD stores them as int16 = percent signal x 300; this divides by 300.
         The whole (gzip-compressed) file is read.
         """
-        import nibabel as nib
-
         path = self.layout.volume_betas(subject, session, space)
         if not path.is_file():
             raise DatasetNotFoundError(f"subject {subject}: volumetric betas not found, expected {path}")
-        try:
-            img = nib.load(path)
-            raw = np.asarray(img.dataobj)
-        except Exception as exc:
-            raise FileFormatError(f"{path}: not a readable NIfTI file ({exc})") from exc
+        raw = np.asanyarray(read_volume(path).dataobj)
         if raw.ndim != 4:
             raise FileFormatError(f"{path}: expected a 4-D (X, Y, Z, n_trials) volume, got shape {raw.shape}")
         return (raw.astype(np.float32) / np.float32(VOLUME_SCALE)).astype(np.float32)

@@ -2,7 +2,9 @@
 
 Readers return float32 ``(n_samples, n_vertices)`` arrays or
 :class:`~neurokit.surface_data.SurfaceData`; every failure is a
-:class:`~neurokit.exceptions.NeurokitError` that names the file.
+:class:`~neurokit.exceptions.NeurokitError` that names the file. The checks
+they share (headers against file sizes, gzip read to the end, dependency
+errors mapped) live in :mod:`neurokit.io.containers`.
 """
 
 from neurokit.io.atomic import atomic_path, atomic_write_bytes, atomic_write_text

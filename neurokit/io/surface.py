@@ -28,16 +28,12 @@ GIfTI
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import os
 import re
-import struct
-import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
-from xml.parsers.expat import ExpatError
 
 import numpy as np
 
@@ -47,11 +43,20 @@ from neurokit.exceptions import (
     FileFormatError,
     HemisphereMismatchError,
     MeshUnavailableError,
-    NeurokitError,
     UnsupportedFormatError,
     VertexCountError,
 )
 from neurokit.io.atomic import atomic_path
+from neurokit.io.containers import (
+    MGH_HEADER_BYTES,
+    check_gifti_bytes,
+    existing_file,
+    is_gzip_name,
+    load_npy,
+    mgh_header,
+    read_gzip,
+    reading,
+)
 from neurokit.mesh.levels import level_from_n_vertices, n_vertices
 from neurokit.surface_data import SurfaceData, check_finite
 
@@ -101,47 +106,6 @@ def _format_of(path: Path) -> str:
     )
 
 
-def _existing(path: PathLike) -> Path:
-    path = Path(os.fspath(path))
-    if not path.exists():
-        raise DatasetNotFoundError(f"{path}: no such file")
-    if path.is_dir():
-        raise FileFormatError(f"{path}: is a folder, expected a surface data file")
-    return path
-
-
-@contextlib.contextmanager
-def _reading(path: Path, what: str) -> Iterator[None]:
-    """Turn any failure of a third-party reader into a FileFormatError naming ``path``."""
-    import nibabel as nib
-
-    try:
-        yield
-    except NeurokitError:
-        raise
-    except MemoryError:
-        raise
-    except (
-        nib.filebasedimages.ImageFileError,
-        nib.spatialimages.HeaderDataError,
-        struct.error,
-        EOFError,
-        zlib.error,
-        gzip.BadGzipFile,
-        ExpatError,
-        UnicodeDecodeError,
-        ValueError,
-        TypeError,
-        KeyError,
-        IndexError,
-        OSError,
-    ) as exc:
-        raise FileFormatError(
-            f"{path}: cannot read as {what}; the file looks truncated or corrupt "
-            f"({type(exc).__name__}: {exc})"
-        ) from exc
-
-
 def detect_hemisphere(path: PathLike) -> Hemisphere | None:
     """Guess the hemisphere from a file name.
 
@@ -181,16 +145,21 @@ def _as_2d(values: np.ndarray, path: Path) -> np.ndarray:
 def _read_mgh(path: Path) -> tuple[np.ndarray, dict[str, Any]]:
     from nibabel.freesurfer.mghformat import MGHImage
 
-    with _reading(path, "MGH/MGZ"):
-        if path.name.lower().endswith(".mgz"):
-            # read the whole gzip stream so its CRC is checked: nibabel stops after the
-            # data it needs, which lets corrupt-but-inflatable bytes through as values
-            with gzip.open(path, "rb") as fh:
-                img = MGHImage.from_bytes(fh.read())
-        else:
+    if is_gzip_name(path):
+        # the whole gzip stream is read so its CRC and length are checked (nibabel stops
+        # after the data it needs, which lets corrupt-but-inflatable bytes through as values)
+        raw = read_gzip(path)
+        mgh_header(path, raw[:MGH_HEADER_BYTES], len(raw))
+        with reading(path, "MGH/MGZ"):
+            img = MGHImage.from_bytes(raw)
+    else:
+        with open(path, "rb") as fh:
+            mgh_header(path, fh.read(MGH_HEADER_BYTES), os.fstat(fh.fileno()).st_size)
+        with reading(path, "MGH/MGZ"):
             img = MGHImage.from_filename(str(path))
+    with reading(path, "MGH/MGZ"):
         data = np.asanyarray(img.dataobj)
-        shape = tuple(int(s) for s in data.shape)
+    shape = tuple(int(s) for s in data.shape)
     if data.ndim == 3:
         data = data[..., None]
     if data.ndim != 4:
@@ -203,31 +172,40 @@ def _read_mgh(path: Path) -> tuple[np.ndarray, dict[str, Any]]:
 def _load_gifti(path: Path):
     import nibabel as nib
 
-    with _reading(path, "GIfTI"):
-        if path.name.lower().endswith(".gz"):
-            with gzip.open(path, "rb") as fh:
-                return nib.gifti.GiftiImage.from_bytes(fh.read())
-        return nib.gifti.GiftiImage.from_filename(str(path))
+    raw = read_gzip(path) if is_gzip_name(path) else path.read_bytes()
+    check_gifti_bytes(path, raw)
+    with reading(path, "GIfTI"):
+        return nib.gifti.GiftiImage.from_bytes(raw)
+
+
+def _gifti_values(path: Path, darray: Any) -> np.ndarray:
+    """The data of one GIfTI data array, checked against the dimensions it declares."""
+    dims = tuple(int(d) for d in darray.dims)
+    values = np.asarray(darray.data)
+    if not dims or any(d < 1 for d in dims) or values.size != int(np.prod(dims, dtype=object)):
+        raise FileFormatError(
+            f"{path}: corrupt GIfTI data array: it declares dimensions {dims} but holds {values.size:,} values"
+        )
+    return values
 
 
 def _read_gifti(path: Path) -> tuple[np.ndarray, dict[str, Any]]:
+    from nibabel.nifti1 import intent_codes
+
     img = _load_gifti(path)
     meta: dict[str, Any] = {"format": "gifti"}
-    with _reading(path, "GIfTI"):
+    with reading(path, "GIfTI"):
         structure = (img.meta.get("AnatomicalStructurePrimary") or "").strip().lower()
         arrays = []
         intents = []
         for darray in img.darrays:
-            intent = darray.intent
-            from nibabel.nifti1 import intent_codes
-
-            intent_name = intent_codes.niistring[intent]
+            intent_name = intent_codes.niistring[darray.intent]
             if intent_name in _GIFTI_MESH_INTENTS:
                 raise FileFormatError(
                     f"{path}: holds a surface mesh ({intent_name}), not data on a surface; "
                     "load meshes with nibabel or neurokit.mesh"
                 )
-            values = np.asarray(darray.data)
+            values = _gifti_values(path, darray)
             if not structure:
                 structure = (darray.meta.get("AnatomicalStructurePrimary") or "").strip().lower()
             arrays.append(values)
@@ -252,9 +230,7 @@ def _read_gifti(path: Path) -> tuple[np.ndarray, dict[str, Any]]:
 
 
 def _read_npy(path: Path) -> tuple[np.ndarray, dict[str, Any]]:
-    with _reading(path, ".npy array"):
-        values = np.load(path, allow_pickle=False)
-    return _as_2d(values, path), {"format": "npy"}
+    return _as_2d(load_npy(path), path), {"format": "npy"}
 
 
 _READERS = {".mgh": _read_mgh, ".mgz": _read_mgh, ".gii": _read_gifti, ".gii.gz": _read_gifti, ".npy": _read_npy}
@@ -263,7 +239,7 @@ _READERS = {".mgh": _read_mgh, ".mgz": _read_mgh, ".gii": _read_gifti, ".gii.gz"
 def _read_raw(path: PathLike) -> tuple[np.ndarray, dict[str, Any], Path]:
     path = Path(os.fspath(path))
     fmt = _format_of(path)
-    path = _existing(path)
+    path = existing_file(path, "surface data")
     values, meta = _READERS[fmt](path)
     return values, meta, path
 

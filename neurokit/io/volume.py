@@ -20,7 +20,7 @@ from neurokit.exceptions import (
     MeshUnavailableError,
     UnsupportedFormatError,
 )
-from neurokit.io.surface import _existing, _reading
+from neurokit.io.containers import existing_file, is_gzip_name, nifti_header, read_gzip, reading, scan_gzip
 from neurokit.mesh.levels import check_level, n_vertices
 from neurokit.surface_data import SurfaceData
 
@@ -28,6 +28,7 @@ __all__ = ["VOLUME_FORMATS", "read_volume", "project_volume_to_surface"]
 
 #: File name endings :func:`read_volume` understands.
 VOLUME_FORMATS: tuple[str, ...] = (".nii", ".nii.gz")
+_NIFTI_HEAD = 540  # bytes of a NIfTI-2 header, the longer of the two
 
 
 def read_volume(path: str | os.PathLike, *, load_data: bool = True) -> Any:
@@ -39,8 +40,10 @@ def read_volume(path: str | os.PathLike, *, load_data: bool = True) -> Any:
         A ``.nii`` or ``.nii.gz`` file.
     load_data : bool, default True
         Read the voxel data now (so a truncated or corrupt file fails here,
-        naming the file, rather than later). With ``False`` only the header is
-        checked and the data stay on disk (lazily loaded by nibabel).
+        naming the file, rather than later). With ``False`` the header is
+        checked against the file's size (a ``.nii.gz`` is decompressed once,
+        in constant memory, to check its CRC and length) and the data stay
+        on disk (lazily loaded by nibabel).
 
     Returns
     -------
@@ -65,12 +68,26 @@ def read_volume(path: str | os.PathLike, *, load_data: bool = True) -> Any:
         raise UnsupportedFormatError(
             f"{path}: unsupported volume format; supported endings are {', '.join(VOLUME_FORMATS)}"
         )
-    path = _existing(path)
-    with _reading(path, "NIfTI"):
-        img = nib.load(str(path))
-        if not isinstance(img, (nib.Nifti1Image, nib.Nifti2Image)):
-            raise UnsupportedFormatError(f"{path}: not a NIfTI image ({type(img).__name__})")
-        if load_data:
+    path = existing_file(path, "NIfTI")
+    if is_gzip_name(path) and load_data:
+        raw = read_gzip(path)  # to the end: CRC and length checked
+        hdr = nifti_header(path, raw[:_NIFTI_HEAD], len(raw))
+        cls = nib.Nifti2Image if isinstance(hdr, nib.Nifti2Header) else nib.Nifti1Image
+        with reading(path, "NIfTI"):
+            img = cls.from_bytes(raw)
+    else:
+        if is_gzip_name(path):
+            head, size = scan_gzip(path, _NIFTI_HEAD)  # the whole stream, in constant memory
+        else:
+            with open(path, "rb") as fh:
+                head, size = fh.read(_NIFTI_HEAD), os.fstat(fh.fileno()).st_size
+        nifti_header(path, head, size)
+        with reading(path, "NIfTI"):
+            img = nib.load(str(path))
+    if not isinstance(img, (nib.Nifti1Image, nib.Nifti2Image)):
+        raise UnsupportedFormatError(f"{path}: not a NIfTI image ({type(img).__name__})")
+    if load_data:
+        with reading(path, "NIfTI"):
             data = np.asanyarray(img.dataobj)
             img = type(img)(data, img.affine, img.header)
     if len(img.shape) not in (3, 4):
