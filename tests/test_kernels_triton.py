@@ -39,8 +39,39 @@ def test_kernels_match_float64_reference_under_interpreter(dtype):
     report = result.stdout + result.stderr
     assert result.returncode == 0, f"interpreter check failed for {dtype}:\n{report}"
     lines = [line for line in result.stdout.splitlines() if line.startswith(("ok", "FAIL"))]
-    # 6 cases x (output, dq, dk, dv), all checked and all passing.
-    assert len(lines) == 24 and all(line.startswith("ok") for line in lines), report
+    # 10 cases x (output, dq, dk, dv), all checked and all passing.
+    assert len(lines) == 40 and all(line.startswith("ok") for line in lines), report
+    tanh = [line for line in result.stdout.splitlines() if line.startswith("tanh-vs-exact")]
+    # 2 tanh cases x 4 quantities within TANH_BOUND of the exact-sigmoid kernels.
+    assert len(tanh) == 8 and all(line.startswith("tanh-vs-exact ok") for line in tanh), report
+
+
+def _config(block_m, block_n, warps, stages):
+    import triton
+
+    return triton.Config({"BLOCK_M": block_m, "BLOCK_N": block_n}, num_warps=warps, num_stages=stages)
+
+
+def test_prune_configs_drops_what_cannot_fit():
+    from kernels.triton_sigmoid import prune_configs
+
+    big, medium, small = _config(128, 128, 8, 3), _config(128, 64, 4, 3), _config(32, 32, 4, 2)
+    problem = dict(kernel="fwd", head_dim=128, elem_bytes=2, n_queries=4096, n_keys=4096)
+    # (128 + 3 * 2 * 128) rows x 128 x 2 bytes = 229376 bytes: fits an H100 (232448), not 99 KiB.
+    assert prune_configs([big, medium, small], **problem, shared_memory_bytes=232448) == [big, medium, small]
+    assert prune_configs([big, medium, small], **problem, shared_memory_bytes=101376) == [small]
+    # Registers: a 128 x 128 tile with head dim 128 on 4 warps holds 256 float32 values per thread.
+    assert prune_configs([_config(128, 128, 4, 1), small], **problem, shared_memory_bytes=None) == [small]
+    # Head dim 40 pads to 64, which halves the footprint; float32 doubles it.
+    d40 = dict(problem, head_dim=40)
+    assert prune_configs([medium, small], **d40, shared_memory_bytes=101376) == [medium, small]
+    assert prune_configs([medium, small], **dict(d40, elem_bytes=4), shared_memory_bytes=101376) == [small]
+    # Short sequences: tiles longer than the (power-of-two rounded) sequence only compute padding.
+    short = dict(problem, n_queries=20, n_keys=4096)
+    assert prune_configs([big, medium, small], **short, shared_memory_bytes=None) == [small]
+    assert prune_configs([big, medium, small], **dict(short, kernel="dkdv"), shared_memory_bytes=None) == [small]
+    # Nothing fits: the smallest shared-memory footprint is kept so the autotuner has a config.
+    assert prune_configs([big, medium], **dict(problem, n_queries=5, n_keys=5), shared_memory_bytes=None) == [medium]
 
 
 def test_check_script_refuses_to_run_compiled_on_cpu():
