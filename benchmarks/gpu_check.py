@@ -9,8 +9,10 @@ cut says so in the table):
 ``tests``
     ``pytest -m gpu tests/test_kernels_gpu.py``: kernel accuracy in
     bf16/fp16 up to 16k tokens against a float32 reference (odd shapes, GQA,
-    causal, padding, the ``tanh`` sigmoid) and the modules training in bf16.
-    The errors the tests measure come back through their JUnit report.
+    causal, padding, the ``tanh`` sigmoid) and the modules training in bf16,
+    with ``NEUROKIT_TRITON_AUTOTUNE=0`` (the first fitting tile configuration,
+    no tuning: fewer compilations). The errors the tests measure come back
+    through their JUnit report.
 ``attention``
     :mod:`benchmarks.attention` (imported, not copied): our kernels (exact
     and ``tanh`` sigmoid) against PyTorch's flash SDPA, forward, backward and
@@ -152,7 +154,8 @@ def run_tests(cfg: dict, budget: Budget, out_dir: Path, dry_run: bool) -> dict:
     xml_path, log_path = out_dir / "gpu_tests.xml", out_dir / "gpu_tests.log"
     cmd = [sys.executable, "-m", "pytest", cfg["pattern"], "-m", "gpu", "-v", "-rs", "-p", "no:cacheprovider",
            f"--junitxml={xml_path}"]  # fmt: skip
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    # Accuracy does not need tuned tiles: one configuration per problem kind saves the compilations.
+    env = dict(os.environ, PYTHONUNBUFFERED="1", NEUROKIT_TRITON_AUTOTUNE="0")
     if dry_run:  # the same command, every test skipping as on a machine without CUDA
         env["CUDA_VISIBLE_DEVICES"] = ""
     print(f"[tests] {' '.join(cmd[2:])} (budget {budget.seconds:.0f} s)", flush=True)

@@ -57,7 +57,10 @@ Triton decides at kernel definition whether to compile or to interpret, so
 ``TRITON_INTERPRET=1`` must be set before this module is imported to run the
 kernels on CPU tensors (slowly, for tests). On GPU the tile sizes, warps and
 pipeline stages are autotuned per problem size over the configurations that
-:func:`prune_configs` keeps; under the interpreter fixed small tiles are used.
+:func:`prune_configs` keeps (``NEUROKIT_TRITON_AUTOTUNE=0`` in the environment
+takes the first kept one instead: one compilation per problem kind, for
+accuracy tests on a short GPU loan); under the interpreter fixed small tiles
+are used.
 """
 
 from __future__ import annotations
@@ -183,7 +186,7 @@ def _pruner(kernel: str):
     def prune(configs, named_args, **kwargs):
         args = {**named_args, **kwargs}
         q = args["Q"]
-        return prune_configs(
+        kept = prune_configs(
             configs,
             kernel=kernel,
             head_dim=int(args["head_dim"]),
@@ -192,6 +195,7 @@ def _pruner(kernel: str):
             n_keys=int(args["n_keys"]),
             shared_memory_bytes=_shared_memory_bytes(q.device.index or 0),
         )
+        return kept if os.environ.get("NEUROKIT_TRITON_AUTOTUNE", "1") != "0" else kept[:1]
 
     return prune
 

@@ -28,6 +28,8 @@ pytestmark = pytest.mark.skipif(
 @pytest.mark.parametrize("dtype", ["float32", "float16"])
 def test_kernels_match_float64_reference_under_interpreter(dtype):
     env = dict(os.environ, TRITON_INTERPRET="1", OMP_NUM_THREADS="1")
+    # The script's folder, not the checkout, heads its sys.path: make this checkout's packages win.
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SCRIPT.parent.parent), os.environ.get("PYTHONPATH")]))
     result = subprocess.run(
         [sys.executable, str(SCRIPT), "--dtype", dtype],
         env=env,
