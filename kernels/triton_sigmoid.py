@@ -193,7 +193,7 @@ def _pruner(kernel: str):
             elem_bytes=q.element_size(),
             n_queries=int(args["n_queries"]),
             n_keys=int(args["n_keys"]),
-            shared_memory_bytes=_shared_memory_bytes(q.device.index or 0),
+            shared_memory_bytes=_shared_memory_bytes(q.device.index or 0) if q.is_cuda else None,
         )
         return kept if os.environ.get("NEUROKIT_TRITON_AUTOTUNE", "1") != "0" else kept[:1]
 

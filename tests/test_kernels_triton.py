@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 SCRIPT = Path(__file__).with_name("kernels_interpreter_check.py")
 
@@ -74,6 +75,20 @@ def test_prune_configs_drops_what_cannot_fit():
     assert prune_configs([big, medium, small], **dict(short, kernel="dkdv"), shared_memory_bytes=None) == [small]
     # Nothing fits: the smallest shared-memory footprint is kept so the autotuner has a config.
     assert prune_configs([big, medium], **dict(problem, n_queries=5, n_keys=5), shared_memory_bytes=None) == [medium]
+
+
+def test_autotune_hook_prunes_and_can_take_one_config(monkeypatch):
+    import kernels.triton_sigmoid as ts
+
+    if ts.INTERPRET:
+        pytest.skip("the kernels were defined for the interpreter (no autotuner)")
+    prune = ts._fwd_kernel.early_config_prune
+    args = {"Q": torch.empty(1, dtype=torch.float16), "head_dim": 64, "n_queries": 20, "n_keys": 20}
+    assert [c.kwargs["BLOCK_M"] for c in prune(ts._FWD_CONFIGS, args, BLOCK_D=64)] == [32]
+    args.update(n_queries=4096, n_keys=4096)
+    assert len(prune(ts._FWD_CONFIGS, args, BLOCK_D=64)) == len(ts._FWD_CONFIGS)
+    monkeypatch.setenv("NEUROKIT_TRITON_AUTOTUNE", "0")
+    assert prune(ts._FWD_CONFIGS, args, BLOCK_D=64) == ts._FWD_CONFIGS[:1]
 
 
 def test_check_script_refuses_to_run_compiled_on_cpu():
