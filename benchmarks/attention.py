@@ -4,10 +4,14 @@ For each head dim, sequence length and causal setting it times the forward,
 the backward and forward + backward of
 
 * ``sigmoid-triton``: :func:`kernels.sigmoid_attention` with the fused Triton
-  kernels (CUDA only);
-* ``sigmoid-torch``: the same function with the blockwise PyTorch fallback;
+  kernels (CUDA only); ``sigmoid-triton-tanh`` the same with
+  ``sigmoid_impl="tanh"``;
+* ``sigmoid-torch``: the same function with the blockwise PyTorch fallback
+  (``sigmoid-torch-tanh``: with ``sigmoid_impl="tanh"``);
 * ``sdpa-flash``: PyTorch's softmax ``scaled_dot_product_attention`` restricted
-  to the flash backend (``torch.nn.attention.sdpa_kernel``);
+  to the flash backend (``torch.nn.attention.sdpa_kernel``); ``sdpa-math``
+  restricted to the math backend (runs anywhere: the CPU stand-in of
+  ``benchmarks/gpu_check.py --dry-run``);
 * ``sigmoid-naive``: sigmoid attention as plain PyTorch ops (full score matrix),
 
 and reports milliseconds, TFLOP/s and the fraction of the peak throughput
@@ -51,7 +55,10 @@ from kernels import sigmoid_attention
 from kernels.torch_sigmoid import sigmoid_attention_naive
 
 H100_BF16_PEAK_TFLOPS = 989.0
-PROVIDERS = ("sigmoid-triton", "sigmoid-torch", "sdpa-flash", "sigmoid-naive")
+PROVIDERS = (
+    "sigmoid-triton", "sigmoid-triton-tanh", "sigmoid-torch", "sigmoid-torch-tanh",
+    "sdpa-flash", "sdpa-math", "sigmoid-naive",
+)  # fmt: skip
 MODES = ("fwd", "bwd", "fwd+bwd")
 DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}
 
@@ -78,19 +85,21 @@ def attention_flops(batch: int, heads: int, seq: int, head_dim: int, causal: boo
 
 
 def _attention_fn(provider: str, causal: bool) -> Callable:
-    if provider == "sigmoid-triton":
-        return lambda q, k, v: sigmoid_attention(q, k, v, causal=causal, backend="triton")
-    if provider == "sigmoid-torch":
-        return lambda q, k, v: sigmoid_attention(q, k, v, causal=causal, backend="torch")
+    if provider.startswith(("sigmoid-triton", "sigmoid-torch")):
+        backend = provider.split("-")[1]
+        impl = "tanh" if provider.endswith("-tanh") else "exact"
+        return lambda q, k, v: sigmoid_attention(q, k, v, causal=causal, backend=backend, sigmoid_impl=impl)
     if provider == "sigmoid-naive":
         return lambda q, k, v: sigmoid_attention_naive(
             q, k, v, scale=1 / math.sqrt(q.shape[-1]), bias=-math.log(k.shape[2]), causal=causal
         )
-    if provider == "sdpa-flash":
+    if provider in ("sdpa-flash", "sdpa-math"):
         from torch.nn.attention import SDPBackend, sdpa_kernel
 
+        sdpa_backend = SDPBackend.FLASH_ATTENTION if provider == "sdpa-flash" else SDPBackend.MATH
+
         def sdpa(q, k, v):
-            with sdpa_kernel(SDPBackend.FLASH_ATTENTION):
+            with sdpa_kernel(sdpa_backend):
                 return F.scaled_dot_product_attention(q, k, v, is_causal=causal)
 
         return sdpa
@@ -252,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         args.model_dim = 2048 if cuda else 128
     if args.providers is None:
         args.providers = ["sigmoid-triton", "sdpa-flash", "sigmoid-naive"] if cuda else ["sigmoid-torch", "sigmoid-naive"]
-    if not cuda and "sigmoid-triton" in args.providers:
+    if not cuda and any(p.startswith("sigmoid-triton") for p in args.providers):
         print("sigmoid-triton needs a CUDA device", file=sys.stderr)
         return 2
     device_name = torch.cuda.get_device_name() if cuda else "cpu"

@@ -12,6 +12,7 @@ This package sits at the bottom of the toolkit: it imports only
 
 from kernels.dispatch import (
     MAX_TRITON_HEAD_DIM,
+    SIGMOID_IMPLS,
     TORCH_DTYPES,
     TRITON_DTYPES,
     sigmoid_attention,
@@ -31,6 +32,7 @@ __all__ = [
     "TRITON_DTYPES",
     "TORCH_DTYPES",
     "MAX_TRITON_HEAD_DIM",
+    "SIGMOID_IMPLS",
     "SigmoidSelfAttention",
     "SigmoidCrossAttention",
     "SigmoidTransformerBlock",

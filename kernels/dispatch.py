@@ -26,7 +26,7 @@ from typing import Literal
 
 import torch
 
-from kernels.torch_sigmoid import sigmoid_attention_torch
+from kernels.torch_sigmoid import SIGMOID_IMPLS, SigmoidImpl, sigmoid_attention_torch
 from neurokit.exceptions import DataValidationError
 
 Backend = Literal["auto", "triton", "torch"]
@@ -167,6 +167,7 @@ def sigmoid_attention(
     causal: bool = False,
     key_padding_mask: torch.Tensor | None = None,
     backend: Backend = "auto",
+    sigmoid_impl: SigmoidImpl = "exact",
 ) -> torch.Tensor:
     """Sigmoid attention ``O = sigmoid(Q K^T * scale + bias) V``, differentiable.
 
@@ -198,6 +199,15 @@ def sigmoid_attention(
         are ignored (the convention of :class:`torch.nn.MultiheadAttention`).
     backend : {"auto", "triton", "torch"}
         Which implementation runs; see the module docstring.
+    sigmoid_impl : {"exact", "tanh"}
+        ``"exact"`` (default) evaluates the logistic function;
+        ``"tanh"`` uses FlashSigmoid's ``0.5 * tanh(0.5 s) + 0.5``, which the
+        CUDA kernels compute with the ``tanh.approx.f32`` instruction (one
+        special-function op per score instead of two; sm_75 or newer). That
+        instruction's relative error is up to about ``2**-11``, i.e. an
+        absolute error of up to about ``2.5e-4`` per attention weight; the
+        PyTorch fallback and Triton's interpreter compute the same formula
+        with an accurate ``tanh``.
 
     Returns
     -------
@@ -208,7 +218,8 @@ def sigmoid_attention(
     ------
     DataValidationError
         On wrong shapes, dtypes or devices, a non-scalar ``bias`` or
-        ``scale``, or a ``backend`` that cannot run these tensors.
+        ``scale``, an unknown ``sigmoid_impl``, or a ``backend`` that cannot
+        run these tensors.
 
     Notes
     -----
@@ -222,20 +233,26 @@ def sigmoid_attention(
     bias = -math.log(n_keys) if bias is None else _as_float(bias, "bias")
     if not isinstance(causal, bool):
         raise DataValidationError(f"causal must be a bool, got {causal!r}")
+    if sigmoid_impl not in SIGMOID_IMPLS:
+        raise DataValidationError(f"sigmoid_impl must be 'exact' or 'tanh', got {sigmoid_impl!r}")
     chosen = _choose_backend(backend, q)
     if chosen == "triton":
         from kernels.triton_sigmoid import sigmoid_attention_triton
 
         return sigmoid_attention_triton(
-            q, k, v, scale=scale, bias=bias, causal=causal, key_padding_mask=key_padding_mask
-        )
+            q, k, v, scale=scale, bias=bias, causal=causal, key_padding_mask=key_padding_mask,
+            sigmoid_impl=sigmoid_impl,
+        )  # fmt: skip
     return sigmoid_attention_torch(
-        q, k, v, scale=scale, bias=bias, causal=causal, key_padding_mask=key_padding_mask
-    )
+        q, k, v, scale=scale, bias=bias, causal=causal, key_padding_mask=key_padding_mask,
+        sigmoid_impl=sigmoid_impl,
+    )  # fmt: skip
 
 
 __all__ = [
     "Backend",
+    "SIGMOID_IMPLS",
+    "SigmoidImpl",
     "TRITON_DTYPES",
     "TORCH_DTYPES",
     "MAX_TRITON_HEAD_DIM",

@@ -21,7 +21,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from kernels.dispatch import Backend, sigmoid_attention
+from kernels.dispatch import SIGMOID_IMPLS, Backend, SigmoidImpl, sigmoid_attention
 from neurokit.exceptions import DataValidationError
 
 
@@ -52,6 +52,7 @@ class _MultiHeadSigmoidAttention(nn.Module):
         attn_bias: float | None,
         causal: bool,
         backend: Backend,
+        sigmoid_impl: SigmoidImpl,
     ) -> None:
         super().__init__()
         dim = _check_positive_int(dim, "dim")
@@ -66,6 +67,8 @@ class _MultiHeadSigmoidAttention(nn.Module):
             )
         if backend not in ("auto", "triton", "torch"):
             raise DataValidationError(f"backend must be 'auto', 'triton' or 'torch', got {backend!r}")
+        if sigmoid_impl not in SIGMOID_IMPLS:
+            raise DataValidationError(f"sigmoid_impl must be 'exact' or 'tanh', got {sigmoid_impl!r}")
         self.dim = dim
         self.num_heads = num_heads
         self.num_kv_heads = num_kv_heads
@@ -73,6 +76,7 @@ class _MultiHeadSigmoidAttention(nn.Module):
         self.attn_bias = attn_bias
         self.causal = bool(causal)
         self.backend = backend
+        self.sigmoid_impl = sigmoid_impl
         self.q_proj = nn.Linear(dim, dim, bias=qkv_bias)
         self.kv_proj = nn.Linear(context_dim, 2 * num_kv_heads * self.head_dim, bias=qkv_bias)
         self.out_proj = nn.Linear(dim, dim)
@@ -97,6 +101,7 @@ class _MultiHeadSigmoidAttention(nn.Module):
             causal=self.causal,
             key_padding_mask=key_padding_mask,
             backend=self.backend,
+            sigmoid_impl=self.sigmoid_impl,
         )
         return self.out_proj(out.transpose(1, 2).reshape(batch, n_queries, self.dim))
 
@@ -104,7 +109,7 @@ class _MultiHeadSigmoidAttention(nn.Module):
         return (
             f"dim={self.dim}, num_heads={self.num_heads}, num_kv_heads={self.num_kv_heads}, "
             f"qk_norm={not isinstance(self.q_norm, nn.Identity)}, causal={self.causal}, "
-            f"attn_bias={self.attn_bias}, backend={self.backend!r}"
+            f"attn_bias={self.attn_bias}, backend={self.backend!r}, sigmoid_impl={self.sigmoid_impl!r}"
         )
 
 
@@ -130,6 +135,9 @@ class SigmoidSelfAttention(_MultiHeadSigmoidAttention):
         Causal mask (token ``i`` attends to tokens ``j <= i``).
     backend : {"auto", "triton", "torch"}
         Passed to :func:`kernels.sigmoid_attention`.
+    sigmoid_impl : {"exact", "tanh"}
+        Passed to :func:`kernels.sigmoid_attention` (``"tanh"``: FlashSigmoid's
+        cheaper ``0.5 * tanh(0.5 s) + 0.5``).
 
     Examples
     --------
@@ -149,6 +157,7 @@ class SigmoidSelfAttention(_MultiHeadSigmoidAttention):
         attn_bias: float | None = None,
         causal: bool = False,
         backend: Backend = "auto",
+        sigmoid_impl: SigmoidImpl = "exact",
     ) -> None:
         super().__init__(
             dim,
@@ -160,6 +169,7 @@ class SigmoidSelfAttention(_MultiHeadSigmoidAttention):
             attn_bias=attn_bias,
             causal=causal,
             backend=backend,
+            sigmoid_impl=sigmoid_impl,
         )
 
     def forward(self, x: torch.Tensor, key_padding_mask: torch.Tensor | None = None) -> torch.Tensor:
@@ -192,7 +202,7 @@ class SigmoidCrossAttention(_MultiHeadSigmoidAttention):
         Number of query heads.
     context_dim : int, optional
         Width of the context tokens; default ``dim``.
-    num_kv_heads, qk_norm, qkv_bias, attn_bias, backend
+    num_kv_heads, qk_norm, qkv_bias, attn_bias, backend, sigmoid_impl
         As in :class:`SigmoidSelfAttention` (``attn_bias`` defaults to
         ``-log(n_context)``).
 
@@ -214,6 +224,7 @@ class SigmoidCrossAttention(_MultiHeadSigmoidAttention):
         qkv_bias: bool = True,
         attn_bias: float | None = None,
         backend: Backend = "auto",
+        sigmoid_impl: SigmoidImpl = "exact",
     ) -> None:
         super().__init__(
             dim,
@@ -225,6 +236,7 @@ class SigmoidCrossAttention(_MultiHeadSigmoidAttention):
             attn_bias=attn_bias,
             causal=False,
             backend=backend,
+            sigmoid_impl=sigmoid_impl,
         )
         self.context_dim = self.kv_proj.in_features
 
@@ -312,6 +324,8 @@ class SigmoidTransformerBlock(nn.Module):
         Scalar bias inside the sigmoid; default ``-log(n_keys)``.
     backend : {"auto", "triton", "torch"}
         Passed to :func:`kernels.sigmoid_attention`.
+    sigmoid_impl : {"exact", "tanh"}
+        Passed to :func:`kernels.sigmoid_attention` by both attention layers.
 
     Examples
     --------
@@ -334,6 +348,7 @@ class SigmoidTransformerBlock(nn.Module):
         context_dim: int | None = None,
         attn_bias: float | None = None,
         backend: Backend = "auto",
+        sigmoid_impl: SigmoidImpl = "exact",
     ) -> None:
         super().__init__()
         if norm not in ("hybrid", "layerscale"):
@@ -351,6 +366,7 @@ class SigmoidTransformerBlock(nn.Module):
             attn_bias=attn_bias,
             causal=causal,
             backend=backend,
+            sigmoid_impl=sigmoid_impl,
         )
         self.self_attn_res = _Residual(dim, norm, layerscale_init)
         self.cross_attn = None
@@ -364,6 +380,7 @@ class SigmoidTransformerBlock(nn.Module):
                 qk_norm=qk_norm,
                 attn_bias=attn_bias,
                 backend=backend,
+                sigmoid_impl=sigmoid_impl,
             )
             self.cross_attn_res = _Residual(dim, norm, layerscale_init)
         hidden = max(1, int(round(dim * mlp_ratio)))

@@ -21,14 +21,44 @@ accumulate in) and the result is cast back; float64 inputs stay in float64 so
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 from torch.autograd.function import once_differentiable
+
+SigmoidImpl = Literal["exact", "tanh"]
+
+SIGMOID_IMPLS = ("exact", "tanh")
+"""How the sigmoid of the scores is computed: ``torch.sigmoid``, or ``0.5 * tanh(0.5 s) + 0.5``."""
 
 DEFAULT_BLOCK_Q = 256
 """Default number of query rows per block."""
 
 DEFAULT_BLOCK_K = 512
 """Default number of key columns per block."""
+
+
+def sigmoid(scores: torch.Tensor, sigmoid_impl: SigmoidImpl = "exact") -> torch.Tensor:
+    """The logistic sigmoid of ``scores``, exact or through ``tanh``.
+
+    Parameters
+    ----------
+    scores : torch.Tensor
+        Any shape and floating dtype.
+    sigmoid_impl : {"exact", "tanh"}
+        ``"exact"``: :func:`torch.sigmoid`; ``"tanh"``: ``0.5 * tanh(0.5 s) +
+        0.5``, FlashSigmoid's formulation (the Triton kernels evaluate the
+        ``tanh`` with a fast approximate instruction on CUDA; PyTorch's
+        ``tanh`` is accurate, so here the two differ only by rounding).
+
+    Returns
+    -------
+    torch.Tensor
+        Same shape and dtype as ``scores``.
+    """
+    if sigmoid_impl == "tanh":
+        return 0.5 * torch.tanh(0.5 * scores) + 0.5
+    return torch.sigmoid(scores)
 
 
 def _compute_dtype(dtype: torch.dtype) -> torch.dtype:
@@ -88,6 +118,7 @@ def _probabilities(
     scale: float,
     bias: float,
     mask: torch.Tensor | None,
+    sigmoid_impl: SigmoidImpl,
 ) -> torch.Tensor:
     """``P = sigmoid(Q K^T * scale + bias)`` of one block, zero where masked.
 
@@ -95,7 +126,7 @@ def _probabilities(
     result is (B, Hkv, G, bq, bk), the only score-sized tensor ever built.
     """
     scores = torch.matmul(q_blk, k_blk.transpose(-1, -2))
-    p = torch.sigmoid(scores * scale + bias)
+    p = sigmoid(scores * scale + bias, sigmoid_impl)
     if mask is not None:
         p = p.masked_fill(~mask, 0.0)
     return p
@@ -112,7 +143,7 @@ class _BlockwiseSigmoidAttention(torch.autograd.Function):
     """Autograd function: blockwise forward, blockwise recomputing backward."""
 
     @staticmethod
-    def forward(ctx, q, k, v, scale, bias, causal, keep_keys, block_q, block_k):
+    def forward(ctx, q, k, v, scale, bias, causal, keep_keys, block_q, block_k, sigmoid_impl):
         batch, heads, n_queries, head_dim = q.shape
         kv_heads, n_keys = k.shape[1], k.shape[2]
         group = heads // kv_heads
@@ -128,17 +159,17 @@ class _BlockwiseSigmoidAttention(torch.autograd.Function):
             for k0 in range(0, k_end, block_k):
                 k1 = min(k0 + block_k, k_end)
                 mask = _block_mask(q0, q1, k0, k1, n_queries, n_keys, causal, keep_keys, q.device)
-                p = _probabilities(q_blk, k5[..., k0:k1, :].to(cdt), scale, bias, mask)
+                p = _probabilities(q_blk, k5[..., k0:k1, :].to(cdt), scale, bias, mask, sigmoid_impl)
                 out[..., q0:q1, :] += torch.matmul(p, v5[..., k0:k1, :].to(cdt))
         ctx.save_for_backward(q, k, v, keep_keys)
-        ctx.config = (scale, bias, causal, block_q, block_k)
+        ctx.config = (scale, bias, causal, block_q, block_k, sigmoid_impl)
         return out.reshape(batch, heads, n_queries, v.shape[-1]).to(q.dtype)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_out):
         q, k, v, keep_keys = ctx.saved_tensors
-        scale, bias, causal, block_q, block_k = ctx.config
+        scale, bias, causal, block_q, block_k, sigmoid_impl = ctx.config
         batch, heads, n_queries, head_dim = q.shape
         kv_heads, n_keys, v_dim = k.shape[1], k.shape[2], v.shape[-1]
         group = heads // kv_heads
@@ -160,7 +191,7 @@ class _BlockwiseSigmoidAttention(torch.autograd.Function):
                 k_blk = k5[..., k0:k1, :].to(cdt)
                 v_blk = v5[..., k0:k1, :].to(cdt)
                 mask = _block_mask(q0, q1, k0, k1, n_queries, n_keys, causal, keep_keys, q.device)
-                p = _probabilities(q_blk, k_blk, scale, bias, mask)
+                p = _probabilities(q_blk, k_blk, scale, bias, mask, sigmoid_impl)
                 # dV = P^T dO, summed over the query heads sharing this key/value head.
                 dv[:, :, k0:k1] += torch.matmul(p.transpose(-1, -2), do_blk).sum(dim=2)
                 dp = torch.matmul(do_blk, v_blk.transpose(-1, -2))
@@ -170,7 +201,7 @@ class _BlockwiseSigmoidAttention(torch.autograd.Function):
         dq = (dq * scale).reshape(q.shape).to(q.dtype)
         dk = (dk * scale).to(k.dtype)
         dv = dv.to(v.dtype)
-        return dq, dk, dv, None, None, None, None, None, None
+        return dq, dk, dv, None, None, None, None, None, None, None
 
 
 def sigmoid_attention_torch(
@@ -184,6 +215,7 @@ def sigmoid_attention_torch(
     key_padding_mask: torch.Tensor | None = None,
     block_q: int = DEFAULT_BLOCK_Q,
     block_k: int = DEFAULT_BLOCK_K,
+    sigmoid_impl: SigmoidImpl = "exact",
 ) -> torch.Tensor:
     """Blockwise sigmoid attention on any device (no Triton needed).
 
@@ -208,6 +240,8 @@ def sigmoid_attention_torch(
     block_q, block_k : int
         Block sizes over queries and keys; peak extra memory is one
         (batch, heads, block_q, block_k) block in the compute dtype.
+    sigmoid_impl : {"exact", "tanh"}
+        See :func:`sigmoid`.
 
     Returns
     -------
@@ -216,7 +250,7 @@ def sigmoid_attention_torch(
     """
     keep_keys = None if key_padding_mask is None else ~key_padding_mask.to(torch.bool)
     return _BlockwiseSigmoidAttention.apply(
-        q, k, v, float(scale), float(bias), bool(causal), keep_keys, int(block_q), int(block_k)
+        q, k, v, float(scale), float(bias), bool(causal), keep_keys, int(block_q), int(block_k), sigmoid_impl
     )
 
 
@@ -229,6 +263,7 @@ def sigmoid_attention_naive(
     bias: float,
     causal: bool = False,
     key_padding_mask: torch.Tensor | None = None,
+    sigmoid_impl: SigmoidImpl = "exact",
 ) -> torch.Tensor:
     """Sigmoid attention as three PyTorch ops, differentiated by autograd.
 
@@ -241,7 +276,7 @@ def sigmoid_attention_naive(
     if kv_heads != heads:
         k = k.repeat_interleave(heads // kv_heads, dim=1)
         v = v.repeat_interleave(heads // kv_heads, dim=1)
-    p = torch.sigmoid(torch.matmul(q, k.transpose(-1, -2)) * scale + bias)
+    p = sigmoid(torch.matmul(q, k.transpose(-1, -2)) * scale + bias, sigmoid_impl)
     n_queries, n_keys = q.shape[2], k.shape[2]
     if causal:
         rows = torch.arange(n_queries, device=q.device)[:, None]
@@ -253,6 +288,9 @@ def sigmoid_attention_naive(
 
 
 __all__ = [
+    "SIGMOID_IMPLS",
+    "SigmoidImpl",
+    "sigmoid",
     "DEFAULT_BLOCK_Q",
     "DEFAULT_BLOCK_K",
     "causal_key_limit",

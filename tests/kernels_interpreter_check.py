@@ -7,10 +7,19 @@ Triton decides whether to interpret a kernel when the kernel is defined, so
 imported it cannot guarantee.
 
 For each case the output and the gradients of q, k and v from the kernels are
-compared with a float64 reference. The criterion of the field (REFERENCE.md
+compared with a float64 reference. The interpreter runs 32 x 32 tiles, so the
+cases cover every branch of the split loops: interior (unmasked) tiles, tiles
+on a causal diagonal aligned with the tiles and not, ragged last tiles of the
+queries and of the keys (and sequences with none), a head dim that is a power
+of two and ones that are not, grouped-query attention, padding masks, strided
+inputs, and ``sigmoid_impl="tanh"``. The criterion of the field (REFERENCE.md
 section 7): the kernel's error may be at most twice the error of the same
 math done by PyTorch at the kernel's precision, plus a small absolute slack.
-The kernels must also agree with the blockwise PyTorch fallback.
+The kernels must also agree with the blockwise PyTorch fallback. For the
+``tanh`` cases the "same math" and fallback use the tanh formula too, and the
+script also prints the tanh kernels' max and mean absolute difference from the
+exact-sigmoid kernels on the same inputs (lines starting ``tanh-vs-exact``),
+which must be nonzero (the variant was really run) and at most ``TANH_BOUND``.
 
 Usage::
 
@@ -29,22 +38,30 @@ import time
 
 import torch
 
-# (name, batch, heads, kv_heads, n_queries, n_keys, head_dim, causal, padded, strided)
+# (name, batch, heads, kv_heads, n_queries, n_keys, head_dim, causal, padded, strided, sigmoid_impl)
 CASES = [
-    ("square-d40", 1, 2, 2, 97, 97, 40, False, False, False),
-    ("square-causal-d64", 1, 2, 2, 97, 97, 64, True, False, False),
-    ("gqa-200-strided", 2, 4, 2, 200, 200, 40, True, False, True),
-    ("cross-padded-mqa", 2, 2, 1, 97, 200, 64, False, True, False),
-    ("cross-causal-padded", 1, 2, 1, 97, 200, 40, True, True, False),
-    ("more-queries-causal", 1, 2, 2, 200, 97, 64, True, False, False),
+    ("square-d40", 1, 2, 2, 97, 97, 40, False, False, False, "exact"),  # ragged q and k tiles
+    ("square-causal-d64", 1, 2, 2, 97, 97, 64, True, False, False, "exact"),  # aligned diagonal, ragged
+    ("gqa-200-strided", 2, 4, 2, 200, 200, 40, True, False, True, "exact"),
+    ("cross-padded-mqa", 2, 2, 1, 97, 200, 64, False, True, False, "exact"),
+    ("cross-causal-padded", 1, 2, 1, 97, 200, 40, True, True, False, "exact"),  # unaligned diagonal
+    ("more-queries-causal", 1, 2, 2, 200, 97, 64, True, False, False, "exact"),  # rows that see no key
+    ("aligned-causal-gqa-d32", 1, 2, 1, 96, 96, 32, True, False, False, "exact"),  # no ragged tile
+    ("aligned-padded-d16", 1, 1, 1, 64, 96, 16, False, True, False, "exact"),  # no edge tile at all
+    ("tanh-causal-padded", 1, 2, 1, 97, 130, 40, True, True, False, "tanh"),
+    ("tanh-gqa-strided", 2, 4, 2, 70, 70, 64, False, False, True, "tanh"),
 ]
 
 # Absolute slack on top of twice PyTorch's own error, per dtype.
 SLACK = {torch.float32: 2e-7, torch.float16: 5e-4}
 
+# Largest allowed max |tanh kernel - exact kernel| (output and gradients) per dtype. Under the
+# interpreter tanh goes through an exponential, so the two differ by rounding only.
+TANH_BOUND = {torch.float32: 1e-5, torch.float16: 2e-3}
+
 
 def _make(case, dtype, seed):
-    _, batch, heads, kv_heads, n_q, n_k, dim, causal, padded, strided = case
+    _, batch, heads, kv_heads, n_q, n_k, dim, causal, padded, strided, _ = case
     gen = torch.Generator().manual_seed(seed)
     if strided:  # (batch, seq, heads, dim) storage seen through a transpose, as modules produce
         q = torch.randn(batch, n_q, heads, dim, generator=gen).transpose(1, 2)
@@ -77,22 +94,24 @@ def run(dtype: torch.dtype, seed: int = 0) -> bool:
 
     ok = True
     for case in CASES:
-        name, dim = case[0], case[6]
+        name, dim, impl = case[0], case[6], case[10]
         q, k, v, grad, mask, causal = _make(case, dtype, seed)
         scale, bias = 1 / math.sqrt(dim), -math.log(k.shape[2])
+
+        def attention(backend, sigmoid_impl=impl):
+            return lambda a, b, c: sigmoid_attention(
+                a, b, c, causal=causal, key_padding_mask=mask, backend=backend, sigmoid_impl=sigmoid_impl
+            )
+
         start = time.perf_counter()
-        kernel = _output_and_grads(
-            lambda a, b, c: sigmoid_attention(a, b, c, causal=causal, key_padding_mask=mask, backend="triton"),
-            q, k, v, grad,
-        )  # fmt: skip
+        kernel = _output_and_grads(attention("triton"), q, k, v, grad)
         seconds = time.perf_counter() - start
-        fallback = _output_and_grads(
-            lambda a, b, c: sigmoid_attention(a, b, c, causal=causal, key_padding_mask=mask, backend="torch"),
-            q, k, v, grad,
-        )  # fmt: skip
+        fallback = _output_and_grads(attention("torch"), q, k, v, grad)
 
         def naive(a, b, c):
-            return sigmoid_attention_naive(a, b, c, scale=scale, bias=bias, causal=causal, key_padding_mask=mask)
+            return sigmoid_attention_naive(
+                a, b, c, scale=scale, bias=bias, causal=causal, key_padding_mask=mask, sigmoid_impl=impl
+            )
 
         same_math = _output_and_grads(naive, q, k, v, grad)
         exact = _output_and_grads(naive, q.double(), k.double(), v.double(), grad.double())
@@ -108,6 +127,23 @@ def run(dtype: torch.dtype, seed: int = 0) -> bool:
                 f"{'ok  ' if passed else 'FAIL'} {dtype} {name:22s} {label}: kernel err {err:.2e}, "
                 f"torch err {torch_err:.2e}, bound {bound:.2e}, kernel-fallback {fb_gap:.2e} ({seconds:.1f}s)"
             )
+        if impl == "tanh":
+            ok &= _compare_with_exact(dtype, name, kernel, _output_and_grads(attention("triton", "exact"), q, k, v, grad))
+    return ok
+
+
+def _compare_with_exact(dtype, name, tanh_results, exact_results) -> bool:
+    """Print the tanh kernels' max / mean abs difference from the exact-sigmoid kernels; check the bound."""
+    ok = True
+    for label, got, exact in zip(("out", "dq", "dk", "dv"), tanh_results, exact_results):
+        diff = (got.double() - exact.double()).abs()
+        # Nonzero: the flag reached the kernels (the two formulas round differently).
+        passed = 0 < diff.max().item() <= TANH_BOUND[dtype]
+        ok &= passed
+        print(
+            f"tanh-vs-exact {'ok  ' if passed else 'FAIL'} {dtype} {name:22s} {label}: max {diff.max().item():.2e}, "
+            f"mean {diff.mean().item():.2e}, bound {TANH_BOUND[dtype]:.0e}"
+        )
     return ok
 
 

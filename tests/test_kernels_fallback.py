@@ -219,6 +219,7 @@ def test_validation_errors_name_the_argument():
     _bad("bias must be a real number", bias="big")
     _bad("scale must be finite", scale=float("nan"))
     _bad("causal must be a bool", causal=1)
+    _bad("sigmoid_impl must be 'exact' or 'tanh'", sigmoid_impl="fast")
     with pytest.raises(NeurokitError):
         sigmoid_attention(q, k, v, bias=torch.ones(3))
 
@@ -234,6 +235,38 @@ def test_triton_backend_on_cpu_explains_interpreter(monkeypatch):
         sigmoid_attention(q, k, v, backend="triton")
     with pytest.raises(DataValidationError, match="float16, bfloat16 and float32|needs the triton"):
         sigmoid_attention(q.double(), k.double(), v.double(), backend="triton")
+
+
+def test_tanh_sigmoid_is_the_logistic_function_up_to_rounding():
+    x = torch.linspace(-30, 30, 20001, dtype=torch.float64)
+    exact = torch.sigmoid(x)
+    assert (torch_sigmoid.sigmoid(x, "tanh") - exact).abs().max() < 1e-15
+    assert torch.equal(torch_sigmoid.sigmoid(x, "exact"), exact)
+    # float32: the formula's cancellation near sigmoid -> 0 costs an absolute error of about one ulp of 1.
+    err32 = (torch_sigmoid.sigmoid(x.float(), "tanh").double() - exact).abs().max()
+    assert 0 < err32 < 1.2e-7
+
+
+@pytest.mark.parametrize("causal, padded", [(False, True), (True, False)])
+def test_tanh_attention_matches_exact_and_its_own_naive_gradients(causal, padded):
+    q, k, v = _inputs(2, 4, 2, 9, 11, 5, grad=True)
+    mask = _padding(2, 11) if padded else None
+    out = sigmoid_attention(q, k, v, causal=causal, key_padding_mask=mask, backend="torch", sigmoid_impl="tanh")
+    exact = sigmoid_attention(q, k, v, causal=causal, key_padding_mask=mask, backend="torch")
+    torch.testing.assert_close(out, exact, rtol=1e-12, atol=1e-12)  # float64: same function
+    grads = torch.autograd.grad(out.sum(), (q, k, v))
+    naive = sigmoid_attention_naive(
+        q, k, v, scale=1 / math.sqrt(5), bias=-math.log(11), causal=causal, key_padding_mask=mask,
+        sigmoid_impl="tanh",
+    )  # fmt: skip
+    for got, want in zip(grads, torch.autograd.grad(naive.sum(), (q, k, v))):
+        torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12)
+    # In float32 the two formulas differ, by rounding only.
+    q32, k32, v32 = (t.detach().float() for t in (q, k, v))
+    diff = sigmoid_attention(q32, k32, v32, causal=causal, key_padding_mask=mask, sigmoid_impl="tanh") - (
+        sigmoid_attention(q32, k32, v32, causal=causal, key_padding_mask=mask)
+    )
+    assert 0 < diff.abs().max() < 1e-5
 
 
 def test_long_sequence_runs_blockwise_on_cpu():

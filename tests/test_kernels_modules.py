@@ -117,6 +117,8 @@ def test_modules_validate_configuration_and_inputs():
         SigmoidCrossAttention(32, 4, backend="gpu")
     with pytest.raises(DataValidationError, match="norm must be"):
         SigmoidTransformerBlock(32, 4, norm="post")
+    with pytest.raises(DataValidationError, match="sigmoid_impl must be"):
+        SigmoidSelfAttention(32, 4, sigmoid_impl="fast")
     attn = SigmoidSelfAttention(32, 4)
     with pytest.raises(DataValidationError, match=r"x must have shape \(batch, seq, 32\)"):
         attn(torch.randn(2, 5, 16))
@@ -128,6 +130,23 @@ def test_modules_validate_configuration_and_inputs():
     block = SigmoidTransformerBlock(32, 4)
     with pytest.raises(DataValidationError, match="context must be given exactly"):
         block(torch.randn(1, 3, 32), context=torch.randn(1, 3, 32))
+
+
+def test_sigmoid_impl_reaches_every_attention_layer(monkeypatch):
+    import kernels.modules as modules
+
+    seen = []
+    original = modules.sigmoid_attention
+    monkeypatch.setattr(modules, "sigmoid_attention", lambda *a, **kw: seen.append(kw["sigmoid_impl"]) or original(*a, **kw))
+    block = SigmoidTransformerBlock(32, 4, context_dim=8, sigmoid_impl="tanh")
+    assert "sigmoid_impl='tanh'" in repr(block.self_attn) and "sigmoid_impl='tanh'" in repr(block.cross_attn)
+    x, context = torch.randn(2, 5, 32), torch.randn(2, 3, 8)
+    out = block(x, context=context)
+    assert seen == ["tanh", "tanh"]
+    exact = SigmoidTransformerBlock(32, 4, context_dim=8)
+    exact.load_state_dict(block.state_dict())
+    torch.testing.assert_close(out, exact(x, context=context), rtol=1e-5, atol=1e-5)
+    assert seen[-2:] == ["exact", "exact"]
 
 
 def test_tiny_transformer_learns_to_reverse_a_sequence():
