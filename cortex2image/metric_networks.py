@@ -201,7 +201,7 @@ class MetricNetwork:
             model.load_state_dict({k: v for k, v in state.items() if k in expected}, strict=False)
         except RuntimeError as exc:  # shape mismatches
             raise CheckpointError(f"{weights}: does not fit {spec.architecture} ({exc})") from exc
-        return create_feature_extractor(model, return_nodes={spec.layer: "features"})
+        return create_feature_extractor(model.eval(), return_nodes={spec.layer: "features"})
 
     def _preprocess(self, batch: np.ndarray) -> torch.Tensor:
         x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)).permute(0, 3, 1, 2).to(self.device)

@@ -76,7 +76,7 @@ def _sha(data: bytes | str) -> str:
 
 
 def extractor_fingerprint(extractor: FeatureExtractor) -> str:
-    """SHA-256 of what an extractor's features depend on: its class, preprocessing and every weight.
+    """BLAKE2b hash of what an extractor's features depend on: its class, preprocessing and every weight.
 
     Parameters
     ----------
@@ -92,7 +92,7 @@ def extractor_fingerprint(extractor: FeatureExtractor) -> str:
         raise InvalidParameterError(
             f"extractor must be an encoding.features.FeatureExtractor, got {type(extractor).__name__}"
         )
-    h = hashlib.sha256()
+    h = hashlib.blake2b(digest_size=32)  # ~2x sha256's speed on CPUs without SHA instructions
     described = {
         "class": f"{type(extractor).__module__}.{type(extractor).__qualname__}",
         "input_size": getattr(extractor, "input_size", None),
@@ -245,19 +245,19 @@ class FeatureStore:
         """The entry name for these stimuli, extractor and settings (``<settings hash>-<ids hash>``)."""
         kw = check_extract_kwargs(extractor, extract_kwargs)
         uniq = self._ids(ids, source)
-        return f"{self._settings_key(source, extractor, kw)}-{_sha(uniq.tobytes())[:12]}"
+        return self._key(source, uniq, extractor_fingerprint(extractor), kw)
 
     @staticmethod
-    def _settings_key(source: StimulusSource, extractor: FeatureExtractor, kw: Mapping[str, Any]) -> str:
+    def _key(source: StimulusSource, uniq: np.ndarray, fingerprint: str, kw: Mapping[str, Any]) -> str:
         settings = {
             "format": _FORMAT,
-            "extractor": extractor_fingerprint(extractor),
+            "extractor": fingerprint,
             "layers": list(kw["layers"]),
             "pooling": kw["pooling"],
             "grid_size": kw["grid_size"] if kw["pooling"] == "grid" else None,
             "stimuli": source.fingerprint(),
         }
-        return _sha(json.dumps(settings, sort_keys=True))[:16]
+        return f"{_sha(json.dumps(settings, sort_keys=True))[:16]}-{_sha(uniq.tobytes())[:12]}"
 
     def _covering_entry(self, prefix: str, uniq: np.ndarray) -> str | None:
         """A finished entry of the same settings whose stimuli include ``uniq`` (e.g. all 73,000 NSD images)."""
@@ -400,7 +400,8 @@ class FeatureStore:
             raise InvalidParameterError(f"batch_size must be a positive integer, got {batch_size!r}")
         kw = check_extract_kwargs(extractor, extract_kwargs)
         uniq = self._ids(ids, source)
-        key = self.key(source, uniq, extractor, kw)
+        fingerprint = extractor_fingerprint(extractor)  # hashes every weight: once per call
+        key = self._key(source, uniq, fingerprint, kw)
         entry = self.folder / key
         self.folder.mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries(self.folder)
@@ -413,13 +414,13 @@ class FeatureStore:
                     warnings.warn(f"{exc}; computing the requested stimuli on their own", RuntimeWarning,
                                   stacklevel=2)
         if not (entry / "meta.json").is_file():
-            self._create(entry, source, uniq, extractor, kw)
+            self._create(entry, source, uniq, extractor, kw, fingerprint)
         try:
             meta, record, data = self._read_entry(entry)
         except FeatureStoreError as exc:  # a damaged header: the entry is ours to rebuild
             warnings.warn(f"{exc}; recomputing the entry", RuntimeWarning, stacklevel=2)
             shutil.rmtree(entry)
-            self._create(entry, source, uniq, extractor, kw)
+            self._create(entry, source, uniq, extractor, kw, fingerprint)
             meta, record, data = self._read_entry(entry)
         done = dict(record.get("done", {}))
         bad = self._damaged(meta, done, data)
@@ -451,7 +452,7 @@ class FeatureStore:
         return self.open(key)
 
     def _create(self, entry: Path, source: StimulusSource, uniq: np.ndarray, extractor: FeatureExtractor,
-                kw: Mapping[str, Any]) -> None:
+                kw: Mapping[str, Any], fingerprint: str) -> None:
         """Allocate an entry (meta, ids, an empty feature file) under a temporary name, then rename it."""
         widths = self._widths(source, uniq, extractor, kw)
         layers, start = {}, 0
@@ -465,7 +466,7 @@ class FeatureStore:
             "n_features": int(start),
             "layers": layers,
             "chunks": chunks,
-            "extractor": {"class": type(extractor).__name__, "fingerprint": extractor_fingerprint(extractor),
+            "extractor": {"class": type(extractor).__name__, "fingerprint": fingerprint,
                           "repr": repr(extractor)},
             "settings": {"layers": list(kw["layers"]), "pooling": kw["pooling"], "grid_size": kw["grid_size"]},
             "stimuli": source.fingerprint(),

@@ -1,14 +1,12 @@
-"""Image features from any open_clip model (an optional dependency).
+"""Image features from any open_clip model.
 
-open_clip imports torchvision when it is imported, and PyPI's torchvision is a
-CUDA build: with a CPU-only torch its import fails with ``operator
-torchvision::nms does not exist``. The toolkit therefore keeps open_clip (and
-torchvision) off its default path: nothing here is imported until an
-:class:`OpenCLIPExtractor` is built, and a failed import raises an
-``OptionalDependencyError`` (an ``ImportError``) that explains the fix (install the torchvision build that
-matches the installed torch, e.g. from the PyTorch CPU wheel index
-``pip install torchvision --index-url https://download.pytorch.org/whl/cpu``,
-then ``pip install open_clip_torch``).
+open_clip imports torchvision when it is imported, and torchvision must be the
+build made for the installed torch (PyPI's torchvision beside another torch
+fails with ``operator torchvision::nms does not exist``). The toolkit's
+set-up installs a matching pair (torch 2.14.1, torchvision 0.29.1) and
+open_clip; elsewhere open_clip stays optional: nothing here is imported until
+an :class:`OpenCLIPExtractor` is built, and a failed import raises an
+``OptionalDependencyError`` (an ``ImportError``) that explains the fix.
 """
 
 from __future__ import annotations
@@ -37,10 +35,9 @@ def import_open_clip():
         if "torchvision" in text or "nms" in text:
             why = (
                 "open_clip imports torchvision, and the installed torchvision does not match the installed "
-                f"torch {torch.__version__} (PyPI's torchvision is a CUDA build; with a CPU-only torch its import "
-                "fails with 'operator torchvision::nms does not exist'). Install the matching build, e.g. "
-                "'pip install torchvision --index-url https://download.pytorch.org/whl/cpu' (CPU) or the CUDA "
-                "torch/torchvision pair from pytorch.org, then retry"
+                f"torch {torch.__version__} (a torchvision built for another torch fails with 'operator "
+                "torchvision::nms does not exist'). Install the matching pair, e.g. 'pip install torch==2.14.1 "
+                "torchvision==0.29.1' (the toolkit's constraints.txt), then retry"
             )
         else:
             why = "install it with 'pip install open_clip_torch' (the toolkit's [clip] extra)"

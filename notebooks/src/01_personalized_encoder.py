@@ -31,7 +31,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from encoding import PersonalizedEnsembleEncoder, RidgeEncoder, simulate_cohort
-from encoding.image_encoder import image_features
+from encoding.feature_store import FeatureStore
+from encoding.from_nsd import nsd_image_features
 from neurokit.datasets import NSD
 from neurokit.metrics import noise_normalized_accuracy, pearson_r
 from neurokit.plotting import plot_surface_map
@@ -75,7 +76,10 @@ print("files:", sorted(p.name for p in (root / "nsddata_betas/ppdata/subj01/fsav
 # %%
 extractor, kw = cohort.features.extractor, cohort.features.extract_kwargs
 all_ids = np.unique(np.concatenate([nsd.image_ids(s) for s in subjects]))
-features = dict(zip(all_ids.tolist(), image_features(extractor, nsd.images(all_ids, size=96), kw, batch_size=64)))
+# Computed once per extractor, setting and stimulus file, then read from the feature store
+# (in the toolkit's cache; resumable if interrupted, verified on every read).
+X_all = nsd_image_features(nsd, all_ids, extractor, kw, image_size=96, batch_size=64, store=FeatureStore())
+features = dict(zip(all_ids.tolist(), X_all))
 
 
 def design(ids):
