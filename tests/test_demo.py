@@ -120,25 +120,14 @@ RESUME_FLAGS = ["--subjects", "3", "--images", "60", "--shared", "20", "--ensemb
 
 def _demo_until(out, appears, sig):
     """Start ``neurokit demo`` in a subprocess, send ``sig`` once a file matching ``appears`` exists."""
-    import signal
     import subprocess
     import sys
-    import time
+
+    from processes import signal_when
 
     proc = subprocess.Popen([sys.executable, "-m", "neurokit.cli", "demo", "--output", str(out), *RESUME_FLAGS],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 300
-    try:
-        while not list(out.glob(appears)):
-            assert proc.poll() is None, f"the demo ended before {appears} appeared: {proc.communicate()}"
-            assert time.monotonic() < deadline, f"{appears} never appeared"
-            time.sleep(0.02)
-        proc.send_signal(sig)
-        stdout, stderr = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert sig != signal.SIGKILL or proc.returncode == -signal.SIGKILL
+    stdout, stderr = signal_when(proc, lambda: bool(list(out.glob(appears))), sig, what=appears)
     return proc.returncode, stdout, stderr
 
 

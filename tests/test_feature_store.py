@@ -7,11 +7,11 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 
 import numpy as np
 import pytest
 import torch
+from processes import signal_when
 from torch import nn
 
 from encoding.feature_store import ArrayStimuli, FeatureStore, NSDStimuli, extractor_fingerprint
@@ -137,16 +137,7 @@ def test_a_killed_extraction_resumes_and_equals_an_uninterrupted_one(tmp_path):
 
     killed = tmp_path / "killed"
     proc = subprocess.Popen([sys.executable, "-c", KILLED, str(root), str(killed), str(n)])
-    try:
-        deadline = time.monotonic() + 300
-        while not list(killed.glob("*/chunks.json")):
-            assert proc.poll() is None and time.monotonic() < deadline, "the extraction ended or never started"
-            time.sleep(0.02)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    signal_when(proc, lambda: bool(list(killed.glob("*/chunks.json"))), signal.SIGKILL, what="the first chunk")
     store = FeatureStore(killed, chunk_size=16)
     source = NSDStimuli(nsd, image_size=64)
     key = store.key(source, np.arange(n), ext, kw)

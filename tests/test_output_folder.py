@@ -7,9 +7,9 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 
 import pytest
+from processes import signal_when
 
 from neurokit.exceptions import OutputExistsError
 from neurokit.io.atomic import atomic_path, remove_stale_temporaries, temporary_name
@@ -150,16 +150,7 @@ KILLED_WRITER = textwrap.dedent("""
 def test_a_killed_writers_temporary_folder_is_cleaned_by_the_next_run(tmp_path):
     out, ready = tmp_path / "out", tmp_path / "ready"
     proc = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(out), str(ready)])
-    try:
-        deadline = time.monotonic() + 60
-        while not ready.exists():
-            assert proc.poll() is None and time.monotonic() < deadline, "the writer did not start"
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    signal_when(proc, ready.exists, signal.SIGKILL, timeout=60, what="the writer's first files")
     ready.unlink()
     left = [p for p in tmp_path.iterdir() if p.name.startswith(".tmp-")]
     assert len(left) == 1 and len(list(left[0].iterdir())) == 50 and not out.exists()
