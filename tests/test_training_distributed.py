@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -113,12 +114,12 @@ def test_fit_under_ddp_leaves_no_process_group_threads(tmp_path):
     script = tmp_path / "fit.py"
     script.write_text(LEFTOVER_THREADS)
     proc = run([], nproc=2, target=(str(script),))
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("rank ")]
-    assert len(lines) == 2
-    for line in lines:
-        during, after = line.split(" after ")
-        assert "gloo" in during, line  # the check can see gloo's threads while the group lives ...
-        assert "gloo" not in after, line  # ... and none are left once fit() has destroyed it
+    # the two ranks print concurrently, so their lines may run together: match each report, not each line
+    reports = re.findall(r"rank (\d) during (\[[^\]]*\]) after (\[[^\]]*\])", proc.stdout)
+    assert sorted(rank for rank, _, _ in reports) == ["0", "1"], proc.stdout
+    for rank, during, after in reports:
+        assert "gloo" in during, (rank, during)  # the check can see gloo's threads while the group lives ...
+        assert "gloo" not in after, (rank, after)  # ... and none are left once fit() has destroyed it
 
 
 def test_cli_reports_bad_input(tmp_path, capsys):
