@@ -493,6 +493,38 @@ class NSD:
             raise DataValidationError(f"subject {subject}: the vertex selection is empty")
         return level, [np.flatnonzero(keep[:n]), np.flatnonzero(keep[n:])]
 
+    def vertex_selection(
+        self,
+        subject: int,
+        *,
+        level: int | None = None,
+        mask: np.ndarray | None = None,
+        rois: str | Sequence[str] | None = None,
+    ) -> tuple[int, np.ndarray]:
+        """The vertices :meth:`responses` reads for this selection, without reading any betas.
+
+        Streaming readers resolve the selection (ROI files included) once with
+        this, then read it chunk by chunk through :meth:`responses` with
+        ``mask`` set to each chunk, so both paths prepare the data with the
+        same code.
+
+        Parameters
+        ----------
+        subject : int
+        level, mask, rois
+            As in :meth:`responses`.
+
+        Returns
+        -------
+        level : int
+            The mesh level read.
+        vertices : ndarray of int, shape (n_selected,)
+            Sorted column indices into the left-first ``2 * n_vertices(level)``
+            vertex space: the columns of ``responses(...).data``.
+        """
+        level, per_hemi = self._selection(subject, level, mask, rois)
+        return level, np.concatenate([per_hemi[0], n_vertices(level) + per_hemi[1]])
+
     def _read_session(self, subject: int, session: int, per_hemi: list[np.ndarray]) -> np.ndarray:
         """One session's betas on the selected vertices, float32 (n_trials, n_selected)."""
         blocks = []
