@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -316,3 +315,29 @@ def test_vertex_selection_matches_responses(tree):
     assert level == resp.level == 2
     np.testing.assert_array_equal(vertices, resp.vertices)
     assert np.all(np.diff(vertices) > 0)
+
+
+def test_command_line_with_npy_targets(tmp_path, capsys):
+    from encoding.streaming import main
+
+    rng = np.random.default_rng(4)
+    X, X_test = rng.standard_normal((40, 5)), rng.standard_normal((10, 5))
+    W = rng.standard_normal((5, 9))
+    Y, Y_test = (X @ W + rng.standard_normal((40, 9))).astype(np.float32), (X_test @ W).astype(np.float32)
+    for name, a in (("x", X), ("xt", X_test), ("y", Y), ("yt", Y_test)):
+        np.save(tmp_path / f"{name}.npy", a)
+    args = ["--features", str(tmp_path / "x.npy"), "--targets", str(tmp_path / "y.npy"), "--test-features",
+            str(tmp_path / "xt.npy"), "--test-targets", str(tmp_path / "yt.npy"), "--output", str(tmp_path / "fit"),
+            "--chunk-size", "4", "--cv", "loo", "--no-progress"]
+    assert main(args) == 0
+    assert "3 chunks of 4 targets; this run fitted 3" in capsys.readouterr().out
+    enc, info = load_streaming_ridge(tmp_path / "fit")
+    ref = RidgeEncoder(cv="loo").fit(X, Y)
+    _assert_same_fit(enc, ref)
+    np.testing.assert_allclose(info["test_r"], ref.score(X_test, Y_test), rtol=1e-5)
+    assert main([*args, "--resume"]) == 0  # a finished fit: nothing to do
+    assert "fitted 0 on rank 0" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["--nsd-root", str(tmp_path), "--features", str(tmp_path / "x.npy"), "--output", str(tmp_path / "o")])
+    with pytest.raises(SystemExit):
+        main(["--features", str(tmp_path / "x.npy"), "--output", str(tmp_path / "o")])
