@@ -382,7 +382,7 @@ class NSDTargets:
         """What is read, as JSON (stored with a streamed result and checked on resume)."""
         return {
             "source": "NSD",
-            "root": str(self.nsd.root),
+            "root": str(self.nsd.root.resolve()),
             "subject": self.subject,
             "level": int(self.level),
             "sessions": self.sessions,

@@ -209,8 +209,14 @@ class _ColumnReader:
             raise DataValidationError(f"{name} must have shape (n_samples, n_targets), got {self.shape}")
 
     def describe(self) -> dict[str, Any]:
-        return {"path": None if self.path is None else str(self.path.resolve()), "shape": list(self.shape),
-                "dtype": str(self.dtype)}
+        """Shape and dtype, plus the file's size and modification time, or the array's SHA-256."""
+        out: dict[str, Any] = {"shape": list(self.shape), "dtype": str(self.dtype)}
+        if self.path is not None:
+            stat = self.path.stat()
+            out.update(path=str(self.path.resolve()), bytes=stat.st_size, mtime_ns=stat.st_mtime_ns)
+        else:
+            out["sha256"] = _sha256_array(self.array)
+        return out
 
     def read(self, start: int, stop: int) -> np.ndarray:
         if self.array is not None:
@@ -417,7 +423,7 @@ def fit_streaming_ridge(
             "source": targets.describe(),
         }
         if ctx.is_main:
-            _initial_chunk_size(output, config, resume, chunk_size, budget, targets, plan, has_test, where)
+            _open_manifest(output, config, resume, chunk_size, budget, targets, plan, has_test, where)
         from neurokit.training.distributed import barrier
 
         barrier(ctx)
@@ -610,9 +616,9 @@ def _solver_bytes_per_target(plan: Any, n_test: int) -> int:
     return solve + score + write
 
 
-def _initial_chunk_size(output: Path, config: dict, resume: bool, chunk_size: int | None, budget: int | None,
-                        targets: Any, plan: Any, has_test: bool, where: str) -> int:
-    """On rank 0: write the manifest of a new fit, or check the stored one on resume."""
+def _open_manifest(output: Path, config: dict, resume: bool, chunk_size: int | None, budget: int | None,
+                   targets: Any, plan: Any, has_test: bool, where: str) -> None:
+    """On rank 0: write the manifest of a new fit (choosing its chunk size), or check the stored one on resume."""
     manifest_path = output / _MANIFEST
     if manifest_path.is_file():
         if not resume:
@@ -627,7 +633,7 @@ def _initial_chunk_size(output: Path, config: dict, resume: bool, chunk_size: in
                 f"{where}: chunk_size={chunk_size} but the fit in {output} uses chunk_size="
                 f"{manifest['chunk_size']}; resume with the stored one (omit chunk_size)"
             )
-        return int(manifest["chunk_size"])
+        return
     if output.exists() and (not output.is_dir() or any(output.iterdir())):
         raise OutputExistsError(f"{output}: exists and is not an empty folder or a streamed fit; choose another folder")
     n_targets = int(config["n_targets"])
@@ -647,7 +653,6 @@ def _initial_chunk_size(output: Path, config: dict, resume: bool, chunk_size: in
     manifest = dict(config, chunk_size=size, n_chunks=math.ceil(n_targets / size))
     output.mkdir(parents=True, exist_ok=True)
     atomic_write_text(manifest_path, json.dumps(manifest, indent=1))
-    return size
 
 
 def _check_same(manifest: dict, config: dict, where: str, output: Path) -> None:

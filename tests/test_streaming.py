@@ -269,6 +269,8 @@ def test_bad_arguments_get_toolkit_errors(tree, tmp_path):
         fit_streaming_ridge(X, Y, tmp_path / "fit", alphas=ALPHAS[:3], chunk_size=5, resume=True, progress=False)
     with pytest.raises(InvalidParameterError, match="X_sha256"):
         fit_streaming_ridge(X + 1, Y, tmp_path / "fit", alphas=ALPHAS, resume=True, progress=False)
+    with pytest.raises(InvalidParameterError, match="source differ"):  # other responses of the same shape
+        fit_streaming_ridge(X, Y + 1, tmp_path / "fit", alphas=ALPHAS, resume=True, progress=False)
     with pytest.raises(InvalidParameterError, match="chunk_size=6 but"):
         fit_streaming_ridge(X, Y, tmp_path / "fit", alphas=ALPHAS, chunk_size=6, resume=True, progress=False)
     (tmp_path / "other").mkdir()
