@@ -222,6 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-memory", default="2GB", help="budget of the streamed fit")
     parser.add_argument("--no-in-memory", action="store_true", help="skip the in-memory fit")
     parser.add_argument("--ridge-big", action="store_true", help="ridge solver alone: 9,000 x 1,280 -> 327,684")
+    parser.add_argument("--ridge-shape", type=int, nargs=3, default=(9000, 1280, 327_684), metavar=("N", "P", "T"),
+                        help="--ridge-big: samples, features, targets")
     parser.add_argument("--leave-free", type=float, default=15.0, help="GB of disk to leave free")
     parser.add_argument("--keep", action="store_true", help="keep the written data")
     parser.add_argument("--out", type=Path, default=None, help="also save the table (and JSON) under this stem")
@@ -230,7 +232,8 @@ def main(argv: list[str] | None = None) -> int:
     args.dir.mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(args.dir).free
     if args.ridge_big:
-        n, p, t, n_test = 9000, 1280, 327_684, 300
+        n, p, t = args.ridge_shape
+        n_test = 300
         need = (n + n_test) * t * 4 * 1.0 + 2 * t * p * 4  # targets + result (+ chunk files before assembly)
         what = f"ridge solver: {n:,} x {p:,} -> {t:,} targets streamed from .npy ({n * t * 4 / GB:.1f} GB)"
     else:
