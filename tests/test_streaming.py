@@ -343,3 +343,15 @@ def test_command_line_with_npy_targets(tmp_path, capsys):
         main(["--nsd-root", str(tmp_path), "--features", str(tmp_path / "x.npy"), "--output", str(tmp_path / "o")])
     with pytest.raises(SystemExit):
         main(["--features", str(tmp_path / "x.npy"), "--output", str(tmp_path / "o")])
+
+
+def test_partial_vertex_reads_turn_readahead_off(tree, monkeypatch):
+    nsd, _ = tree
+    calls = []
+    monkeypatch.setattr(os, "posix_fadvise", lambda fd, off, n, advice: calls.append(advice), raising=False)
+    nsd.responses(1, level=LEVEL)  # whole files: readahead helps, left on
+    assert calls == []
+    mask = np.zeros(2 * n_vertices(LEVEL), dtype=bool)
+    mask[100:200] = True
+    nsd.responses(1, level=LEVEL, mask=mask)  # one short run per trial: scattered reads
+    assert calls and set(calls) == {os.POSIX_FADV_RANDOM}

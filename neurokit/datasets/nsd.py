@@ -198,10 +198,26 @@ def _read_mgh_rows(path: Path, start: int, stop: int) -> np.ndarray:
     header, shape, dtype = _mgh_header(path)
     try:
         with _open_binary(path) as f:
+            if stop - start < shape[0]:
+                _no_readahead(f)
             block = fileslice(f, (slice(start, stop),), shape, dtype, int(header.get_data_offset()), order="F")
     except Exception as exc:
         raise FileFormatError(f"{path}: cannot read vertices {start}:{stop} ({exc})") from exc
     return np.asarray(block, dtype=np.float32).reshape(stop - start, -1)
+
+
+def _no_readahead(f) -> None:
+    """Tell the kernel that reads of ``f`` are scattered (``POSIX_FADV_RANDOM``).
+
+    A vertex range of a session file is ``n_trials`` short runs far apart; the
+    default readahead fetches the bytes after each run too, which doubled the
+    bytes read from disk when a streamed whole-brain fit's data outgrew the
+    page cache (benchmarks/streaming_fit.py at level 7).
+    """
+    try:
+        os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_RANDOM)
+    except (AttributeError, OSError, ValueError):  # no fileno (a wrapped file), or not POSIX
+        pass
 
 
 def _read_mgh_vector(path: Path) -> np.ndarray:
