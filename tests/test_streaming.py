@@ -138,18 +138,22 @@ def test_array_targets_from_npy_equal_ridge_encoder(tmp_path, cv):
 def test_max_memory_sets_the_chunk_size_and_plan_is_reused(tmp_path):
     rng = np.random.default_rng(2)
     X = rng.standard_normal((2000, 10))
-    Y = rng.standard_normal((2000, 3000)).astype(np.float32)
+    Y = rng.standard_normal((2000, 6000)).astype(np.float32)
     src = ArrayTargets(Y)
-    with open("/proc/self/statm") as fh:
-        held = int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    small = fit_streaming_ridge(X, src, tmp_path / "a", max_memory=held + 40 * 2**20, progress=False)
-    large = fit_streaming_ridge(X, src, tmp_path / "b", max_memory=held + 120 * 2**20, progress=False)
+
+    def held():
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+    # about 41 kB per target (two float32 copies of its 2,000 samples, the solver's temporaries)
+    small = fit_streaming_ridge(X, src, tmp_path / "a", max_memory=held() + 40 * 2**20, progress=False)
+    large = fit_streaming_ridge(X, src, tmp_path / "b", max_memory=held() + 100 * 2**20, progress=False)
     assert 1 < large.n_chunks < small.n_chunks and small.chunk_size < large.chunk_size
     assert json.loads((tmp_path / "a" / "result.json").read_text())["manifest"]["chunk_size"] == small.chunk_size
     _assert_same_fit(load_streaming_ridge(tmp_path / "a")[0], load_streaming_ridge(tmp_path / "b")[0])
     # the solver's plan: one decomposition of X, any blocks of targets
     plan = plan_ridge(X, ALPHAS)
-    parts = [solve_ridge(plan, Y[:, a:b], target_batch_size=700) for a, b in ((0, 1000), (1000, 3000))]
+    parts = [solve_ridge(plan, Y[:, a:b], target_batch_size=700) for a, b in ((0, 1000), (1000, 6000))]
     whole = RidgeEncoder(ALPHAS).fit(X, Y)
     np.testing.assert_allclose(np.concatenate([p.coef for p in parts]), whole.coef_, rtol=1e-5, atol=1e-7)
     np.testing.assert_array_equal(np.concatenate([p.best_alphas for p in parts]), whole.best_alphas_)
