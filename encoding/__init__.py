@@ -26,3 +26,8 @@ from encoding.mesh_encoder import MeshReadout, SurfaceMeshEncoder  # noqa: E402
 # --- fitting a subject's encoder from an NSD tree (encoding.from_nsd) ---
 from encoding.from_nsd import NSDEncoderInfo, fit_subject_encoder_from_nsd, nsd_image_features  # noqa: E402
 # --- end NSD encoders ---
+
+# --- streamed whole-brain ridge fits (encoding.streaming) ---
+from encoding.from_nsd import NSDTargets  # noqa: E402
+from encoding.streaming import ArrayTargets, fit_streaming_ridge, load_streaming_ridge  # noqa: E402
+# --- end streamed fits ---

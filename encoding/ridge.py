@@ -203,125 +203,17 @@ class RidgeEncoder(RegressorMixin, BaseEstimator):
             Invalid ``alphas``, ``cv``, ``dtype``, ``device`` or ``target_batch_size``.
         """
         where = f"{type(self).__name__}.fit"
-        alphas = check_alphas(self.alphas, name="alphas")
-        np_dtype, t_dtype = _check_dtype(self.dtype)
-        device = _check_device(self.device)
         X = _validate_features(self, X, reset=True, where=where)
         Y = check_targets(y, X.shape[0], where=where, name="y")
-        n, p = X.shape
-        if n < 2:
-            raise DataValidationError(
-                f"{where}: X has 1 sample (n_samples=1); at least 2 are needed to choose alpha"
-            )
+        plan = plan_ridge(X, self.alphas, cv=self.cv, fit_intercept=self.fit_intercept, dtype=self.dtype,
+                          device=self.device, where=where)
         single = Y.ndim == 1
         Y2 = Y[:, None] if single else Y
-        n_targets = Y2.shape[1]
-        batch = _batch_size(self.target_batch_size, n, n_targets, np.dtype(np_dtype).itemsize)
-        cv = self.cv
-        mode = _check_cv(cv)
-        fit_intercept = bool(self.fit_intercept)
-
-        X64 = X.astype(np.float64, copy=True)
-        x_mean = X64.mean(axis=0) if fit_intercept else np.zeros(p)
-        X64 -= x_mean
-        full = _Decomposition.of(X64, np_dtype, device)
-        folds = []
-        if mode == "kfold":
-            splits = list(check_cv(cv).split(X))
-            for train, test in splits:
-                train = np.asarray(train)
-                test = np.asarray(test)
-                if train.size < 2 or test.size < 1:
-                    raise DataValidationError(
-                        f"{where}: a cross-validation split has {train.size} training and "
-                        f"{test.size} validation samples; need at least 2 and 1"
-                    )
-                Xtr = X.astype(np.float64)[train]
-                tr_mean = Xtr.mean(axis=0) if fit_intercept else np.zeros(p)
-                dec = _Decomposition.of(Xtr - tr_mean, np_dtype, device)
-                Xval = X.astype(np.float64)[test] - tr_mean
-                a_val = torch.from_numpy((Xval @ dec.V64).astype(np_dtype)).to(device)
-                folds.append((torch.from_numpy(train).to(device), torch.from_numpy(test).to(device), dec, a_val))
-
-        n_alphas = alphas.size
-        alphas_t = torch.as_tensor(alphas, dtype=torch.float64, device=device)
-        s2 = full.s64.square()
-        gain_full = (full.s64[None, :] / (s2[None, :] + alphas_t[:, None])).to(t_dtype)  # (A, r)
-        if mode == "gcv":
-            shrink_sq = (alphas_t[:, None] / (s2[None, :] + alphas_t[:, None])).square()  # (A, r)
-            df = float(fit_intercept) + (s2[None, :] / (s2[None, :] + alphas_t[:, None])).sum(1)
-            denom = (1.0 - df / n).square()
-            denom = torch.where(df < n - 1e-9, denom, torch.zeros_like(denom))
-        elif mode == "loo":
-            d = (s2[None, :] / (s2[None, :] + alphas_t[:, None]))  # (A, r)
-            h = float(fit_intercept) / n + full.U64.square() @ d.T  # (n, A)
-            inv_one_minus_h = (1.0 / (1.0 - h).clamp_min(1e-12)).T.to(t_dtype)  # (A, n)
-            d_t = d.to(t_dtype)
-
-        coef = np.empty((n_targets, p), dtype=np_dtype)
-        intercept = np.empty(n_targets, dtype=np.float64)
-        best = np.empty(n_targets, dtype=np.int64)
-        errors = np.empty((n_alphas, n_targets), dtype=np.float64)
-        x_mean_t = torch.as_tensor(x_mean, dtype=torch.float64, device=device)
-
-        starts = range(0, n_targets, batch)
-        for b0 in tqdm(starts, desc="ridge targets", unit="batch", disable=not self.verbose):
-            b1 = min(b0 + batch, n_targets)
-            block = np.array(Y2[:, b0:b1], dtype=np_dtype, order="C", copy=True)
-            Yb = torch.from_numpy(block).to(device)
-            if fit_intercept:
-                y_mean = Yb.mean(dim=0, dtype=torch.float64)
-                Yb -= y_mean.to(t_dtype)
-            else:
-                y_mean = torch.zeros(b1 - b0, dtype=torch.float64, device=device)
-            Z = full.U.T @ Yb  # (r, b)
-
-            if mode == "gcv":
-                Z2 = Z.to(torch.float64).square()
-                yy = Yb.square().sum(dim=0, dtype=torch.float64)
-                perp = (yy - Z2.sum(0)).clamp_min(0.0)
-                if t_dtype != torch.float64:
-                    # ||Y||^2 - ||Z||^2 cancels when the fit is good: redo those targets in float64
-                    exact = perp < _CANCELLATION_RATIO * yy
-                    if bool(exact.any()):
-                        Yx = Yb[:, exact].to(torch.float64)
-                        Zx = full.U64.T @ Yx
-                        Z2[:, exact] = Zx.square()
-                        perp[exact] = (Yx.square().sum(0) - Zx.square().sum(0)).clamp_min(0.0)
-                rss = perp[None, :] + shrink_sq @ Z2  # (A, b)
-                err = torch.where(denom[:, None] > 0, rss / n / denom[:, None], torch.inf)
-            elif mode == "loo":
-                err = torch.empty((n_alphas, b1 - b0), dtype=torch.float64, device=device)
-                for a in range(n_alphas):
-                    resid = Yb - full.U @ (d_t[a][:, None] * Z)
-                    resid *= inv_one_minus_h[a][:, None]
-                    err[a] = resid.square().sum(dim=0, dtype=torch.float64) / n
-            else:
-                err = torch.zeros((n_alphas, b1 - b0), dtype=torch.float64, device=device)
-                for train, test, dec, a_val in folds:
-                    Ytr = Yb[train]
-                    tr_mean = Ytr.mean(dim=0, dtype=torch.float64).to(t_dtype) if fit_intercept else 0.0
-                    Ztr = dec.U.T @ (Ytr - tr_mean)
-                    s2f = dec.s64.square()
-                    gain = (dec.s64[None, :] / (s2f[None, :] + alphas_t[:, None])).to(t_dtype)
-                    target = Yb[test] - tr_mean
-                    for a in range(n_alphas):
-                        resid = target - a_val @ (gain[a][:, None] * Ztr)
-                        err[a] += resid.square().sum(dim=0, dtype=torch.float64)
-                err /= n
-            err = torch.nan_to_num(err, nan=torch.inf)
-            idx = torch.argmin(err, dim=0)  # first minimum on ties
-            W = full.V @ (gain_full[idx].T * Z)  # (p, b)
-            b_icpt = y_mean - x_mean_t @ W.to(torch.float64)
-            coef[b0:b1] = W.T.cpu().numpy()
-            intercept[b0:b1] = b_icpt.cpu().numpy()
-            best[b0:b1] = idx.cpu().numpy()
-            errors[:, b0:b1] = err.cpu().numpy()
-
-        self.best_alphas_ = alphas[best]
-        self.cv_errors_ = errors
-        self.rank_ = int(full.s64.numel())
-        _set_coefficients(self, coef, intercept, single)
+        solution = solve_ridge(plan, Y2, target_batch_size=self.target_batch_size, progress=self.verbose)
+        self.best_alphas_ = solution.best_alphas
+        self.cv_errors_ = solution.cv_errors
+        self.rank_ = plan.rank
+        _set_coefficients(self, solution.coef, solution.intercept, single)
         return self
 
     # prediction --------------------------------------------------------------------
@@ -396,6 +288,256 @@ class RidgeEncoder(RegressorMixin, BaseEstimator):
             module.bias.copy_(torch.from_numpy(np.atleast_1d(np.asarray(self.intercept_, dtype=np.float64))))
         module.requires_grad_(requires_grad)
         return module.eval()
+
+
+# ----------------------------------------------------------------------------------
+# the solver as plain functions: one plan per design, reused for every block of targets
+class RidgePlan:
+    """Everything about a ridge problem that depends on ``X`` only, for any number of targets.
+
+    Built by :func:`plan_ridge`; :func:`solve_ridge` applies it to blocks of
+    targets. The decomposition of ``X`` (and of each training fold for
+    K-fold cross-validation) is computed once here, so a whole-brain fit that
+    streams its targets from disk block by block pays for it once.
+
+    Attributes
+    ----------
+    alphas : ndarray of shape (n_alphas,), float64
+    n_samples, n_features, rank : int
+        Shape and numerical rank of the (centred) design.
+    fit_intercept : bool
+    mode : {"gcv", "loo", "kfold"}
+    dtype : numpy dtype
+        Precision of the per-target products (and of the coefficients).
+    device : torch.device
+    nbytes : int
+        Memory held by the plan (decompositions and per-alpha factors), bytes.
+    """
+
+    def __init__(self, X: np.ndarray, alphas: np.ndarray, cv: Any, mode: str, fit_intercept: bool,
+                 np_dtype: type, t_dtype: torch.dtype, device: torch.device, where: str) -> None:
+        n, p = X.shape
+        self.alphas = alphas
+        self.n_samples, self.n_features = n, p
+        self.fit_intercept = fit_intercept
+        self.mode = mode
+        self.dtype = np.dtype(np_dtype)
+        self.t_dtype = t_dtype
+        self.device = device
+        X64 = X.astype(np.float64, copy=True)
+        self.x_mean = X64.mean(axis=0) if fit_intercept else np.zeros(p)
+        X64 -= self.x_mean
+        self.full = full = _Decomposition.of(X64, np_dtype, device)
+        del X64
+        self.rank = int(full.s64.numel())
+        self.folds = []
+        if mode == "kfold":
+            for train, test in check_cv(cv).split(X):
+                train = np.asarray(train)
+                test = np.asarray(test)
+                if train.size < 2 or test.size < 1:
+                    raise DataValidationError(
+                        f"{where}: a cross-validation split has {train.size} training and "
+                        f"{test.size} validation samples; need at least 2 and 1"
+                    )
+                Xtr = X.astype(np.float64)[train]
+                tr_mean = Xtr.mean(axis=0) if fit_intercept else np.zeros(p)
+                dec = _Decomposition.of(Xtr - tr_mean, np_dtype, device)
+                Xval = X.astype(np.float64)[test] - tr_mean
+                a_val = torch.from_numpy((Xval @ dec.V64).astype(np_dtype)).to(device)
+                self.folds.append((torch.from_numpy(train).to(device), torch.from_numpy(test).to(device), dec, a_val))
+        self.alphas_t = alphas_t = torch.as_tensor(alphas, dtype=torch.float64, device=device)
+        s2 = full.s64.square()
+        self.gain_full = (full.s64[None, :] / (s2[None, :] + alphas_t[:, None])).to(t_dtype)  # (A, r)
+        if mode == "gcv":
+            self.shrink_sq = (alphas_t[:, None] / (s2[None, :] + alphas_t[:, None])).square()  # (A, r)
+            df = float(fit_intercept) + (s2[None, :] / (s2[None, :] + alphas_t[:, None])).sum(1)
+            denom = (1.0 - df / n).square()
+            self.denom = torch.where(df < n - 1e-9, denom, torch.zeros_like(denom))
+        elif mode == "loo":
+            d = s2[None, :] / (s2[None, :] + alphas_t[:, None])  # (A, r)
+            h = float(fit_intercept) / n + full.U64.square() @ d.T  # (n, A)
+            self.inv_one_minus_h = (1.0 / (1.0 - h).clamp_min(1e-12)).T.to(t_dtype)  # (A, n)
+            self.d_t = d.to(t_dtype)
+        self.x_mean_t = torch.as_tensor(self.x_mean, dtype=torch.float64, device=device)
+        tensors = [full.U64, full.U, full.V, full.s64] + [t for f in self.folds for t in (f[2].U64, f[2].U, f[2].V, f[3])]
+        self.nbytes = int(sum(t.numel() * t.element_size() for t in tensors)) + sum(
+            f[2].V64.nbytes for f in self.folds) + full.V64.nbytes
+
+    def solve_block(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Coefficients ``(b, p)``, intercepts ``(b,)``, alpha indices ``(b,)``, errors ``(A, b)`` of a block."""
+        n = self.n_samples
+        full, t_dtype, device = self.full, self.t_dtype, self.device
+        b = Y.shape[1]
+        n_alphas = self.alphas.size
+        block = np.array(Y, dtype=self.dtype, order="C", copy=True)
+        Yb = torch.from_numpy(block).to(device)
+        if self.fit_intercept:
+            y_mean = Yb.mean(dim=0, dtype=torch.float64)
+            Yb -= y_mean.to(t_dtype)
+        else:
+            y_mean = torch.zeros(b, dtype=torch.float64, device=device)
+        Z = full.U.T @ Yb  # (r, b)
+
+        if self.mode == "gcv":
+            Z2 = Z.to(torch.float64).square()
+            yy = Yb.square().sum(dim=0, dtype=torch.float64)
+            perp = (yy - Z2.sum(0)).clamp_min(0.0)
+            if t_dtype != torch.float64:
+                # ||Y||^2 - ||Z||^2 cancels when the fit is good: redo those targets in float64
+                exact = perp < _CANCELLATION_RATIO * yy
+                if bool(exact.any()):
+                    Yx = Yb[:, exact].to(torch.float64)
+                    Zx = full.U64.T @ Yx
+                    Z2[:, exact] = Zx.square()
+                    perp[exact] = (Yx.square().sum(0) - Zx.square().sum(0)).clamp_min(0.0)
+            rss = perp[None, :] + self.shrink_sq @ Z2  # (A, b)
+            err = torch.where(self.denom[:, None] > 0, rss / n / self.denom[:, None], torch.inf)
+        elif self.mode == "loo":
+            err = torch.empty((n_alphas, b), dtype=torch.float64, device=device)
+            for a in range(n_alphas):
+                resid = Yb - full.U @ (self.d_t[a][:, None] * Z)
+                resid *= self.inv_one_minus_h[a][:, None]
+                err[a] = resid.square().sum(dim=0, dtype=torch.float64) / n
+        else:
+            err = torch.zeros((n_alphas, b), dtype=torch.float64, device=device)
+            for train, test, dec, a_val in self.folds:
+                Ytr = Yb[train]
+                tr_mean = Ytr.mean(dim=0, dtype=torch.float64).to(t_dtype) if self.fit_intercept else 0.0
+                Ztr = dec.U.T @ (Ytr - tr_mean)
+                s2f = dec.s64.square()
+                gain = (dec.s64[None, :] / (s2f[None, :] + self.alphas_t[:, None])).to(t_dtype)
+                target = Yb[test] - tr_mean
+                for a in range(n_alphas):
+                    resid = target - a_val @ (gain[a][:, None] * Ztr)
+                    err[a] += resid.square().sum(dim=0, dtype=torch.float64)
+            err /= n
+        err = torch.nan_to_num(err, nan=torch.inf)
+        idx = torch.argmin(err, dim=0)  # first minimum on ties
+        W = full.V @ (self.gain_full[idx].T * Z)  # (p, b)
+        b_icpt = y_mean - self.x_mean_t @ W.to(torch.float64)
+        return W.T.cpu().numpy(), b_icpt.cpu().numpy(), idx.cpu().numpy(), err.cpu().numpy()
+
+
+class RidgeSolution:
+    """Fitted values of a block of targets, as returned by :func:`solve_ridge`.
+
+    Attributes
+    ----------
+    coef : ndarray of shape (n_targets, n_features), in the plan's dtype
+    intercept : ndarray of shape (n_targets,), float64
+    best_alphas : ndarray of shape (n_targets,), float64
+    cv_errors : ndarray of shape (n_alphas, n_targets), float64
+    """
+
+    def __init__(self, coef: np.ndarray, intercept: np.ndarray, best_alphas: np.ndarray, cv_errors: np.ndarray):
+        self.coef = coef
+        self.intercept = intercept
+        self.best_alphas = best_alphas
+        self.cv_errors = cv_errors
+
+
+def plan_ridge(
+    X: Any,
+    alphas: Any = DEFAULT_ALPHAS,
+    *,
+    cv: Any = "gcv",
+    fit_intercept: bool = True,
+    dtype: str = "float32",
+    device: str | torch.device = "cpu",
+    where: str = "plan_ridge",
+) -> RidgePlan:
+    """Decompose the design ``X`` once for any number of targets (the solver's first half).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Features (already validated: finite, 2-D, at least 2 samples).
+    alphas, cv, fit_intercept, dtype, device
+        As in :class:`RidgeEncoder`.
+    where : str
+        Caller, for error messages.
+
+    Returns
+    -------
+    RidgePlan
+        Pass it to :func:`solve_ridge` with each block of targets.
+
+    Raises
+    ------
+    DataValidationError
+        Fewer than 2 samples, or a cross-validation split with too few samples.
+    InvalidParameterError
+        Invalid ``alphas``, ``cv``, ``dtype`` or ``device``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((100, 10))
+    >>> plan = plan_ridge(X)
+    >>> a = solve_ridge(plan, X @ rng.standard_normal((10, 30)))
+    >>> b = solve_ridge(plan, X @ rng.standard_normal((10, 5)))  # same plan, next block
+    >>> a.coef.shape, b.coef.shape
+    ((30, 10), (5, 10))
+    """
+    alphas = check_alphas(alphas, name="alphas")
+    np_dtype, t_dtype = _check_dtype(dtype)
+    device = _check_device(device)
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise DataValidationError(f"{where}: X must have shape (n_samples, n_features), got {X.shape}")
+    if X.shape[0] < 2:
+        raise DataValidationError(
+            f"{where}: X has {X.shape[0]} sample (n_samples={X.shape[0]}); at least 2 are needed to choose alpha"
+        )
+    mode = _check_cv(cv)
+    return RidgePlan(X, alphas, cv, mode, bool(fit_intercept), np_dtype, t_dtype, device, where)
+
+
+def solve_ridge(
+    plan: RidgePlan, Y: Any, *, target_batch_size: int | None = None, progress: bool = False
+) -> RidgeSolution:
+    """Fit every column of ``Y`` with its own alpha, reusing ``plan`` (the solver's second half).
+
+    Parameters
+    ----------
+    plan : RidgePlan
+        From :func:`plan_ridge` on the same samples.
+    Y : ndarray of shape (n_samples, n_targets)
+        Responses (finite; already validated). Only one batch is copied at a time.
+    target_batch_size : int or None
+        Targets solved together (None: about 256 MiB of ``Y`` per batch).
+        Results do not depend on it.
+    progress : bool
+        Show a tqdm progress bar over batches.
+
+    Returns
+    -------
+    RidgeSolution
+
+    Raises
+    ------
+    DataValidationError
+        ``Y`` is not 2-D with ``plan.n_samples`` rows.
+    InvalidParameterError
+        Invalid ``target_batch_size``.
+    """
+    if Y.ndim != 2 or Y.shape[0] != plan.n_samples:
+        raise DataValidationError(
+            f"solve_ridge: Y must have shape ({plan.n_samples}, n_targets) (the plan's samples), got {Y.shape}"
+        )
+    n_targets = Y.shape[1]
+    batch = _batch_size(target_batch_size, plan.n_samples, n_targets, plan.dtype.itemsize)
+    coef = np.empty((n_targets, plan.n_features), dtype=plan.dtype)
+    intercept = np.empty(n_targets, dtype=np.float64)
+    best = np.empty(n_targets, dtype=np.int64)
+    errors = np.empty((plan.alphas.size, n_targets), dtype=np.float64)
+    starts = range(0, n_targets, batch)
+    for b0 in tqdm(starts, desc="ridge targets", unit="batch", disable=not progress):
+        b1 = min(b0 + batch, n_targets)
+        coef[b0:b1], intercept[b0:b1], best[b0:b1], errors[:, b0:b1] = plan.solve_block(Y[:, b0:b1])
+    return RidgeSolution(coef, intercept, plan.alphas[best], errors)
 
 
 # ----------------------------------------------------------------------------------
@@ -644,4 +786,14 @@ def _score_predictions(estimator: Any, X: Any, y: Any, multioutput: str) -> np.n
     return float(r.mean()) if multioutput == "uniform_average" else r
 
 
-__all__ = ["RidgeEncoder", "EstimatorNotFittedError", "DEFAULT_ALPHAS", "check_alphas", "check_targets"]
+__all__ = [
+    "RidgeEncoder",
+    "RidgePlan",
+    "RidgeSolution",
+    "plan_ridge",
+    "solve_ridge",
+    "EstimatorNotFittedError",
+    "DEFAULT_ALPHAS",
+    "check_alphas",
+    "check_targets",
+]

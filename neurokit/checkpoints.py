@@ -86,7 +86,9 @@ def _to_torch(name: str, value: Any):
         if value.dtype.kind not in "biuf" and value.dtype != np.bool_:
             raise CheckpointError(f"tensors[{name!r}]: numpy dtype {value.dtype} cannot be stored in safetensors")
         try:
-            return torch.from_numpy(np.ascontiguousarray(value)), "numpy"
+            # read-only arrays (memory-mapped results) are copied: torch wants writable memory
+            value = np.ascontiguousarray(value) if value.flags.writeable else np.array(value, order="C")
+            return torch.from_numpy(value), "numpy"
         except TypeError as exc:
             raise CheckpointError(f"tensors[{name!r}]: numpy dtype {value.dtype} is not supported by torch") from exc
     raise CheckpointError(f"tensors[{name!r}]: expected a torch.Tensor or numpy array, got {type(value).__name__}")

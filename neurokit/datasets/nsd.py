@@ -186,8 +186,24 @@ def _read_mgh_rows(path: Path, start: int, stop: int) -> np.ndarray:
 
     shape, dtype = _mgh_header(path)
     with reading(path, "MGH"), _open_binary(path) as f:
+        if stop - start < shape[0]:
+            _no_readahead(f)
         block = fileslice(f, (slice(start, stop),), shape, dtype, MGH_HEADER_BYTES, order="F")
     return np.asarray(block, dtype=np.float32).reshape(stop - start, -1)
+
+
+def _no_readahead(f) -> None:
+    """Tell the kernel that reads of ``f`` are scattered (``POSIX_FADV_RANDOM``).
+
+    A vertex range of a session file is ``n_trials`` short runs far apart; the
+    default readahead fetches the bytes after each run too, which doubled the
+    bytes read from disk when a streamed whole-brain fit's data outgrew the
+    page cache (benchmarks/streaming_fit.py at level 7).
+    """
+    try:
+        os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_RANDOM)
+    except (AttributeError, OSError, ValueError):  # no fileno (a wrapped file), or not POSIX
+        pass
 
 
 def _read_mgh_vector(path: Path) -> np.ndarray:
@@ -474,6 +490,38 @@ class NSD:
         if not keep.any():
             raise DataValidationError(f"subject {subject}: the vertex selection is empty")
         return level, [np.flatnonzero(keep[:n]), np.flatnonzero(keep[n:])]
+
+    def vertex_selection(
+        self,
+        subject: int,
+        *,
+        level: int | None = None,
+        mask: np.ndarray | None = None,
+        rois: str | Sequence[str] | None = None,
+    ) -> tuple[int, np.ndarray]:
+        """The vertices :meth:`responses` reads for this selection, without reading any betas.
+
+        Streaming readers resolve the selection (ROI files included) once with
+        this, then read it chunk by chunk through :meth:`responses` with
+        ``mask`` set to each chunk, so both paths prepare the data with the
+        same code.
+
+        Parameters
+        ----------
+        subject : int
+        level, mask, rois
+            As in :meth:`responses`.
+
+        Returns
+        -------
+        level : int
+            The mesh level read.
+        vertices : ndarray of int, shape (n_selected,)
+            Sorted column indices into the left-first ``2 * n_vertices(level)``
+            vertex space: the columns of ``responses(...).data``.
+        """
+        level, per_hemi = self._selection(subject, level, mask, rois)
+        return level, np.concatenate([per_hemi[0], n_vertices(level) + per_hemi[1]])
 
     def _read_session(self, subject: int, session: int, per_hemi: list[np.ndarray]) -> np.ndarray:
         """One session's betas on the selected vertices, float32 (n_trials, n_selected)."""

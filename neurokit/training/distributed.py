@@ -8,6 +8,7 @@ Without those variables everything degrades to a single process.
 
 from __future__ import annotations
 
+import datetime
 import os
 from dataclasses import dataclass
 
@@ -63,7 +64,9 @@ def env_world() -> tuple[int, int, int]:
     return rank, world, local
 
 
-def init_distributed(device_type: str = "cpu", backend: str | None = None) -> DistributedContext:
+def init_distributed(
+    device_type: str = "cpu", backend: str | None = None, timeout: datetime.timedelta | None = None
+) -> DistributedContext:
     """Join the process group that torchrun set up, or run alone.
 
     Parameters
@@ -72,6 +75,9 @@ def init_distributed(device_type: str = "cpu", backend: str | None = None) -> Di
         Picks the default backend: gloo for CPU, NCCL for CUDA.
     backend : str, optional
         Explicit backend.
+    timeout : datetime.timedelta, optional
+        How long collectives (a barrier) wait for the slowest rank; torch's
+        default (30 minutes for gloo) when None.
 
     Returns
     -------
@@ -88,7 +94,8 @@ def init_distributed(device_type: str = "cpu", backend: str | None = None) -> Di
     if device_type == "cuda":
         torch.cuda.set_device(local)
     _import_group_capturing_modules()
-    dist.init_process_group(backend=backend, rank=rank, world_size=world)
+    extra = {} if timeout is None else {"timeout": timeout}
+    dist.init_process_group(backend=backend, rank=rank, world_size=world, **extra)
     return DistributedContext(rank, world, local, backend, True)
 
 
