@@ -5,6 +5,7 @@ test_cortex2image_end_to_end.py.
 """
 
 import json
+import os
 import shutil
 
 import numpy as np
@@ -332,6 +333,7 @@ def test_cli_reconstruct_fuzz(model, tmp_path, capsys):
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(os.environ.get("NEUROKIT_LONG_TESTS") != "1", reason="long: NEUROKIT_LONG_TESTS=1 (2 min)")
 @pytest.mark.filterwarnings("ignore:loadtxt")
 def test_cli_reconstruct_fuzz_more(model, tmp_path, capsys):
     counts = _cli_fuzz(model, tmp_path, capsys, n_inputs=100, seed=1)

@@ -15,19 +15,20 @@ from neurokit.exceptions import DataValidationError
 pytestmark = pytest.mark.slow
 
 TINY = dict(n_subjects=3, n_images=60, n_shared=20, ensemble_images=20, neurogen_steps=3, neurogen_seeds=1,
-            c2i_epochs=1, c2i_samples=2, progress=False)
+            c2i_epochs=2, c2i_samples=2, feature_chunk=64, progress=False)
 
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
+    """One uninterrupted run at tiny settings: ``(folder, results, log lines, report.json numbers)``."""
     out = tmp_path_factory.mktemp("demo")
     lines: list[str] = []
     results = run_demo(DemoSettings(output=str(out), **TINY), log=lines.append)
-    return out, results, lines
+    return out, results, lines, _numbers(out)
 
 
 def test_every_stage_runs_and_the_report_has_real_numbers(demo_run):
-    out, results, lines = demo_run
+    out, results, lines, _ = demo_run
     assert all("running" in line for line in lines if line.startswith("[demo]") and "done" not in line)
     html = (out / "report.html").read_text()
     for heading in ("1. Ridge encoders per subject", "2. Personalized ensemble encoder", "3. NeuroGen",
@@ -51,7 +52,7 @@ def test_every_stage_runs_and_the_report_has_real_numbers(demo_run):
 
 
 def test_a_second_run_reuses_finished_stages_and_a_changed_setting_reruns_dependents(demo_run):
-    out, first, _ = demo_run
+    out, first, _, _ = demo_run
     lines: list[str] = []
     again = run_demo(DemoSettings(output=str(out), **TINY), log=lines.append)
     assert sum("reusing" in line for line in lines) == len(again) - 1  # all but the report
@@ -76,7 +77,7 @@ def test_stored_features_are_the_encoders_feature_layout(demo_run):
     from cortex2image.demo import DemoRun
     from encoding.image_encoder import image_features
 
-    out, _, _ = demo_run
+    out, _, _, _ = demo_run
     run = DemoRun(DemoSettings(output=str(out), **TINY), out)
     features_model, _ = run.ground_truth()
     ids = run.nsd().image_ids(1)[:4]
@@ -100,7 +101,7 @@ def test_report_renders_with_its_figures_in_headless_chromium(demo_run, tmp_path
     browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
     if browser is None:
         pytest.skip("no headless Chromium on this machine (apt-get install chromium to run this check)")
-    out, _, _ = demo_run
+    out, _, _, _ = demo_run
     shot = tmp_path / "report.png"
     subprocess.run([browser, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}",
                     (out / "report.html").as_uri()], check=True, capture_output=True, timeout=120)
@@ -112,10 +113,10 @@ def test_report_renders_with_its_figures_in_headless_chromium(demo_run, tmp_path
     assert dark > 0.02 and colourful > 0.01, (dark, colourful)
 
 
-RESUME = dict(TINY, c2i_epochs=3, feature_chunk=64)
-RESUME_FLAGS = ["--subjects", "3", "--images", "60", "--shared", "20", "--ensemble-images", "20",
-                "--neurogen-steps", "3", "--neurogen-seeds", "1", "--c2i-epochs", "3", "--c2i-samples", "2",
-                "--feature-chunk", "64", "--no-progress"]
+#: The command-line spelling of TINY.
+TINY_FLAGS = ["--subjects", "3", "--images", "60", "--shared", "20", "--ensemble-images", "20",
+              "--neurogen-steps", "3", "--neurogen-seeds", "1", "--c2i-epochs", "2", "--c2i-samples", "2",
+              "--feature-chunk", "64", "--no-progress"]
 
 
 def _demo_until(out, appears, sig):
@@ -125,7 +126,7 @@ def _demo_until(out, appears, sig):
 
     from processes import signal_when
 
-    proc = subprocess.Popen([sys.executable, "-m", "neurokit.cli", "demo", "--output", str(out), *RESUME_FLAGS],
+    proc = subprocess.Popen([sys.executable, "-m", "neurokit.cli", "demo", "--output", str(out), *TINY_FLAGS],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     stdout, stderr = signal_when(proc, lambda: bool(list(out.glob(appears))), sig, what=appears)
     return proc.returncode, stdout, stderr
@@ -137,14 +138,11 @@ def _numbers(folder):
     return numbers
 
 
-def test_a_demo_stopped_in_each_stage_resumes_where_it_stopped_with_an_identical_report(tmp_path):
+def test_a_demo_stopped_in_each_stage_resumes_where_it_stopped_with_an_identical_report(demo_run, tmp_path):
     """Killed (SIGKILL) in features, interrupted (Ctrl-C) in encoders, terminated (SIGTERM) in cortex2image
     training: each next run continues from the last finished chunk / subject / epoch, and the final
     report.json equals that of an uninterrupted run with the same settings."""
     import signal
-
-    reference = tmp_path / "uninterrupted"
-    run_demo(DemoSettings(output=str(reference), **RESUME), log=lambda line: None)
 
     out = tmp_path / "stopped"
     _demo_until(out, "stages/feature-store/*/chunks.json", signal.SIGKILL)
@@ -163,10 +161,10 @@ def test_a_demo_stopped_in_each_stage_resumes_where_it_stopped_with_an_identical
     assert not (out / "stages" / "cortex2image.json").exists()
 
     lines: list[str] = []
-    run_demo(DemoSettings(output=str(out), **RESUME), log=lines.append)
+    run_demo(DemoSettings(output=str(out), **TINY), log=lines.append)
     assert "[demo] cortex2image: running" in lines
     assert not [p for p in out.rglob("*") if p.name.startswith((".tmp-", ".old-"))]
-    assert _numbers(out) == _numbers(reference)
+    assert _numbers(out) == demo_run[3]  # the uninterrupted run's report
 
 
 def test_the_demo_never_writes_into_a_folder_of_someone_elses(tmp_path):
