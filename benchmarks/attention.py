@@ -33,7 +33,7 @@ On an H100::
 The tiny CPU configuration CI runs to check this script::
 
     python benchmarks/attention.py --device cpu --seqs 128 --head-dims 64 \\
-        --providers sigmoid-torch sigmoid-naive --output /tmp/attention_cpu.json
+        --providers sigmoid-torch sigmoid-naive --output attention_cpu.json
 """
 
 from __future__ import annotations

@@ -307,6 +307,21 @@ def _key_split(start_m, n_queries, n_keys, CAUSAL: tl.constexpr, BLOCK_M: tl.con
 
 
 @triton.jit
+def _key_tile(q, k_base, v_base, pad_row, offs_m, offs_d, start_n,
+              stride_kn, stride_kd, stride_vn, stride_vd, scale, bias, n_keys, head_dim, causal_offset,
+              MASKED: tl.constexpr, CAUSAL: tl.constexpr, HAS_PAD: tl.constexpr, TANH: tl.constexpr,
+              EVEN_D: tl.constexpr, PRECISION: tl.constexpr, BLOCK_N: tl.constexpr):  # fmt: skip
+    """One key tile as the forward and dQ loops see it: ``(K, V, P = sigmoid(Q K^T * scale + bias))``."""
+    offs_n = start_n + tl.arange(0, BLOCK_N)
+    k = _load_tile(k_base, offs_n, offs_d, stride_kn, stride_kd, n_keys, head_dim, MASKED, EVEN_D)
+    v = _load_values(v_base, offs_n, offs_d, stride_vn, stride_vd, n_keys, head_dim, pad_row,
+                     MASKED, EVEN_D, HAS_PAD)  # fmt: skip
+    s = tl.dot(q, tl.trans(k), input_precision=PRECISION) * scale + bias
+    p = _probabilities(s, offs_m[:, None], offs_n[None, :], causal_offset, MASKED, CAUSAL, TANH)
+    return k, v, p
+
+
+@triton.jit
 def _fwd_tiles(acc, q, k_base, v_base, pad_row, offs_m, offs_d, start, end,
                stride_kn, stride_kd, stride_vn, stride_vd, scale, bias, n_keys, head_dim, causal_offset,
                MASKED: tl.constexpr, CAUSAL: tl.constexpr, HAS_PAD: tl.constexpr, TANH: tl.constexpr,
@@ -314,12 +329,9 @@ def _fwd_tiles(acc, q, k_base, v_base, pad_row, offs_m, offs_d, start, end,
     """``acc += P V`` over the key tiles starting in ``[start, end)``."""
     for start_n in range(start, end, BLOCK_N):
         start_n = tl.multiple_of(start_n, BLOCK_N)
-        offs_n = start_n + tl.arange(0, BLOCK_N)
-        k = _load_tile(k_base, offs_n, offs_d, stride_kn, stride_kd, n_keys, head_dim, MASKED, EVEN_D)
-        v = _load_values(v_base, offs_n, offs_d, stride_vn, stride_vd, n_keys, head_dim, pad_row,
-                         MASKED, EVEN_D, HAS_PAD)  # fmt: skip
-        s = tl.dot(q, tl.trans(k), input_precision=PRECISION) * scale + bias
-        p = _probabilities(s, offs_m[:, None], offs_n[None, :], causal_offset, MASKED, CAUSAL, TANH)
+        k, v, p = _key_tile(q, k_base, v_base, pad_row, offs_m, offs_d, start_n,
+                            stride_kn, stride_kd, stride_vn, stride_vd, scale, bias, n_keys, head_dim, causal_offset,
+                            MASKED, CAUSAL, HAS_PAD, TANH, EVEN_D, PRECISION, BLOCK_N)  # fmt: skip
         acc = tl.dot(p.to(v.dtype), v, acc, input_precision=PRECISION)
     return acc
 
@@ -472,12 +484,9 @@ def _dq_tiles(dq, q, do, k_base, v_base, pad_row, offs_m, offs_d, start, end,
     """``dQ += dS K`` (unscaled) over the key tiles starting in ``[start, end)``."""
     for start_n in range(start, end, BLOCK_N):
         start_n = tl.multiple_of(start_n, BLOCK_N)
-        offs_n = start_n + tl.arange(0, BLOCK_N)
-        k = _load_tile(k_base, offs_n, offs_d, stride_kn, stride_kd, n_keys, head_dim, MASKED, EVEN_D)
-        v = _load_values(v_base, offs_n, offs_d, stride_vn, stride_vd, n_keys, head_dim, pad_row,
-                         MASKED, EVEN_D, HAS_PAD)  # fmt: skip
-        s = tl.dot(q, tl.trans(k), input_precision=PRECISION) * scale + bias
-        p = _probabilities(s, offs_m[:, None], offs_n[None, :], causal_offset, MASKED, CAUSAL, TANH)
+        k, v, p = _key_tile(q, k_base, v_base, pad_row, offs_m, offs_d, start_n,
+                            stride_kn, stride_kd, stride_vn, stride_vd, scale, bias, n_keys, head_dim, causal_offset,
+                            MASKED, CAUSAL, HAS_PAD, TANH, EVEN_D, PRECISION, BLOCK_N)  # fmt: skip
         dp = tl.dot(do, tl.trans(v), input_precision=PRECISION)
         ds = p * (1.0 - p) * dp
         dq = tl.dot(ds.to(k.dtype), k, dq, input_precision=PRECISION)
