@@ -9,6 +9,7 @@ import torch
 from encoding.simulation import (
     Anatomy,
     Cohort,
+    SimulatedBrain,
     SimulatedSubject,
     category_labels,
     estimate_ncsnr,
@@ -136,11 +137,18 @@ def test_clean_response_any_image_numpy_and_torch(cohort):
                                rtol=1e-3, atol=1e-3)
 
 
-def test_ground_truth_round_trip(cohort, tmp_path):
+@pytest.fixture(scope="module")
+def linear_cohort() -> Cohort:
+    return simulate_cohort(**{**SMALL, "n_images": 60, "n_shared": 15}, world="linear-lite0")
+
+
+@pytest.mark.parametrize("world", ["soc-lite2", "linear-lite0"])
+def test_ground_truth_round_trip(world, cohort, linear_cohort, tmp_path):
+    cohort = cohort if world == "soc-lite2" else linear_cohort
     path = cohort.save_ground_truth(tmp_path / "gt")
     features, subjects, meta = load_ground_truth(path)
-    assert meta["params"]["seed"] == 0 and len(subjects) == 3
-    assert isinstance(subjects[0], SimulatedSubject)
+    assert meta["params"]["seed"] == 0 and meta["params"]["world"] == world and len(subjects) == 3
+    assert isinstance(subjects[0], SimulatedBrain if world == "soc-lite2" else SimulatedSubject)
     imgs = cohort.images[:4]
     np.testing.assert_allclose(subjects[1].clean_response(imgs), cohort.subject(2).clean_response(imgs), atol=1e-5)
     for k, v in cohort.subject(2).labels.items():

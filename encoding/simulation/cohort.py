@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from functools import lru_cache
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,11 +31,14 @@ from tqdm.auto import tqdm
 
 from neurokit.exceptions import (
     DataValidationError,
+    InvalidParameterError,
     MeshUnavailableError,
     OptionalDependencyError,
     OutputExistsError,
 )
 from neurokit.mesh.levels import check_level, n_vertices
+from encoding.simulation.brain import GROUND_TRUTH_NETWORKS, WORLDS, BrainFeatures, SimulatedBrain
+from encoding.simulation.soc import SOC_PARAMETERS
 from encoding.simulation.ground_truth import (
     ROI_FAMILY_NAMES,
     GroundTruthFeatures,
@@ -51,6 +55,9 @@ from encoding.simulation.rois import (
     fsaverage5_geometry,
     local_coordinates,
 )
+
+#: The ground-truth network of each ``soc-*`` world.
+WORLD_NETWORKS = {"soc-lite2": "efficientnet-lite2", "soc-lite0": "efficientnet-lite0"}
 
 GEOMETRY_LEVEL = 5
 """The ground truth is built on fsaverage5 (nilearn's); coarser levels are slices."""
@@ -81,6 +88,13 @@ class CohortParameters:
     grid_size: int
     individual_shift_mm: float
     tuning_perturbation: float
+    world: str = "linear-lite0"
+    network: str = "efficientnet-lite0"
+    private_fraction: float = 0.0
+    displaced_subjects: tuple[int, ...] = ()
+    roi_displacement: float = 0.0
+    noise_correlation: float = 0.0
+    normalization: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -92,10 +106,12 @@ class Cohort:
 
     Attributes
     ----------
-    subjects : list of SimulatedSubject
-        ``subjects[k]`` is subject ``k + 1``.
-    features : GroundTruthFeatures
-        The feature space shared by every ground truth.
+    subjects : list of SimulatedBrain or SimulatedSubject
+        ``subjects[k]`` is subject ``k + 1`` (:class:`SimulatedBrain` in the
+        default ``soc-*`` world, :class:`SimulatedSubject` in the
+        ``linear-lite0`` sanity world).
+    features : BrainFeatures or GroundTruthFeatures
+        The ground-truth feature space shared by every subject.
     design : neurokit.datasets.NSDDesign
         0-based design; NSD ids index :attr:`images`.
     images : ndarray of shape (n_stimuli, H, W, 3)
@@ -105,14 +121,13 @@ class Cohort:
     params : CohortParameters
     """
 
-    subjects: list[SimulatedSubject]
-    features: GroundTruthFeatures
+    subjects: list[Any]
+    features: Any
     design: Any
     images: np.ndarray
     labels: dict[str, np.ndarray]
     params: CohortParameters
-    _early: np.ndarray = field(repr=False, default=None)  # standardised features of all stimuli
-    _late: np.ndarray = field(repr=False, default=None)
+    _features: tuple[np.ndarray, ...] = field(repr=False, default=())  # ground-truth features of all stimuli
 
     @property
     def level(self) -> int:
@@ -146,7 +161,7 @@ class Cohort:
         ids = self.image_ids(subject) if nsd_ids is None else np.asarray(nsd_ids, dtype=np.int64)
         if ids.size and (ids.min() < 0 or ids.max() >= len(self.images)):
             raise DataValidationError(f"nsd_ids must lie in 0..{len(self.images) - 1}")
-        return self.subject(subject).response_from_features(self._early[ids], self._late[ids])
+        return self.subject(subject).response_from_features(*(f[ids] for f in self._features))
 
     def trials(self, subject: int) -> np.ndarray:
         """Single-trial betas ``(n_trials, V)`` of ``subject`` in percent signal change.
@@ -160,6 +175,10 @@ class Cohort:
         clean = self.clean_responses(subj.number, ids)
         rng = np.random.default_rng([self.params.seed, 7919, subj.number])
         noise = rng.standard_normal(clean.shape, dtype=np.float32)
+        rho = self.params.noise_correlation
+        if rho > 0:  # spatially smooth noise: ROI means are noisy too
+            noise *= np.float32(np.sqrt(1.0 - rho))
+            noise += np.float32(np.sqrt(rho)) * smooth_noise(rng, clean.shape[0], self.level)
         tps = self.params.trials_per_session
         n_sessions = clean.shape[0] // tps
         baseline = rng.normal(0.0, 0.5, size=(n_sessions, clean.shape[1])).astype(np.float32)
@@ -212,6 +231,36 @@ class Cohort:
     def save_ground_truth(self, path: str | os.PathLike) -> Path:
         """Save every subject's ground truth (safetensors + JSON); see :func:`load_ground_truth`."""
         return save_ground_truth(path, self.features, self.subjects, {"params": self.params.to_dict()})
+
+
+#: Gaussian bumps per hemisphere and their width (sphere mm) of the spatially correlated noise.
+NOISE_BUMPS, NOISE_WIDTH = 400, 10.0
+
+
+@lru_cache(maxsize=4)
+def _noise_basis(level: int):
+    """Sparse ``(2 * NOISE_BUMPS, V)`` bump basis (cut at 3 widths) whose per-vertex sum of squares is 1."""
+    from scipy import sparse
+
+    nlev = n_vertices(level)
+    rng = np.random.default_rng(104729)  # fixed: the noise's spatial structure does not depend on the seed
+    blocks = []
+    for hemi in ("left", "right"):
+        sphere = fsaverage5_geometry()[hemi]["sphere"][:nlev]
+        s = sphere / np.linalg.norm(sphere, axis=1, keepdims=True)
+        centres = s[rng.choice(nlev, NOISE_BUMPS, replace=nlev < NOISE_BUMPS)]
+        d = np.arccos(np.clip(centres @ s.T, -1.0, 1.0)) * 100.0
+        blocks.append(sparse.csr_matrix(np.where(d < 3 * NOISE_WIDTH, np.exp(-0.5 * (d / NOISE_WIDTH) ** 2), 0.0)))
+    basis = sparse.block_diag(blocks, format="csr")
+    norm = np.sqrt(np.asarray(basis.multiply(basis).sum(0))).ravel()
+    return (basis @ sparse.diags(1.0 / np.maximum(norm, 1e-12))).astype(np.float32).tocsr()
+
+
+def smooth_noise(rng: np.random.Generator, n: int, level: int) -> np.ndarray:
+    """``n`` spatially smooth Gaussian noise maps ``(n, V)`` with unit variance per vertex (~10 mm correlation)."""
+    basis = _noise_basis(level)
+    coef = rng.standard_normal((n, basis.shape[0]), dtype=np.float32)
+    return np.asarray((basis.T @ coef.T).T, dtype=np.float32)
 
 
 def estimate_ncsnr(betas: np.ndarray, masterordering: np.ndarray, trials_per_session: int) -> np.ndarray:
@@ -346,14 +395,12 @@ def _group(rng: np.random.Generator, features: GroundTruthFeatures, ref_early: n
     )
 
 
-def _build_hemisphere(hemi: str, anatomy: Anatomy, group: _Group, features: GroundTruthFeatures,
-                      rng: np.random.Generator, perturbation: float) -> dict[str, np.ndarray]:
-    """Per-vertex ground truth of one hemisphere at level 5 (before normalisation)."""
+def _hemisphere_maps(hemi: str, anatomy: Anatomy, group: "_Group | _BrainGroup", rng: np.random.Generator,
+                     perturbation: float, grid_size: int) -> dict[str, Any]:
+    """Everything of one hemisphere at level 5 that does not depend on the world: labels, pRFs, SNR, amplitude."""
     sphere = fsaverage5_geometry()[hemi]["sphere"]
     s = sphere / np.linalg.norm(sphere, axis=1, keepdims=True)
     nv = s.shape[0]
-    g = features.grid_size
-    # --- maps
     ret = anatomy.retinotopy(s)
     area = ret["area"]
     dist = anatomy.category_distance(s)
@@ -370,35 +417,15 @@ def _build_hemisphere(hemi: str, anatomy: Anatomy, group: _Group, features: Grou
         general |= d < anatomy.radii[name] + 14.0
     labels["nsdgeneral"] = general.astype(np.int32)
 
-    # --- late tuning
     def jitter(coef):
         return coef + perturbation * rng.normal(size=coef.shape)
 
-    late_fields = _smooth_fields(s, group.bumps[hemi], jitter(group.late_coef[hemi]))  # (K, V)
-    w = 0.5 * late_fields.T @ group.late_basis  # (V, P)
-    for name, prof in profiles.items():
-        z = rng.normal(size=INDIVIDUAL_DIMS)
-        tuning = group.roi_tuning[name] + 0.35 * z @ group.roi_individual[name]
-        w += 1.5 * prof[:, None] * tuning[None, :]
-    w += perturbation * 0.3 * rng.normal(size=w.shape) / np.sqrt(w.shape[1]) * np.linalg.norm(w, axis=1, keepdims=True)
-    w[~general] = 0.0
-
-    # --- early tuning
     early_idx = np.flatnonzero(area >= 0)
     x, y, sig = ret["x"][early_idx], ret["y"][early_idx], ret["sigma"][early_idx]
-    mx = _cell_mass(x, sig, g, flip=False)
-    my = _cell_mass(y, sig, g, flip=True)  # grid row 0 is the top of the image (y = +1)
-    space = (my[:, :, None] * mx[:, None, :]).reshape(len(early_idx), g * g)
+    mx = _cell_mass(x, sig, grid_size, flip=False)
+    my = _cell_mass(y, sig, grid_size, flip=True)  # grid row 0 is the top of the image (y = +1)
+    space = (my[:, :, None] * mx[:, None, :]).reshape(len(early_idx), grid_size * grid_size)
     coverage = space.sum(1)
-    early_fields = _smooth_fields(s, group.bumps[hemi], jitter(group.early_coef[hemi]))[:, early_idx]
-    channel = early_fields.T @ group.early_profiles
-    channel += 0.1 * rng.normal(size=channel.shape) * np.linalg.norm(channel, axis=1, keepdims=True) / np.sqrt(channel.shape[1])
-    mix = np.zeros(nv)
-    for name, m in EARLY_MIX.items():
-        for i, area_name in enumerate(EARLY_AREAS):
-            if area_name.startswith(name):
-                mix[area == i] = m
-
     # --- signal-to-noise ratio
     snr_field = _smooth_fields(s, group.bumps[hemi], jitter(group.snr_coef[hemi]))[0]
     snr = 0.16 + 0.06 * np.tanh(snr_field)  # generic visual cortex: NC ~ 7-17 %
@@ -412,8 +439,35 @@ def _build_hemisphere(hemi: str, anatomy: Anatomy, group: _Group, features: Grou
     prf = {k: np.full(nv, np.nan, dtype=np.float32) for k in ("x", "y", "sigma")}
     for k in prf:
         prf[k][early_idx] = ret[k][early_idx]
-    return {"late": w, "early_idx": early_idx, "space": space, "channel": channel, "mix": mix,
-            "snr": snr, "amplitude": amplitude, "labels": labels, "prf": prf}
+    return {"sphere": s, "area": area, "a": a, "labels": labels, "profiles": profiles, "cat_prof": cat_prof,
+            "general": general, "early_idx": early_idx, "space": space, "snr": snr, "amplitude": amplitude,
+            "prf": prf, "jitter": jitter}
+
+
+def _build_hemisphere(hemi: str, anatomy: Anatomy, group: _Group, features: GroundTruthFeatures,
+                      rng: np.random.Generator, perturbation: float) -> dict[str, np.ndarray]:
+    """Per-vertex linear-world ground truth of one hemisphere at level 5 (before normalisation)."""
+    maps = _hemisphere_maps(hemi, anatomy, group, rng, perturbation, features.grid_size)
+    s, area, general, jitter = maps["sphere"], maps["area"], maps["general"], maps["jitter"]
+    early_idx = maps["early_idx"]
+    late_fields = _smooth_fields(s, group.bumps[hemi], jitter(group.late_coef[hemi]))  # (K, V)
+    w = 0.5 * late_fields.T @ group.late_basis  # (V, P)
+    for name, prof in maps["profiles"].items():
+        z = rng.normal(size=INDIVIDUAL_DIMS)
+        tuning = group.roi_tuning[name] + 0.35 * z @ group.roi_individual[name]
+        w += 1.5 * prof[:, None] * tuning[None, :]
+    w += perturbation * 0.3 * rng.normal(size=w.shape) / np.sqrt(w.shape[1]) * np.linalg.norm(w, axis=1, keepdims=True)
+    w[~general] = 0.0
+    early_fields = _smooth_fields(s, group.bumps[hemi], jitter(group.early_coef[hemi]))[:, early_idx]
+    channel = early_fields.T @ group.early_profiles
+    channel += 0.1 * rng.normal(size=channel.shape) * np.linalg.norm(channel, axis=1, keepdims=True) / np.sqrt(channel.shape[1])
+    mix = np.zeros(s.shape[0])
+    for name, m in EARLY_MIX.items():
+        for i, area_name in enumerate(EARLY_AREAS):
+            if area_name.startswith(name):
+                mix[area == i] = m
+    return {"late": w, "early_idx": early_idx, "space": maps["space"], "channel": channel, "mix": mix,
+            "snr": maps["snr"], "amplitude": maps["amplitude"], "labels": maps["labels"], "prf": maps["prf"]}
 
 
 def _make_subject(number: int, level: int, features: GroundTruthFeatures, group: _Group,
@@ -461,6 +515,146 @@ def _make_subject(number: int, level: int, features: GroundTruthFeatures, group:
     return subj
 
 
+# ------------------------------------------------------------------------- the soc-* world
+#: SOC share (variance-preserving mix weight) of each early area's response; the rest is the mid read-out.
+SOC_WEIGHT = {"V1": 0.97, "V2": 0.93, "V3": 0.85, "hV4": 0.65}
+#: Weight of each contrast map (fine, coarse wavelength) per early area.
+MAP_MIX = {"V1": (0.75, 0.25), "V2": (0.6, 0.4), "V3": (0.5, 0.5), "hV4": (0.35, 0.65)}
+N_BRAIN_FIELDS = 12  # cohort-wide smooth tuning fields
+N_PRIVATE_FIELDS = 4  # private tuning fields per subject
+
+
+@dataclass
+class _BrainGroup:
+    """Random structures shared by every subject of a soc-* cohort."""
+
+    bumps: dict[str, np.ndarray]
+    field_basis: np.ndarray  # (K, P)
+    field_coef: dict[str, np.ndarray]  # hemi -> (K, N_BUMPS)
+    snr_coef: dict[str, np.ndarray]
+    amplitude_coef: dict[str, np.ndarray]
+    roi_tuning: dict[str, np.ndarray]  # roi -> (P,)
+    roi_individual: dict[str, np.ndarray]  # roi -> (INDIVIDUAL_DIMS, P)
+    private_basis: np.ndarray  # (n_subjects, N_PRIVATE_FIELDS, P), orthonormal, orthogonal to the rest
+
+
+def _unit_rows(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
+
+
+def _brain_group(rng: np.random.Generator, features: BrainFeatures, n_subjects: int) -> _BrainGroup:
+    p, pm = features.n_components, features.n_mid
+    # smooth tuning favours the leading components of each layer
+    decay = np.concatenate([np.exp(-np.arange(pm) / 10.0), np.exp(-np.arange(p - pm) / 16.0)])
+    bumps = {h: _unit_rows(rng.normal(size=(N_BUMPS, 3))) for h in ("left", "right")}
+    field_basis = _unit_rows(rng.normal(size=(N_BRAIN_FIELDS, p)) * decay)
+    roi_tuning, roi_individual = {}, {}
+    for name, cat in ROI_CATEGORY.items():
+        roi_tuning[name] = _unit_rows(1.6 * features.axes[cat] + 0.8 * _unit_rows(rng.normal(size=p) * decay))
+        roi_individual[name] = _unit_rows(rng.normal(size=(INDIVIDUAL_DIMS, p)) * decay)
+    shared = np.concatenate([field_basis, np.stack(list(roi_tuning.values())),
+                             *roi_individual.values()])
+    q, _ = np.linalg.qr(shared.T)  # orthonormal basis of the shared space, (P, r)
+    n_private = n_subjects * N_PRIVATE_FIELDS
+    if q.shape[1] + n_private > p:
+        raise DataValidationError(
+            f"{n_subjects} subjects need {n_private} private tuning directions beside the {q.shape[1]} shared "
+            f"ones, more than the {p} dimensions of the ground-truth space; use fewer subjects"
+        )
+    rand = rng.normal(size=(p, n_private))
+    rand -= q @ (q.T @ rand)
+    private, _ = np.linalg.qr(rand)  # orthonormal, orthogonal to the shared space and to each other
+    return _BrainGroup(
+        bumps=bumps, field_basis=field_basis,
+        field_coef={h: rng.normal(size=(N_BRAIN_FIELDS, N_BUMPS)) for h in bumps},
+        snr_coef={h: rng.normal(size=(1, N_BUMPS)) for h in bumps},
+        amplitude_coef={h: rng.normal(size=(1, N_BUMPS)) for h in bumps},
+        roi_tuning=roi_tuning, roi_individual=roi_individual,
+        private_basis=private.T.reshape(n_subjects, N_PRIVATE_FIELDS, p),
+    )
+
+
+def _brain_hemisphere(hemi: str, number: int, anatomy: Anatomy, group: _BrainGroup, features: BrainFeatures,
+                      rng: np.random.Generator, perturbation: float) -> dict[str, Any]:
+    """Per-vertex soc-world ground truth of one hemisphere at level 5 (before standardisation)."""
+    maps = _hemisphere_maps(hemi, anatomy, group, rng, perturbation, 4)
+    s, area, general, jitter = maps["sphere"], maps["area"], maps["general"], maps["jitter"]
+    nv, p, pm = s.shape[0], features.n_components, features.n_mid
+    fields = _smooth_fields(s, group.bumps[hemi], jitter(group.field_coef[hemi]))  # (K, V)
+    shared = 0.5 * fields.T @ group.field_basis
+    for name, prof in maps["profiles"].items():
+        z = rng.normal(size=INDIVIDUAL_DIMS)
+        shared += 1.5 * prof[:, None] * (group.roi_tuning[name] + 0.35 * z @ group.roi_individual[name])[None]
+    # posterior (early) cortex reads the intermediate layer more, category ROIs the last one
+    mid_share = np.where(area >= 0, 0.7, 0.4) * (1.0 - 0.8 * maps["cat_prof"])
+    shared[:, :pm] *= np.sqrt(mid_share)[:, None]
+    shared[:, pm:] *= np.sqrt(1.0 - mid_share)[:, None]
+    private_fields = _smooth_fields(s, group.bumps[hemi], rng.normal(size=(N_PRIVATE_FIELDS, N_BUMPS)))
+    private = private_fields.T @ group.private_basis[number - 1]
+    shared, private = _unit_rows(shared), _unit_rows(private)
+    shared[~general] = 0.0
+    private[~general] = 0.0
+    threshold = rng.normal(0.3, 0.3, size=nv)
+    exponent = (0.7 + 0.9 * maps["cat_prof"]) * np.exp(rng.normal(0.0, 0.1, size=nv))
+    early_idx = maps["early_idx"]
+    early_area = np.array([EARLY_AREAS[i].rstrip("vd") for i in area[early_idx]])
+    area_n = {k: n * np.exp(rng.normal(0.0, 0.1)) for k, (c, n) in SOC_PARAMETERS.items()}  # per subject
+    return {
+        "shared": shared, "private": private, "threshold": threshold, "exponent": exponent,
+        "early_idx": early_idx, "early_map_mix": np.array([MAP_MIX[k] for k in early_area]).reshape(-1, 2),
+        "early_c": np.array([SOC_PARAMETERS[k][0] for k in early_area]),
+        "early_n": np.array([area_n[k] for k in early_area]),
+        "early_soc_weight": np.array([SOC_WEIGHT[k] for k in early_area]),
+        "snr": maps["snr"], "amplitude": maps["amplitude"], "labels": maps["labels"], "prf": maps["prf"],
+    }
+
+
+def _make_brain(number: int, level: int, features: BrainFeatures, group: _BrainGroup,
+                anatomies: dict[str, Anatomy], rng: np.random.Generator, perturbation: float,
+                private_fraction: float, normalization: float, reference: tuple[np.ndarray, ...]) -> SimulatedBrain:
+    nlev = n_vertices(level)
+    parts = [_brain_hemisphere(h, number, anatomies[h], group, features, rng, perturbation)
+             for h in ("left", "right")]
+
+    def join(key):
+        return np.concatenate([q[key][:nlev] for q in parts])
+
+    keep = [q["early_idx"] < nlev for q in parts]
+    early = {k: np.concatenate([q[k][m] for q, m in zip(parts, keep)])
+             for k in ("early_map_mix", "early_c", "early_n", "early_soc_weight")}
+    early_idx = np.concatenate([q["early_idx"][m] + h * nlev for h, (q, m) in enumerate(zip(parts, keep))])
+    nvert, ne = 2 * nlev, early_idx.size
+    f32 = np.float32
+    brain = SimulatedBrain(
+        number=number, level=level, features=features, private_fraction=float(private_fraction),
+        normalization=float(normalization), early_index=early_idx.astype(np.int64),
+        early_map_mix=early["early_map_mix"].astype(f32), early_c=early["early_c"].astype(f32),
+        early_n=early["early_n"].astype(f32), early_soc_weight=early["early_soc_weight"].astype(f32),
+        shared_tuning=join("shared").astype(f32), private_tuning=join("private").astype(f32),
+        threshold=join("threshold").astype(f32), exponent=join("exponent").astype(f32),
+        soc_mean=np.zeros(ne, f32), soc_sd=np.ones(ne, f32), high_mean=np.zeros(nvert, f32),
+        high_sd=np.ones(nvert, f32), offset=np.zeros(nvert, f32), scale=np.ones(nvert, f32),
+        snr=join("snr").astype(f32), amplitude=join("amplitude").astype(f32),
+        labels={k: np.concatenate([q["labels"][k][:nlev] for q in parts]) for k in parts[0]["labels"]},
+        prf={k: np.concatenate([q["prf"][k][:nlev] for q in parts]) for k in parts[0]["prf"]},
+    )
+    # standardise each part, then the whole, over the reference stimuli
+    import torch
+
+    with torch.no_grad():
+        high, soc = brain._parts(*(torch.as_tensor(a) for a in reference))
+    for part, mean, sd in ((high, "high_mean", "high_sd"), (soc, "soc_mean", "soc_sd")):
+        if part.shape[1]:
+            sdv = part.std(0).numpy()
+            setattr(brain, mean, part.mean(0).numpy().astype(f32))
+            setattr(brain, sd, np.where(sdv > 0, sdv, 1.0).astype(f32))
+    raw = brain.response_from_features(*reference)
+    sd = raw.std(0)
+    brain.offset = raw.mean(0).astype(f32)
+    brain.scale = np.where(sd > 0, brain.snr / np.where(sd > 0, sd, 1.0), 0.0).astype(f32)
+    return brain
+
+
 def simulate_cohort(
     n_subjects: int = 8,
     n_images: int = 750,
@@ -474,6 +668,12 @@ def simulate_cohort(
     grid_size: int = 4,
     individual_shift_mm: float = 3.0,
     tuning_perturbation: float = 0.15,
+    world: str = "soc-lite2",
+    private_fraction: float = 0.3,
+    displaced_fraction: float = 0.25,
+    roi_displacement: float = 1.5,
+    noise_correlation: float = 0.4,
+    normalization: float = 0.5,
     stimuli: tuple[np.ndarray, Mapping[str, Any]] | None = None,
     progress: bool = True,
 ) -> Cohort:
@@ -504,6 +704,24 @@ def simulate_cohort(
         Typical displacement of ROI centres between subjects (sphere mm).
     tuning_perturbation : float
         Relative perturbation of each subject's random tuning fields.
+    world : str
+        The ground truth (:data:`encoding.simulation.WORLDS`): ``'soc-lite2'``
+        (default; SOC early areas and nonlinear read-outs of EfficientNet-Lite2,
+        :mod:`encoding.simulation.brain`), ``'soc-lite0'`` (the same with the
+        toolkit's own network, to measure what matched features buy) or
+        ``'linear-lite0'`` (sanity mode: linear in EfficientNet-Lite0 features,
+        where ridge on those features must reach the noise ceiling).
+    private_fraction : float
+        ``soc-*`` worlds: share (0..1) of each visual vertex's tuning in
+        directions no other subject shares.
+    displaced_fraction, roi_displacement : float
+        ``soc-*`` worlds: that fraction of subjects (rounded, at least one when
+        positive) have every category ROI moved by ``roi_displacement`` ROI radii.
+    noise_correlation : float
+        Share (0..1) of each trial's noise variance that is spatially smooth
+        (~10 mm; ROI means stay noisy), in every world.
+    normalization : float
+        ``soc-*`` worlds: strength of the divisive normalisation across visual cortex.
     stimuli : (images, labels), optional
         Use these images (``(n_stimuli, H, W, 3)`` in [0, 1], at least
         ``n_shared + n_subjects * (n_images - n_shared)``) and labels
@@ -533,6 +751,17 @@ def simulate_cohort(
         raise DataValidationError(f"image_size must be at least 32 pixels, got {image_size}")
     if n_repeats < 2:
         raise DataValidationError("n_repeats must be at least 2 (noise ceilings need repeats)")
+    if world not in WORLDS:
+        raise InvalidParameterError(f"world must be one of {sorted(WORLDS)}, got {world!r}")
+    for value, name in ((private_fraction, "private_fraction"), (displaced_fraction, "displaced_fraction"),
+                        (noise_correlation, "noise_correlation")):
+        if not 0.0 <= float(value) <= 1.0 or (name == "noise_correlation" and value >= 1.0):
+            raise DataValidationError(f"{name} must lie in [0, 1{')' if name == 'noise_correlation' else ']'}, "
+                                      f"got {value!r}")
+    if roi_displacement < 0 or normalization < 0:
+        raise DataValidationError(
+            f"roi_displacement and normalization must be >= 0, got {roi_displacement!r} and {normalization!r}"
+        )
     n_trials = n_images * n_repeats
     if trials_per_session is None:
         trials_per_session = 750 if n_trials % 750 == 0 else n_trials
@@ -565,27 +794,48 @@ def simulate_cohort(
         raise DataValidationError("stimuli labels must be a mapping or a structured array (fields such as is_face)")
     labels = {k: np.asarray(v)[:n_stimuli] for k, v in raw_labels.items()}
     cats = category_labels(labels, n_stimuli)
+    # a 'split' label ('test' / 'train', e.g. by source photo) keeps the shared test images apart
+    shared_ids = np.flatnonzero(np.asarray(labels["split"]).astype(str) == "test") if "split" in labels else None
 
-    # shared feature space, fitted on all stimuli
+    # the ground-truth feature space, fitted on all stimuli
     rng = np.random.default_rng(seed)
-    tmp = GroundTruthFeatures(image_size, grid_size, "stage3", "pool", *(np.zeros(1),) * 5)
-    raw = tmp.extractor.extract(images, batch_size=64, progress=progress, **tmp.extract_kwargs)
-    features = GroundTruthFeatures.fit(raw, cats, image_size=image_size, grid_size=grid_size, early_layer="stage3",
-                                       late_layer="pool", n_components=N_COMPONENTS, rng=rng)
-    early_all, late_all = features.transform(raw)
     design = NSDDesign.simulate(n_subjects=n_subjects, n_images=n_images, n_shared=n_shared, n_repeats=n_repeats,
-                                trials_per_session=int(trials_per_session), n_stimuli=n_stimuli, seed=seed)
+                                trials_per_session=int(trials_per_session), n_stimuli=n_stimuli, seed=seed,
+                                shared_pool=shared_ids)
     ref = np.random.default_rng(seed + 1).permutation(n_stimuli)[: min(n_stimuli, 1000)]
-    group = _group(rng, features, early_all[ref])
     templates = {h: Anatomy.template(h) for h in ("left", "right")}
+    n_displaced = 0 if displaced_fraction <= 0 or world == "linear-lite0" else max(1, round(displaced_fraction * n_subjects))
+    displaced = tuple(sorted(int(k) + 1 for k in np.random.default_rng([seed, 31337]).choice(
+        n_subjects, n_displaced, replace=False)))
     subjects = []
+    if world == "linear-lite0":
+        tmp = GroundTruthFeatures(image_size, grid_size, "stage3", "pool", *(np.zeros(1),) * 5)
+        raw = tmp.extractor.extract(images, batch_size=64, progress=progress, **tmp.extract_kwargs)
+        features = GroundTruthFeatures.fit(raw, cats, image_size=image_size, grid_size=grid_size,
+                                           early_layer="stage3", late_layer="pool", n_components=N_COMPONENTS,
+                                           rng=rng)
+        transformed = features.transform(raw)
+        group = _group(rng, features, transformed[0][ref])
+        network, private_fraction, normalization = "efficientnet-lite0", 0.0, 0.0
+    else:
+        network = WORLD_NETWORKS[world]
+        features, transformed = BrainFeatures.fit(images, cats, network=network, image_size=image_size,
+                                                  progress=progress)
+        group = _brain_group(rng, features, n_subjects)
+    reference = tuple(f[ref] for f in transformed)
     for number in tqdm(range(1, n_subjects + 1), desc="simulating subjects", disable=not progress):
         srng = np.random.default_rng([seed, number])
-        anatomies = {h: t.perturbed(srng, shift_mm=individual_shift_mm) for h, t in templates.items()}
-        subjects.append(_make_subject(number, level, features, group, anatomies, srng, tuning_perturbation,
-                                      early_all[ref], late_all[ref]))
+        move = roi_displacement if number in displaced else 0.0
+        anatomies = {h: t.perturbed(srng, shift_mm=individual_shift_mm, displacement=move)
+                     for h, t in templates.items()}
+        if world == "linear-lite0":
+            subjects.append(_make_subject(number, level, features, group, anatomies, srng, tuning_perturbation,
+                                          *reference))
+        else:
+            subjects.append(_make_brain(number, level, features, group, anatomies, srng, tuning_perturbation,
+                                        private_fraction, normalization, reference))
     params = CohortParameters(n_subjects, n_images, n_shared, n_repeats, int(trials_per_session), seed, level,
-                              image_size, grid_size, individual_shift_mm, tuning_perturbation)
-    return Cohort(subjects, features, design, images, labels, params, early_all, late_all)
-
-
+                              image_size, grid_size, individual_shift_mm, tuning_perturbation, world, network,
+                              float(private_fraction), displaced, float(roi_displacement if displaced else 0.0),
+                              float(noise_correlation), float(normalization))
+    return Cohort(subjects, features, design, images, labels, params, transformed)

@@ -39,9 +39,11 @@ from neurokit.exceptions import CheckpointError, DataValidationError
 from neurokit.mesh.levels import n_vertices
 from encoding.features.base import as_image_tensor, pool_activation
 from encoding.features.efficientnet import EfficientNetLite0Extractor
-from encoding.simulation.rois import CATEGORY_ROIS, EARLY_AREAS
+from encoding.simulation.rois import ROI_FAMILY_NAMES
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""Version 2 adds the ``world`` key (``'soc'``: :class:`~encoding.simulation.brain.SimulatedBrain`
+subjects; ``'linear'``: :class:`SimulatedSubject`); version-1 files are linear worlds."""
 
 
 @lru_cache(maxsize=4)
@@ -206,13 +208,6 @@ class GroundTruthFeatures:
             late_std=arrays["features.late_std"],
             axes={c: arrays[f"features.axis.{c}"] for c in config["axes"]},
         )
-
-
-ROI_FAMILY_NAMES: dict[str, tuple[str, ...]] = {
-    "prf-visualrois": EARLY_AREAS,
-    **CATEGORY_ROIS,
-    "nsdgeneral": ("nsdgeneral",),
-}
 
 
 @dataclass
@@ -390,16 +385,16 @@ class SimulatedSubject:
         )
 
 
-def save_ground_truth(path: str | os.PathLike, features: GroundTruthFeatures,
-                      subjects: Sequence[SimulatedSubject], meta: dict[str, Any] | None = None) -> Path:
+def save_ground_truth(path: str | os.PathLike, features: Any,
+                      subjects: Sequence[Any], meta: dict[str, Any] | None = None) -> Path:
     """Write ``<path>.safetensors`` (arrays) and ``<path>.json`` (configuration), atomically.
 
     Parameters
     ----------
     path : path-like
         Base path; a ``.safetensors`` or ``.json`` suffix is stripped.
-    features : GroundTruthFeatures
-    subjects : sequence of SimulatedSubject
+    features : GroundTruthFeatures or BrainFeatures
+    subjects : sequence of SimulatedSubject or SimulatedBrain
     meta : dict, optional
         Extra JSON-serialisable provenance (seed, simulation parameters).
 
@@ -420,7 +415,8 @@ def save_ground_truth(path: str | os.PathLike, features: GroundTruthFeatures,
         a, c = s.to_arrays()
         arrays.update(a)
         sconfigs.append(c)
-    config = {"format": "neurokit-simulated-cohort", "version": FORMAT_VERSION, "features": fconfig,
+    world = "linear" if isinstance(features, GroundTruthFeatures) else "soc"
+    config = {"format": "neurokit-simulated-cohort", "version": FORMAT_VERSION, "world": world, "features": fconfig,
               "subjects": sconfigs, "meta": meta or {}}
     st, js = base.with_suffix(".safetensors"), base.with_suffix(".json")
     arrays = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
@@ -436,13 +432,13 @@ def save_ground_truth(path: str | os.PathLike, features: GroundTruthFeatures,
     return st
 
 
-def load_ground_truth(path: str | os.PathLike) -> tuple[GroundTruthFeatures, list[SimulatedSubject], dict[str, Any]]:
+def load_ground_truth(path: str | os.PathLike) -> tuple[Any, list[Any], dict[str, Any]]:
     """Read a ground truth written by :func:`save_ground_truth`.
 
     Returns
     -------
-    features : GroundTruthFeatures
-    subjects : list of SimulatedSubject
+    features : GroundTruthFeatures or BrainFeatures
+    subjects : list of SimulatedSubject or SimulatedBrain
     meta : dict
 
     Raises
@@ -468,9 +464,18 @@ def load_ground_truth(path: str | os.PathLike) -> tuple[GroundTruthFeatures, lis
         raise CheckpointError(f"{js}: not a simulated-cohort ground truth (format={config.get('format')!r})")
     if int(config.get("version", -1)) > FORMAT_VERSION:
         raise CheckpointError(f"{js}: written by a newer version (format version {config['version']})")
+    world = config.get("world", "linear")
+    if world == "soc":
+        from encoding.simulation.brain import BrainFeatures, SimulatedBrain
+
+        feature_type, subject_type = BrainFeatures, SimulatedBrain
+    elif world == "linear":
+        feature_type, subject_type = GroundTruthFeatures, SimulatedSubject
+    else:
+        raise CheckpointError(f"{js}: unknown world {world!r} (expected 'soc' or 'linear')")
     try:
-        features = GroundTruthFeatures.from_arrays(arrays, config["features"])
-        subjects = [SimulatedSubject.from_arrays(arrays, c, features) for c in config["subjects"]]
+        features = feature_type.from_arrays(arrays, config["features"])
+        subjects = [subject_type.from_arrays(arrays, c, features) for c in config["subjects"]]
     except KeyError as err:
         raise CheckpointError(f"{st}: missing array {err}") from err
     return features, subjects, config.get("meta", {})

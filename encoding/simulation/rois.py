@@ -33,6 +33,13 @@ CATEGORY_ROIS: dict[str, tuple[str, ...]] = {
     "floc-bodies": ("EBA", "FBA-1"),
     "floc-places": ("OPA", "PPA", "RSC"),
 }
+ROI_FAMILY_NAMES: dict[str, tuple[str, ...]] = {
+    "prf-visualrois": EARLY_AREAS,
+    **CATEGORY_ROIS,
+    "nsdgeneral": ("nsdgeneral",),
+}
+"""Every ROI label family of a simulated subject and its names (1-based label values)."""
+
 ROI_CATEGORY: dict[str, str] = {
     "OFA": "face", "FFA-1": "face", "FFA-2": "face",
     "EBA": "body", "FBA-1": "body",
@@ -176,12 +183,20 @@ class Anatomy:
         return cls(hemi, pole, u, v, centres, radii)
 
     def perturbed(self, rng: np.random.Generator, shift_mm: float = 3.0, radius_jitter: float = 0.15,
-                  rotation_deg: float = 6.0) -> "Anatomy":
-        """An individual's placement: centres moved by ~``shift_mm``, radii and template jittered."""
+                  rotation_deg: float = 6.0, displacement: float = 0.0) -> "Anatomy":
+        """An individual's placement: centres moved by ~``shift_mm``, radii and template jittered.
 
-        def shift(p: np.ndarray) -> np.ndarray:
+        ``displacement > 0`` moves every category ROI further, by ``displacement``
+        times its radius in a random direction (an individual whose ROIs lie
+        outside the group's), on top of the jitter.
+        """
+
+        def shift(p: np.ndarray, extra_mm: float = 0.0) -> np.ndarray:
             a, b = _tangent_basis(p)
             d = rng.normal(0.0, shift_mm, size=2)
+            if extra_mm:
+                angle = rng.uniform(0.0, 2 * np.pi)
+                d = d + extra_mm * np.array([np.cos(angle), np.sin(angle)])
             return _unit(_move(p, _unit(d[0] * a + d[1] * b), float(np.hypot(*d))))
 
         pole = shift(self.pole)
@@ -191,7 +206,7 @@ class Anatomy:
         angle = np.deg2rad(rng.normal(0.0, rotation_deg))
         u, w = np.cos(angle) * u + np.sin(angle) * w, -np.sin(angle) * u + np.cos(angle) * w
         v = w if w @ self.v > 0 else -w
-        centres = {k: shift(c) for k, c in self.centres.items()}
+        centres = {k: shift(c, displacement * self.radii[k]) for k, c in self.centres.items()}
         radii = {k: float(r * np.exp(rng.normal(0.0, radius_jitter))) for k, r in self.radii.items()}
         return Anatomy(self.hemi, pole, u, v, centres, radii)
 

@@ -271,6 +271,7 @@ class NSDDesign:
         trials_per_session: int = TRIALS_PER_SESSION,
         n_stimuli: int = N_STIMULI,
         seed: int = 0,
+        shared_pool: np.ndarray | None = None,
     ) -> "NSDDesign":
         """An NSD-like design: each subject sees ``n_images`` images ``n_repeats`` times.
 
@@ -290,6 +291,10 @@ class NSDDesign:
             needs ``n_shared + n_subjects * (n_images - n_shared)`` ids.
         seed : int
             Seed of the random generator.
+        shared_pool : ndarray of int, optional
+            Stimulus ids the shared images are drawn from; the subjects' own
+            images then come only from the other ids (e.g. a photo-disjoint
+            split: shared test images from test photos only). Default: any id.
         """
         for v, name in (
             (n_subjects, "n_subjects"),
@@ -310,9 +315,22 @@ class NSDDesign:
         if needed > n_stimuli:
             raise DataValidationError(f"the design needs {needed} distinct stimuli but n_stimuli={n_stimuli}")
         rng = np.random.default_rng(seed)
-        pool = rng.permutation(n_stimuli)[:needed]
-        shared = np.sort(pool[:n_shared])
-        rest = pool[n_shared:].reshape(n_subjects, n_images - n_shared)
+        if shared_pool is None:
+            pool = rng.permutation(n_stimuli)[:needed]
+            shared, rest = np.sort(pool[:n_shared]), pool[n_shared:]
+        else:
+            shared_pool = np.unique(np.asarray(shared_pool, dtype=np.int64))
+            if shared_pool.size and (shared_pool[0] < 0 or shared_pool[-1] >= n_stimuli):
+                raise DataValidationError(f"shared_pool ids must lie in 0..{n_stimuli - 1}")
+            others = np.setdiff1d(np.arange(n_stimuli), shared_pool)
+            if shared_pool.size < n_shared or others.size < needed - n_shared:
+                raise DataValidationError(
+                    f"shared_pool has {shared_pool.size} ids for {n_shared} shared images and leaves "
+                    f"{others.size} for the {needed - n_shared} subject-specific ones"
+                )
+            shared = np.sort(rng.permutation(shared_pool)[:n_shared])
+            rest = rng.permutation(others)[: needed - n_shared]
+        rest = rest.reshape(n_subjects, n_images - n_shared)
         subjectim = np.concatenate([np.broadcast_to(shared, (n_subjects, n_shared)), rest], axis=1)
         order = rng.permutation(np.repeat(np.arange(n_images), n_repeats))
         return cls(order, subjectim, shared)
