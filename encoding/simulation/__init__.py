@@ -10,7 +10,14 @@
 """
 
 from encoding.simulation.brain import GROUND_TRUTH_NETWORKS, WORLDS, BrainFeatures, SimulatedBrain
-from encoding.simulation.cohort import Cohort, CohortParameters, category_labels, estimate_ncsnr, simulate_cohort
+from encoding.simulation.cohort import (
+    Cohort,
+    CohortParameters,
+    category_labels,
+    estimate_ncsnr,
+    load_cohort,
+    simulate_cohort,
+)
 from encoding.simulation.ground_truth import (
     ROI_FAMILY_NAMES,
     GroundTruthFeatures,
@@ -29,6 +36,7 @@ __all__ = [
     "CohortParameters",
     "category_labels",
     "estimate_ncsnr",
+    "load_cohort",
     "simulate_cohort",
     "ROI_FAMILY_NAMES",
     "GroundTruthFeatures",

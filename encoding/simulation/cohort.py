@@ -17,11 +17,11 @@ perturbed by 15 % and each subject has a smooth gain map.
 
 from __future__ import annotations
 
+import json
 import os
-import shutil
 from functools import lru_cache
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +95,8 @@ class CohortParameters:
     roi_displacement: float = 0.0
     noise_correlation: float = 0.0
     normalization: float = 0.0
+    displaced_fraction: float = 0.0
+    stimulus_seed: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -137,6 +139,23 @@ class Cohort:
     def n_vertices(self) -> int:
         return 2 * n_vertices(self.level)
 
+    def replicate(self, seed: int, *, progress: bool = False) -> "Cohort":
+        """Another world on the same stimuli and design: new subjects (anatomy, tuning, noise) from ``seed``.
+
+        ``simulate_cohort(..., seed=s, stimulus_seed=k)`` equals
+        ``simulate_cohort(..., seed=k).replicate(s)``; the ground-truth features of
+        the stimuli are reused, so a replicate costs only the subjects.
+        """
+        p = replace(self.params, seed=int(seed), displaced_subjects=())
+        ref = _reference_ids(len(self.images), p.stimulus_seed)
+        grng = np.random.default_rng([int(seed), 4099])
+        if p.world == "linear-lite0":
+            group = _group(grng, self.features, self._features[0][ref])
+        else:
+            group = _brain_group(grng, self.features, p.n_subjects)
+        subjects, p = _simulate_subjects(p, self.features, group, tuple(f[ref] for f in self._features), progress)
+        return Cohort(subjects, self.features, self.design, self.images, self.labels, p, self._features)
+
     def subject(self, number: int) -> SimulatedSubject:
         """Subject ``number`` (1-based)."""
         if not isinstance(number, (int, np.integer)) or not 1 <= number <= len(self.subjects):
@@ -163,6 +182,29 @@ class Cohort:
             raise DataValidationError(f"nsd_ids must lie in 0..{len(self.images) - 1}")
         return self.subject(subject).response_from_features(*(f[ids] for f in self._features))
 
+    def responses(self, subject: int):
+        """``subject``'s prepared responses, in memory, exactly as :meth:`neurokit.datasets.NSD.responses` reads them.
+
+        z-scored per session and averaged over repeats; the noise ceiling comes
+        from the repeats. No files are written (e.g. for the replicate worlds of
+        :meth:`replicate`).
+
+        Returns
+        -------
+        neurokit.datasets.NSDResponses
+        """
+        from neurokit.datasets.nsd import NSDResponses, RepeatAverager, noise_ceiling_from_ncsnr, zscore_sessions
+
+        subj = self.subject(subject)
+        averager = RepeatAverager(self.design.trial_nsd_ids(subj.number), self.n_vertices)
+        averager.add(0, zscore_sessions(self.trials(subj.number), self.params.trials_per_session))
+        data, ids, counts, ncsnr, nan_vertices = averager.result()
+        n_sessions = len(self.design.masterordering) // self.params.trials_per_session
+        return NSDResponses(data=data, nsd_ids=ids, n_repeats=counts, shared=np.isin(ids, self.design.sharedix),
+                            vertices=np.arange(self.n_vertices), level=self.level, ncsnr=ncsnr,
+                            noise_ceiling=noise_ceiling_from_ncsnr(ncsnr, counts), nan_vertices=nan_vertices,
+                            trials=None, subject=subj.number, sessions=tuple(range(1, n_sessions + 1)))
+
     def trials(self, subject: int) -> np.ndarray:
         """Single-trial betas ``(n_trials, V)`` of ``subject`` in percent signal change.
 
@@ -172,7 +214,8 @@ class Cohort:
         """
         subj = self.subject(subject)
         ids = self.design.trial_nsd_ids(subj.number)
-        clean = self.clean_responses(subj.number, ids)
+        unique, inverse = np.unique(ids, return_inverse=True)
+        clean = self.clean_responses(subj.number, unique)[inverse]
         rng = np.random.default_rng([self.params.seed, 7919, subj.number])
         noise = rng.standard_normal(clean.shape, dtype=np.float32)
         rho = self.params.noise_correlation
@@ -226,7 +269,29 @@ class Cohort:
             for family, names in ROI_FAMILY_NAMES.items():
                 writer.write_roi(subj.number, family, subj.labels[family], names)
         self.save_ground_truth(root / "ground_truth")
+        self.save_stimulus_record(root / "stimuli")
         return root
+
+    def save_stimulus_record(self, path: str | os.PathLike) -> Path:
+        """Write the stimulus labels and ground-truth features (``<path>.safetensors`` + ``<path>.json``).
+
+        With the NSD tree and the ground truth this is everything
+        :func:`load_cohort` needs to rebuild the cohort (and its replicates)
+        without recomputing the ground-truth network's features.
+        """
+        from safetensors.numpy import save_file
+
+        from neurokit.io.atomic import atomic_path, atomic_write_text
+
+        base = Path(path)
+        arrays = {f"features.{i}": np.ascontiguousarray(f) for i, f in enumerate(self._features)}
+        with atomic_path(base.with_suffix(".safetensors")) as tmp:
+            save_file(arrays, str(tmp))
+        labels = {k: np.asarray(v).tolist() for k, v in self.labels.items()
+                  if np.asarray(v).dtype.kind in "biufUS" and np.asarray(v).ndim == 1}
+        atomic_write_text(base.with_suffix(".json"), json.dumps(
+            {"format": "neurokit-simulated-stimuli", "n_features": len(self._features), "labels": labels}))
+        return base.with_suffix(".safetensors")
 
     def save_ground_truth(self, path: str | os.PathLike) -> Path:
         """Save every subject's ground truth (safetensors + JSON); see :func:`load_ground_truth`."""
@@ -263,6 +328,36 @@ def smooth_noise(rng: np.random.Generator, n: int, level: int) -> np.ndarray:
     return np.asarray((basis.T @ coef.T).T, dtype=np.float32)
 
 
+def load_cohort(root: str | os.PathLike) -> Cohort:
+    """Rebuild a :class:`Cohort` written by :meth:`Cohort.write` (design, stimuli, ground truth, features).
+
+    Raises
+    ------
+    CheckpointError
+        If the ground truth or the stimulus record is missing or unreadable.
+    """
+    from safetensors.numpy import load_file
+
+    from neurokit.datasets.nsd import NSD
+    from neurokit.exceptions import CheckpointError
+
+    root = Path(root)
+    features, subjects, meta = load_ground_truth(root / "ground_truth")
+    record, arrays = root / "stimuli.json", root / "stimuli.safetensors"
+    try:
+        info = json.loads(record.read_text(encoding="utf-8"))
+        stored = load_file(str(arrays))
+        transformed = tuple(stored[f"features.{i}"] for i in range(int(info["n_features"])))
+    except (OSError, ValueError, KeyError) as err:
+        raise CheckpointError(f"{root}: cannot read the stimulus record {record.name} / {arrays.name} ({err})") from err
+    params = meta.get("params", {})
+    params["displaced_subjects"] = tuple(params.get("displaced_subjects", ()))
+    nsd = NSD(root)
+    images = nsd.images(np.arange(len(transformed[0])), size=int(params["image_size"]))
+    labels = {k: np.asarray(v) for k, v in info["labels"].items()}
+    return Cohort(subjects, features, nsd.design, images, labels, CohortParameters(**params), transformed)
+
+
 def estimate_ncsnr(betas: np.ndarray, masterordering: np.ndarray, trials_per_session: int) -> np.ndarray:
     """NSD's ncsnr from single trials: z-score per session, then the repeat variance.
 
@@ -276,22 +371,17 @@ def estimate_ncsnr(betas: np.ndarray, masterordering: np.ndarray, trials_per_ses
     Returns
     -------
     ndarray of shape (V,)
-        ``sqrt(max(0, 1 - var_noise)) / sqrt(var_noise)`` (REFERENCE section 1).
+        ``sqrt(max(0, 1 - var_noise)) / sqrt(var_noise)`` (REFERENCE section 1);
+        NaN where a vertex is constant within a session.
     """
-    from neurokit.metrics import noise_ceiling
+    from neurokit.datasets.nsd import RepeatAverager, zscore_sessions
 
-    z = np.empty_like(betas, dtype=np.float32)
-    for s in range(0, betas.shape[0], trials_per_session):
-        block = betas[s : s + trials_per_session]
-        sd = block.std(0)
-        sd[sd == 0] = 1.0
-        z[s : s + trials_per_session] = (block - block.mean(0)) / sd
-    order = np.argsort(masterordering, kind="stable")
     counts = np.bincount(masterordering)
     if counts.min() != counts.max():
         raise DataValidationError("estimate_ncsnr needs every image repeated equally often")
-    grouped = z[order].reshape(len(counts), counts[0], -1)
-    return noise_ceiling(grouped, standardize=False).ncsnr.astype(np.float32)
+    averager = RepeatAverager(masterordering, betas.shape[1])
+    averager.add(0, zscore_sessions(betas, trials_per_session))
+    return averager.result()[3]
 
 
 # ------------------------------------------------------------------------------------ building
@@ -655,6 +745,35 @@ def _make_brain(number: int, level: int, features: BrainFeatures, group: _BrainG
     return brain
 
 
+def _reference_ids(n_stimuli: int, stimulus_seed: int) -> np.ndarray:
+    """The (up to 1,000) stimuli every response is standardised over."""
+    return np.random.default_rng(stimulus_seed + 1).permutation(n_stimuli)[: min(n_stimuli, 1000)]
+
+
+def _simulate_subjects(params: CohortParameters, features: Any, group: Any, reference: tuple[np.ndarray, ...],
+                       progress: bool) -> tuple[list[Any], CohortParameters]:
+    """Every subject of a cohort from its parameters (seed = the world seed); returns them and the final params."""
+    seed, n_subjects = params.seed, params.n_subjects
+    n_displaced = 0 if params.displaced_fraction <= 0 else max(1, round(params.displaced_fraction * n_subjects))
+    displaced = tuple(sorted(int(k) + 1 for k in np.random.default_rng([seed, 31337]).choice(
+        n_subjects, n_displaced, replace=False)))
+    templates = {h: Anatomy.template(h) for h in ("left", "right")}
+    subjects = []
+    for number in tqdm(range(1, n_subjects + 1), desc="simulating subjects", disable=not progress):
+        srng = np.random.default_rng([seed, number])
+        move = params.roi_displacement if number in displaced else 0.0
+        anatomies = {h: t.perturbed(srng, shift_mm=params.individual_shift_mm, displacement=move)
+                     for h, t in templates.items()}
+        if params.world == "linear-lite0":
+            subjects.append(_make_subject(number, params.level, features, group, anatomies, srng,
+                                          params.tuning_perturbation, *reference))
+        else:
+            subjects.append(_make_brain(number, params.level, features, group, anatomies, srng,
+                                        params.tuning_perturbation, params.private_fraction, params.normalization,
+                                        reference))
+    return subjects, replace(params, displaced_subjects=displaced)
+
+
 def simulate_cohort(
     n_subjects: int = 8,
     n_images: int = 750,
@@ -675,6 +794,7 @@ def simulate_cohort(
     noise_correlation: float = 0.4,
     normalization: float = 0.5,
     stimuli: tuple[np.ndarray, Mapping[str, Any]] | None = None,
+    stimulus_seed: int | None = None,
     progress: bool = True,
 ) -> Cohort:
     """Simulate an NSD-like cohort with known ground-truth encoders.
@@ -693,7 +813,12 @@ def simulate_cohort(
         Trials per session; must divide ``n_images * n_repeats`` (default: 750
         if it does, else all trials in one session).
     seed : int
-        Everything (stimuli, anatomy, tuning, design, noise) follows from it.
+        The world seed: anatomy, tuning, private tuning, displaced subjects and
+        noise follow from it (and stimuli and design, unless ``stimulus_seed``).
+    stimulus_seed : int, optional
+        Seed of the stimuli and design (default: ``seed``). Cohorts with the same
+        stimulus seed and different seeds are independent worlds on the same
+        images (:meth:`Cohort.replicate` makes them without recomputing features).
     level : int
         fsaverage level of the data, 0..5 (5 = fsaverage5, 20,484 vertices).
     image_size : int
@@ -773,7 +898,7 @@ def simulate_cohort(
 
     # stimuli
     if stimuli is None:
-        images, raw_labels = _default_stimuli(n_stimuli, image_size, seed)
+        images, raw_labels = _default_stimuli(n_stimuli, image_size, seed if stimulus_seed is None else stimulus_seed)
     else:
         if not (isinstance(stimuli, tuple) and len(stimuli) == 2):
             raise DataValidationError("stimuli must be a pair (images, labels)")
@@ -797,45 +922,25 @@ def simulate_cohort(
     # a 'split' label ('test' / 'train', e.g. by source photo) keeps the shared test images apart
     shared_ids = np.flatnonzero(np.asarray(labels["split"]).astype(str) == "test") if "split" in labels else None
 
-    # the ground-truth feature space, fitted on all stimuli
-    rng = np.random.default_rng(seed)
+    # the ground-truth feature space, fitted on all stimuli (it depends on the stimuli, not the world seed)
+    stimulus_seed = seed if stimulus_seed is None else int(stimulus_seed)
     design = NSDDesign.simulate(n_subjects=n_subjects, n_images=n_images, n_shared=n_shared, n_repeats=n_repeats,
-                                trials_per_session=int(trials_per_session), n_stimuli=n_stimuli, seed=seed,
-                                shared_pool=shared_ids)
-    ref = np.random.default_rng(seed + 1).permutation(n_stimuli)[: min(n_stimuli, 1000)]
-    templates = {h: Anatomy.template(h) for h in ("left", "right")}
-    n_displaced = 0 if displaced_fraction <= 0 or world == "linear-lite0" else max(1, round(displaced_fraction * n_subjects))
-    displaced = tuple(sorted(int(k) + 1 for k in np.random.default_rng([seed, 31337]).choice(
-        n_subjects, n_displaced, replace=False)))
-    subjects = []
+                                trials_per_session=int(trials_per_session), n_stimuli=n_stimuli,
+                                seed=stimulus_seed, shared_pool=shared_ids)
     if world == "linear-lite0":
         tmp = GroundTruthFeatures(image_size, grid_size, "stage3", "pool", *(np.zeros(1),) * 5)
         raw = tmp.extractor.extract(images, batch_size=64, progress=progress, **tmp.extract_kwargs)
         features = GroundTruthFeatures.fit(raw, cats, image_size=image_size, grid_size=grid_size,
                                            early_layer="stage3", late_layer="pool", n_components=N_COMPONENTS,
-                                           rng=rng)
+                                           rng=np.random.default_rng(stimulus_seed))
         transformed = features.transform(raw)
-        group = _group(rng, features, transformed[0][ref])
-        network, private_fraction, normalization = "efficientnet-lite0", 0.0, 0.0
+        network, private_fraction, normalization, displaced_fraction = "efficientnet-lite0", 0.0, 0.0, 0.0
     else:
         network = WORLD_NETWORKS[world]
         features, transformed = BrainFeatures.fit(images, cats, network=network, image_size=image_size,
                                                   progress=progress)
-        group = _brain_group(rng, features, n_subjects)
-    reference = tuple(f[ref] for f in transformed)
-    for number in tqdm(range(1, n_subjects + 1), desc="simulating subjects", disable=not progress):
-        srng = np.random.default_rng([seed, number])
-        move = roi_displacement if number in displaced else 0.0
-        anatomies = {h: t.perturbed(srng, shift_mm=individual_shift_mm, displacement=move)
-                     for h, t in templates.items()}
-        if world == "linear-lite0":
-            subjects.append(_make_subject(number, level, features, group, anatomies, srng, tuning_perturbation,
-                                          *reference))
-        else:
-            subjects.append(_make_brain(number, level, features, group, anatomies, srng, tuning_perturbation,
-                                        private_fraction, normalization, reference))
     params = CohortParameters(n_subjects, n_images, n_shared, n_repeats, int(trials_per_session), seed, level,
                               image_size, grid_size, individual_shift_mm, tuning_perturbation, world, network,
-                              float(private_fraction), displaced, float(roi_displacement if displaced else 0.0),
-                              float(noise_correlation), float(normalization))
-    return Cohort(subjects, features, design, images, labels, params, transformed)
+                              float(private_fraction), (), float(roi_displacement), float(noise_correlation),
+                              float(normalization), float(displaced_fraction), stimulus_seed)
+    return Cohort([], features, design, images, labels, params, transformed).replicate(seed, progress=progress)

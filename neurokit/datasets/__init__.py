@@ -1,7 +1,14 @@
 """Datasets: the NSD reader and NSD-layout writer, the Algonauts 2023 reader, embedded stimuli."""
 
 from neurokit.datasets.algonauts import Algonauts2023, load_pickled_mapping
-from neurokit.datasets.nsd import NSD, NSDResponses, ROIMeans, noise_ceiling_from_ncsnr
+from neurokit.datasets.nsd import (
+    NSD,
+    NSDResponses,
+    RepeatAverager,
+    ROIMeans,
+    noise_ceiling_from_ncsnr,
+    zscore_sessions,
+)
 from neurokit.datasets.stimuli import CATEGORIES, LABEL_DTYPE, load_embedded_stimuli
 from neurokit.datasets.nsd_layout import (
     COMPLETED_SESSIONS,
@@ -24,6 +31,8 @@ __all__ = [
     "load_pickled_mapping",
     "NSD",
     "NSDResponses",
+    "RepeatAverager",
+    "zscore_sessions",
     "ROIMeans",
     "noise_ceiling_from_ncsnr",
     "COMPLETED_SESSIONS",

@@ -590,16 +590,8 @@ class NSD:
         sessions = self._check_sessions(subject, sessions)
         info = self.trials(subject, sessions)
         per_session = self._trials_per_session(subject, sessions[0])
-        ids, rows, counts = np.unique(info["nsd_id"], return_inverse=True, return_counts=True)
         n_sel = sum(idx.size for idx in per_hemi)
-        # weight of each trial's squared value in the mean within-image variance
-        w_trial = np.where(counts[rows] >= 2, 1.0 / np.maximum(counts[rows] - 1, 1), 0.0)
-        acc_q = np.zeros(n_sel, dtype=np.float64)
-        nan_vertices = np.zeros(n_sel, dtype=bool)
-        if average:
-            out = np.zeros((ids.size, n_sel), dtype=np.float32)
-        else:
-            out = np.empty((rows.size, n_sel), dtype=np.float32)
+        averager = RepeatAverager(info["nsd_id"], n_sel, average=average)
         iterator = sessions
         if progress:
             from tqdm.auto import tqdm
@@ -612,27 +604,9 @@ class NSD:
                     f"trials, session {sessions[0]} has {per_session}"
                 )
             z = self._read_session(subject, session, per_hemi)
-            if zscore:
-                z = _zscore_columns(z)
-            nan_vertices |= ~np.isfinite(z).all(axis=0)
-            sl = slice(k * per_session, (k + 1) * per_session)
-            acc_q += w_trial[sl] @ np.square(z, dtype=np.float64)
-            if average:
-                _add_rows(out, rows[sl], z)
-            else:
-                out[sl] = z
-        if average:
-            sums = out
-        else:
-            sums = np.zeros((ids.size, n_sel), dtype=np.float32)
-            _add_rows(sums, rows, out)
-        ncsnr = _ncsnr(sums, counts, acc_q)
-        if average:
-            out /= counts[:, None].astype(np.float32)
-            nsd_ids, n_rep, trials = ids, counts, None
-        else:
-            del sums
-            nsd_ids, n_rep, trials = info["nsd_id"], np.ones(rows.size, dtype=np.int64), info["trial"]
+            averager.add(k * per_session, _zscore_columns(z) if zscore else z)
+        out, nsd_ids, n_rep, ncsnr, nan_vertices = averager.result()
+        trials = None if average else info["trial"]
         n = n_vertices(level)
         return NSDResponses(
             data=out,
@@ -769,6 +743,65 @@ class NSD:
 # ------------------------------------------------------------------------------------
 # numerics
 # ------------------------------------------------------------------------------------
+class RepeatAverager:
+    """Single trials, added session by session, -> per-image means and NSD's ncsnr (REFERENCE section 1).
+
+    The one implementation of NSD's preparation after z-scoring, shared by
+    :meth:`NSD.responses` (sessions read from files) and the simulated
+    cohort's in-memory responses.
+
+    Parameters
+    ----------
+    trial_nsd_ids : ndarray of int, shape (n_trials,)
+        Image of every trial, in trial order.
+    n_columns : int
+        Vertices per trial.
+    average : bool
+        Keep per-image means (default) or the single trials.
+    """
+
+    def __init__(self, trial_nsd_ids: np.ndarray, n_columns: int, *, average: bool = True) -> None:
+        self.ids, self.rows, self.counts = np.unique(np.asarray(trial_nsd_ids), return_inverse=True,
+                                                     return_counts=True)
+        self.average = bool(average)
+        # weight of each trial's squared value in the mean within-image variance
+        self.w_trial = np.where(self.counts[self.rows] >= 2, 1.0 / np.maximum(self.counts[self.rows] - 1, 1), 0.0)
+        self.acc_q = np.zeros(n_columns, dtype=np.float64)
+        self.nan_vertices = np.zeros(n_columns, dtype=bool)
+        shape = (self.ids.size if average else self.rows.size, n_columns)
+        self.out = np.zeros(shape, dtype=np.float32)
+
+    def add(self, start: int, z: np.ndarray) -> None:
+        """Add trials ``start .. start + len(z) - 1`` (rows of ``z``, already z-scored if wanted)."""
+        z = np.asarray(z, dtype=np.float32)
+        sl = slice(start, start + z.shape[0])
+        self.nan_vertices |= ~np.isfinite(z).all(axis=0)
+        self.acc_q += self.w_trial[sl] @ np.square(z, dtype=np.float64)
+        if self.average:
+            _add_rows(self.out, self.rows[sl], z)
+        else:
+            self.out[sl] = z
+
+    def result(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(data, nsd_ids, n_repeats, ncsnr, nan_vertices)``; data are per-image means or the trials."""
+        if self.average:
+            sums = self.out
+        else:
+            sums = np.zeros((self.ids.size, self.out.shape[1]), dtype=np.float32)
+            _add_rows(sums, self.rows, self.out)
+        ncsnr = _ncsnr(sums, self.counts, self.acc_q)
+        if self.average:
+            return self.out / self.counts[:, None].astype(np.float32), self.ids, self.counts, ncsnr, self.nan_vertices
+        n_trials = self.rows.size
+        return self.out, self.ids[self.rows], np.ones(n_trials, dtype=np.int64), ncsnr, self.nan_vertices
+
+
+def zscore_sessions(betas: np.ndarray, trials_per_session: int) -> np.ndarray:
+    """z-score every vertex within each session of ``trials_per_session`` consecutive trials (NaN-aware)."""
+    return np.concatenate([_zscore_columns(np.array(betas[s : s + trials_per_session], dtype=np.float32))
+                           for s in range(0, betas.shape[0], trials_per_session)])
+
+
 def _zscore_columns(x: np.ndarray) -> np.ndarray:
     """z-score each column over rows ignoring NaN (ddof 0), in place on float32 ``x``.
 
@@ -836,4 +869,5 @@ def _resolve_root(root: str | os.PathLike | None, env_var: str, name: str) -> Pa
     return Path(base).expanduser() / name
 
 
-__all__ = ["NSD", "NSDResponses", "ROIMeans", "noise_ceiling_from_ncsnr", "ENV_VAR"]
+__all__ = ["NSD", "NSDResponses", "ROIMeans", "RepeatAverager", "noise_ceiling_from_ncsnr", "zscore_sessions",
+           "ENV_VAR"]
