@@ -71,6 +71,8 @@ class DemoSettings:
     neurogen_seeds: int = 3
     c2i_epochs: int = 30
     c2i_samples: int = 4
+    world_seeds: int = 3
+    n_boot: int = 1000
     seed: int = 0
     device: str = "cpu"
     feature_chunk: int = 256
@@ -83,14 +85,17 @@ class DemoSettings:
         return hashlib.sha256(json.dumps(values, sort_keys=True, default=list).encode()).hexdigest()[:16]
 
 
+_WORLD = ("n_subjects", "n_images", "n_shared", "image_size", "seed")
+_NEUROGEN = ("ensemble_images", "neurogen_rois", "neurogen_steps", "neurogen_seeds")
 STAGE_DEPENDS: dict[str, tuple[str, ...]] = {
-    "cohort": ("n_subjects", "n_images", "n_shared", "image_size", "seed"),
-    "features": ("n_subjects", "n_images", "n_shared", "image_size", "seed"),
-    "encoders": ("n_subjects", "n_images", "n_shared", "image_size", "seed"),
-    "ensemble": ("n_subjects", "n_images", "n_shared", "image_size", "seed", "ensemble_images"),
-    "neurogen": ("n_subjects", "n_images", "n_shared", "image_size", "seed", "ensemble_images",
-                 "neurogen_rois", "neurogen_steps", "neurogen_seeds"),
-    "cortex2image": ("n_subjects", "n_images", "n_shared", "image_size", "seed", "c2i_epochs", "c2i_samples"),
+    "cohort": _WORLD,
+    "features": _WORLD,
+    "encoders": _WORLD,
+    "ensemble": (*_WORLD, "ensemble_images", "n_boot"),
+    "neurogen": (*_WORLD, *_NEUROGEN, "n_boot"),
+    "replicates": (*_WORLD, *_NEUROGEN, "n_boot", "world_seeds"),
+    "claims": (*_WORLD, *_NEUROGEN, "n_boot", "world_seeds"),
+    "cortex2image": (*_WORLD, "c2i_epochs", "c2i_samples"),
 }
 
 
@@ -130,35 +135,60 @@ class DemoRun:
             self._cache["nsd"] = NSD(self.nsd_root)
         return self._cache["nsd"]
 
-    def ground_truth(self):
-        """``(GroundTruthFeatures, [SimulatedSubject, ...])`` as saved with the cohort."""
-        if "gt" not in self._cache:
-            from encoding.simulation import load_ground_truth
+    def cohort(self):
+        """The simulated cohort (ground truth, cached ground-truth features of the stimuli) as written."""
+        if "cohort" not in self._cache:
+            from encoding.simulation import load_cohort
 
-            features, subjects, _ = load_ground_truth(self.nsd_root / "ground_truth")
-            self._cache["gt"] = (features, subjects)
-        return self._cache["gt"]
+            self._cache["cohort"] = load_cohort(self.nsd_root)
+        return self._cache["cohort"]
 
     def responses(self, subject: int):
         if ("resp", subject) not in self._cache:
             self._cache[("resp", subject)] = self.nsd().responses(subject)
         return self._cache[("resp", subject)]
 
-    def features(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(nsd_ids, features)`` of every stimulus (stage ``features``)."""
+    def features(self, name: str = "features") -> tuple[np.ndarray, np.ndarray]:
+        """``(nsd_ids, features)`` of every stimulus (stage ``features``; ``name='mismatched'``: the baseline's)."""
         if "features" not in self._cache:
             from safetensors.numpy import load_file
 
-            data = load_file(str(self.stage_dir / "features.safetensors"))
-            self._cache["features"] = (data["nsd_ids"], data["features"])
-        return self._cache["features"]
+            self._cache["features"] = load_file(str(self.stage_dir / "features.safetensors"))
+        data = self._cache["features"]
+        return data["nsd_ids"], data[name]
 
-    def features_of(self, nsd_ids: np.ndarray) -> np.ndarray:
-        ids, feats = self.features()
+    def features_of(self, nsd_ids: np.ndarray, name: str = "features") -> np.ndarray:
+        ids, feats = self.features(name)
         index = np.searchsorted(ids, nsd_ids)
         if np.any(ids[np.clip(index, 0, len(ids) - 1)] != nsd_ids):
             raise DataValidationError("some NSD ids have no features; rerun the demo with --force")
         return feats[index]
+
+    def mismatched_of(self, nsd_ids: np.ndarray) -> np.ndarray:
+        return self.features_of(nsd_ids, "mismatched")
+
+    def image_encoder(self, readout: Any):
+        """Images -> ``readout`` through the default features (differentiable; NeuroGen, reranking)."""
+        from cortex2image.world_claims import DEFAULT_FEATURES, default_extractor
+        from encoding.image_encoder import ImageEncoder
+
+        return ImageEncoder(default_extractor(self.settings.image_size), DEFAULT_FEATURES, readout).eval()
+
+    def world(self):
+        """The main world as a :class:`cortex2image.world_claims.WorldData` read from the NSD files."""
+        if "world" not in self._cache:
+            from cortex2image.world_claims import WorldData
+            from encoding.simulation.rois import ROI_FAMILY_NAMES
+
+            nsd = self.nsd()
+            names = tuple(n for fam in ROI_FAMILY_NAMES.values() for n in fam)
+            cohort = self.cohort()
+            self._cache["world"] = WorldData(
+                seed=self.settings.seed, subjects=list(nsd.subjects), responses=self.responses,
+                roi_masks=lambda k: self.roi_masks(k, names), truth=cohort.subjects, clean=cohort.clean_responses,
+                images=lambda ids: nsd.images(ids, size=self.settings.image_size), shared_ids=nsd.shared1000,
+            )
+        return self._cache["world"]
 
     def encoder(self, subject: int):
         if ("enc", subject) not in self._cache:
@@ -261,35 +291,39 @@ FEATURE_BATCH = 64
 
 
 def stage_features(run: DemoRun) -> dict[str, Any]:
-    """EfficientNet-Lite0 features (the ground truth's feature space) of every stimulus, from the NSD files.
+    """The models' features of every stimulus, from the NSD files: the default EfficientNet-Lite0 features
+    and the mismatched-feature baseline's (randomly initialised Lite0), neither the ground truth's.
 
     Computed through a :class:`encoding.feature_store.FeatureStore` in the stage folder, in chunks
     of ``feature_chunk`` stimuli, so an interrupted run resumes at the first unfinished chunk.
     """
+    import shutil
+
     from safetensors.numpy import save_file
 
+    from cortex2image.world_claims import DEFAULT_FEATURES, default_extractor, mismatched_extractor
     from encoding.feature_store import FeatureStore, NSDStimuli
     from encoding.from_nsd import nsd_image_features
 
-    features_model, _ = run.ground_truth()
     nsd, s = run.nsd(), run.settings
     ids = np.unique(np.concatenate([nsd.image_ids(k) for k in nsd.subjects]))
     store = FeatureStore(run.stage_dir / "feature-store", chunk_size=s.feature_chunk)
     if s.force and store.folder.exists():
-        import shutil
-
         shutil.rmtree(store.folder)
-    status = store.status(store.key(NSDStimuli(nsd, image_size=s.image_size), ids, features_model.extractor,
-                                    features_model.extract_kwargs))
-    if status is not None and status[0]:
-        run.log(f"[demo] features: {status[0]} of {status[1]} chunks already in the feature store")
-    feats = nsd_image_features(nsd, ids, features_model.extractor, features_model.extract_kwargs,
-                               image_size=s.image_size, batch_size=FEATURE_BATCH, progress=s.progress, store=store)
+    out = {"nsd_ids": ids.astype(np.int64)}
+    for name, extractor in (("features", default_extractor(s.image_size)),
+                            ("mismatched", mismatched_extractor(s.image_size))):
+        status = store.status(store.key(NSDStimuli(nsd, image_size=s.image_size), ids, extractor, DEFAULT_FEATURES))
+        if status is not None and status[0]:
+            run.log(f"[demo] features: {status[0]} of {status[1]} chunks of {name!r} already in the feature store")
+        out[name] = nsd_image_features(nsd, ids, extractor, DEFAULT_FEATURES, image_size=s.image_size,
+                                       batch_size=FEATURE_BATCH, progress=s.progress, store=store)
     with atomic_path(run.stage_dir / "features.safetensors") as tmp:
-        save_file({"nsd_ids": ids.astype(np.int64), "features": feats}, str(tmp))
+        save_file(out, str(tmp))
     run._cache.pop("features", None)
-    return {"n_stimuli": int(len(ids)), "n_features": int(feats.shape[1]),
-            "layers": list(features_model.extract_kwargs["layers"])}
+    return {"n_stimuli": int(len(ids)), "n_features": int(out["features"].shape[1]),
+            "layers": list(DEFAULT_FEATURES["layers"]), "network": "EfficientNet-Lite0 (ImageNet)",
+            "mismatched_network": "EfficientNet-Lite0, randomly initialised (seed 0)"}
 
 
 def _accuracy(run: DemoRun, subject: int, predicted: np.ndarray, measured: np.ndarray,
@@ -345,151 +379,53 @@ def stage_encoders(run: DemoRun) -> dict[str, Any]:
 
 
 def stage_ensemble(run: DemoRun) -> dict[str, Any]:
-    """Personalized ensemble for the last subject vs its full-data ridge and ridge on few images."""
-    from encoding.ensemble import PersonalizedEnsembleEncoder
-    from encoding.ridge import RidgeEncoder
+    """Encoder and ensemble measurements of the last (new) subject on the main world.
 
-    nsd, subject, s = run.nsd(), run.target_subject, run.settings
-    resp = run.responses(subject)
-    test = np.isin(resp.nsd_ids, nsd.shared1000)
-    train_idx = np.flatnonzero(~test)
-    if s.ensemble_images > train_idx.size:
+    See :func:`cortex2image.world_claims.measure_encoding`: default-feature
+    ridge against the oracle and mismatched features; the personalized
+    ensemble from ``--ensemble-images`` images against full-data ridge, ridge
+    on the same images and the cohort average; recovery of the subject's own
+    deviation from the cohort.
+    """
+    from cortex2image.world_claims import measure_encoding
+
+    s, world = run.settings, run.world()
+    resp = run.responses(world.target)
+    n_train = int((~np.isin(resp.nsd_ids, world.shared_ids)).sum())
+    if s.ensemble_images > n_train:
         raise DataValidationError(
-            f"--ensemble-images {s.ensemble_images} exceeds subject {subject}'s {train_idx.size} training images"
+            f"--ensemble-images {s.ensemble_images} exceeds subject {world.target}'s {n_train} training images"
         )
-    few = np.sort(np.random.default_rng(s.seed).choice(train_idx, s.ensemble_images, replace=False))
-    X = run.features_of(resp.nsd_ids)
-    sources = [run.encoder(k) for k in nsd.subjects if k != subject]
-    ensemble = PersonalizedEnsembleEncoder(sources).fit(X[few], resp.data[few])
-    few_ridge = RidgeEncoder(alphas=np.logspace(-1, 5, 13)).fit(X[few], resp.data[few])
-    ensemble_test = ensemble.predict(X[test])
-    models = {
-        "personalized ensemble": ensemble_test,
-        f"ridge on all {train_idx.size} images": run.encoder(subject).predict(X[test]),
-        f"ridge on the same {s.ensemble_images} images": few_ridge.predict(X[test]),
-    }
-    scores = {name: _accuracy(run, subject, pred, resp.data[test], resp.noise_ceiling)
-              for name, pred in models.items()}
-    for name, acc in scores.items():
-        np.save(run.stage_dir / f"ensemble-{_slug(name)}.npy", acc.pop("noise_normalized"))
-        acc.pop("vertex_r")
-    full_name = f"ridge on all {train_idx.size} images"
-    ens_roi = np.array([scores["personalized ensemble"]["roi_mean_r"][k] for k in REPORT_ROIS])
-    full_roi = np.array([scores[full_name]["roi_mean_r"][k] for k in REPORT_ROIS])
-    # Individual differences: the ensemble's predicted difference from another subject
-    # should follow the ground-truth difference (REFERENCE.md section 5).
-    _, gt_subjects = run.ground_truth()
-    other = 1
-    images = nsd.images(resp.nsd_ids[test], size=s.image_size)
-    masks = run.roi_masks(subject)
-    other_test = run.encoder(other).predict(X[test])
-    diff_pred = np.stack([_roi_mean(ensemble_test, m) - _roi_mean(other_test, m) for m in masks.values()], axis=1)
-    gt_target = gt_subjects[subject - 1].clean_response(images)
-    gt_other = gt_subjects[other - 1].clean_response(images)
-    diff_true = np.stack([_roi_mean(gt_target, m) - _roi_mean(gt_other, m) for m in masks.values()], axis=1)
-    diff_r = float(np.corrcoef(diff_pred.ravel(), diff_true.ravel())[0, 1])
-    return {
-        "subject": subject,
-        "n_few": s.ensemble_images,
-        "n_full": int(train_idx.size),
-        "n_test": int(test.sum()),
-        "models": scores,
-        "full_model": full_name,
-        "ensemble_over_full_roi_mean_r": float(ens_roi.mean() / full_roi.mean()),
-        "individual_difference_r": diff_r,
-        "individual_difference_other_subject": other,
-    }
-
-
-def _roi_responses(run: DemoRun, subject: int, rois: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """``(nsd_ids, ROI means (n_images, n_rois))`` of a subject's responses, with its own ROI masks."""
-    resp = run.responses(subject)
-    masks = run.roi_masks(subject, rois)
-    return resp.nsd_ids, np.stack([_roi_mean(resp.data, masks[r]) for r in rois], axis=1)
+    encoders = {k: run.encoder(k) for k in world.subjects}
+    result = measure_encoding(world, run.features_of, run.mismatched_of, encoders, n_few=s.ensemble_images,
+                              n_boot=s.n_boot, report_rois=REPORT_ROIS)
+    return {"subject": world.target, **result}
 
 
 def stage_neurogen(run: DemoRun) -> dict[str, Any]:
-    """Region-maximising images for the new subject through its personalized ROI-level encoder.
-
-    As in NeuroGen and the original personalized ensemble, the encoder here is
-    ROI-level: each source subject's ridge encoder predicts its own ROI means,
-    the new subject's encoder combines them (fitted on its few images), and
-    EfficientNet-Lite0 + both read-outs form one differentiable
-    :class:`encoding.ImageEncoder` the generators follow.
-    """
-    import torch
-
-    from encoding.ensemble import PersonalizedEnsembleEncoder
-    from encoding.image_encoder import ImageEncoder
-    from encoding.ridge import RidgeEncoder
-    from neurogen import DCGANFaceGenerator, FourierImage, RandomAffine, ROIActivation, contact_sheet_figure
-    from neurogen import rank_images
-    from neurogen import save_result, synthesize
+    """Region-maximising images for the new subject on the main world (:func:`world_claims.measure_neurogen`),
+    saved with their contact sheets and compared with the best natural images."""
+    from cortex2image.world_claims import measure_neurogen
+    from neurogen import contact_sheet_figure, save_result
     from neurokit.plotting import save_figure
 
-    s, nsd, subject = run.settings, run.nsd(), run.target_subject
-    rois = tuple(s.neurogen_rois)
-    torch.manual_seed(s.seed)
-    features_model, gt_subjects = run.ground_truth()
-    sources = []
-    for k in nsd.subjects:
-        if k == subject:
-            continue
-        ids, y = _roi_responses(run, k, rois)
-        train = ~np.isin(ids, nsd.shared1000)
-        sources.append(RidgeEncoder(alphas=np.logspace(-1, 5, 13)).fit(run.features_of(ids[train]), y[train]))
-    ids, y = _roi_responses(run, subject, rois)
-    train_idx = np.flatnonzero(~np.isin(ids, nsd.shared1000))
-    few = np.sort(np.random.default_rng(s.seed).choice(train_idx, s.ensemble_images, replace=False))
-    ensemble = PersonalizedEnsembleEncoder(sources).fit(run.features_of(ids[few]), y[few])
-    encoder = ImageEncoder(features_model.extractor, features_model.extract_kwargs, ensemble).eval()
-
-    natural = nsd.images(ids, size=s.image_size)  # every image the subject saw
-    objectives = [ROIActivation(k, name=roi) for k, roi in enumerate(rois)]
-    ranking = rank_images(encoder, natural, objectives, batch_size=64)
-    truth = gt_subjects[subject - 1]
-    gt_masks = run.roi_masks(subject, rois)
-    natural_truth = truth.clean_response(natural)
-    natural_truth_roi = np.stack([_roi_mean(natural_truth, gt_masks[r]) for r in rois], axis=1)
-
-    face_rois = [k for k, r in enumerate(rois) if r in ("OFA", "FFA-1", "FFA-2")]
-    other_rois = [k for k in range(len(rois)) if k not in face_rois]
-    runs = []
-    # Small random shifts, scalings and rotations at every step keep the images from exploiting
-    # pixel-exact quirks of the encoder, so what drives the encoder also drives the (unseen) truth.
-    common = dict(steps=s.neurogen_steps, n_seeds=s.neurogen_seeds, lr=0.08, augment=RandomAffine(),
-                  progress=s.progress)
-    if face_rois:
-        runs.append(("DCGAN faces", synthesize(DCGANFaceGenerator.from_pretrained(), encoder,
-                                               [objectives[k] for k in face_rois], **common), face_rois))
-    if other_rois:
-        runs.append(("Fourier images", synthesize(FourierImage(64), encoder,
-                                                  [objectives[k] for k in other_rois], **common), other_rois))
+    s = run.settings
+    result = measure_neurogen(run.world(), run.features_of, run.image_encoder, rois=s.neurogen_rois,
+                              n_few=s.ensemble_images, steps=s.neurogen_steps, n_seeds=s.neurogen_seeds,
+                              n_boot=s.n_boot, progress=s.progress)
+    runs, natural, ranking = result.pop("runs"), result.pop("natural"), result.pop("ranking")
+    result.pop("nsd_ids")
     out = run.root / "neurogen"
-    summary: dict[str, Any] = {"rois": list(rois), "subject": subject, "per_roi": {}}
-    for label, result, roi_index in runs:
+    for label, res, _ in runs:
         folder = out / _slug(label)
-        save_result(result, folder, target_names={"encoder": list(rois)}, overwrite=True)
-        fig = contact_sheet_figure(result, title=f"subject {subject}: {label}")
-        save_figure(fig, run.figure(f"neurogen-{_slug(label)}.png"))
-        for j, k in enumerate(roi_index):
-            roi = rois[k]
-            best = result.best(roi)
-            synth_truth = truth.clean_response(result.images[best : best + 1])
-            nat_best = int(ranking.order[k, 0])
-            summary["per_roi"][roi] = {
-                "generator": label,
-                "synthetic_predicted": float(result.predictions["encoder"][best, k]),
-                "synthetic_ground_truth": float(_roi_mean(synth_truth, gt_masks[roi])[0]),
-                "best_natural_predicted": float(ranking.scores[k, nat_best]),
-                "best_natural_ground_truth": float(natural_truth_roi[nat_best, k]),
-                "natural_mean_ground_truth": float(natural_truth_roi[:, k].mean()),
-                "natural_max_ground_truth": float(natural_truth_roi[:, k].max()),
-                "best_natural_nsd_id": int(ids[nat_best]),
-                "image": str((folder / "images").relative_to(run.root)),
-            }
-    _neurogen_figure(run, summary, natural, ranking, runs)
-    return summary
+        save_result(res, folder, target_names={"encoder": list(result["rois"])}, overwrite=True)
+        save_figure(contact_sheet_figure(res, title=f"subject {result['subject']}: {label}"),
+                    run.figure(f"neurogen-{_slug(label)}.png"))
+        for roi in result["per_roi"]:
+            if result["per_roi"][roi]["generator"] == label:
+                result["per_roi"][roi]["image"] = str((folder / "images").relative_to(run.root))
+    _neurogen_figure(run, result, natural, ranking, runs)
+    return result
 
 
 def _neurogen_figure(run: DemoRun, summary: dict[str, Any], natural: np.ndarray, ranking: Any, runs: list) -> Path:
@@ -539,12 +475,58 @@ def _neurogen_section(run: DemoRun, report: Any) -> None:
             sec.figure(path, "all trajectories' best images, one row per ROI")
 
 
+def stage_replicates(run: DemoRun) -> dict[str, Any]:
+    """The cheap claims on ``--world-seeds - 1`` more worlds: new subjects and noise on the same stimuli.
+
+    Each replicate (:meth:`encoding.simulation.Cohort.replicate`, seeds ``seed + 1, ...``) is held in
+    memory (no NSD files), its encoders fitted, and measured by the same functions as the main world
+    (:func:`world_claims.measure_encoding`, :func:`world_claims.measure_neurogen`); every finished seed
+    is stored, so an interrupted run resumes at the next one.
+    """
+    from cortex2image.world_claims import WorldData, fit_encoders, measure_encoding, measure_neurogen
+
+    s = run.settings
+    seeds = [s.seed + k for k in range(1, s.world_seeds)]
+    done: dict[str, Any] = {}
+    for seed in seeds:
+        unit = f"seed{seed}"
+        cached = _load_stage(run, "replicates", unit=unit)
+        if cached is not None:
+            run.log(f"[demo] replicates: reusing world seed {seed}")
+            done[str(seed)] = cached
+            continue
+        world = WorldData.from_cohort(run.cohort().replicate(seed))
+        encoders = fit_encoders(world, run.features_of, progress=s.progress)
+        encoding = measure_encoding(world, run.features_of, run.mismatched_of, encoders, n_few=s.ensemble_images,
+                                    n_boot=s.n_boot, report_rois=REPORT_ROIS)
+        neurogen = measure_neurogen(world, run.features_of, run.image_encoder, rois=s.neurogen_rois,
+                                    n_few=s.ensemble_images, steps=s.neurogen_steps, n_seeds=s.neurogen_seeds,
+                                    n_boot=s.n_boot, progress=s.progress)
+        for key in ("runs", "natural", "ranking", "nsd_ids"):
+            neurogen.pop(key)
+        done[str(seed)] = {"seed": seed, "ensemble": encoding, "neurogen": neurogen}
+        _save_stage(run, "replicates", done[str(seed)], unit=unit)
+    return {"seeds": seeds, "worlds": done}
+
+
+def stage_claims(run: DemoRun) -> dict[str, Any]:
+    """Every claim with its baselines over all world seeds (:func:`world_claims.build_claims`)."""
+    from cortex2image.world_claims import build_claims
+
+    res = run.results
+    worlds = [res["ensemble"]] + [w["ensemble"] for w in res["replicates"]["worlds"].values()]
+    neurogen = [res["neurogen"]] + [w["neurogen"] for w in res["replicates"]["worlds"].values()]
+    claims = build_claims([w["distributions"] for w in worlds], [w["distributions"] for w in neurogen],
+                          run.settings.neurogen_rois, n_few=res["ensemble"]["n_few"], n_full=res["ensemble"]["n_full"])
+    return {"world_seeds": [run.settings.seed] + res["replicates"]["seeds"],
+            "claims": [c.to_dict() for c in claims]}
+
+
 def stage_cortex2image(run: DemoRun) -> dict[str, Any]:
     """Train Cortex2Image for the new subject; reconstruct its test images from fMRI files on disk."""
     from cortex2image.cli import write_reconstruction
     from cortex2image.metrics import feature_identification, score_reconstructions
     from cortex2image.training import train_reconstructor
-    from encoding.image_encoder import ImageEncoder
     from neurokit.io import write_surface_data
     from neurokit.surface_data import SurfaceData
 
@@ -574,8 +556,7 @@ def stage_cortex2image(run: DemoRun) -> dict[str, Any]:
     write_reconstruction(result, folder / "reconstructions", overwrite=True,
                          record={"subject": subject, "nsd_ids": test["nsd_ids"].tolist()})
 
-    features_model, _ = run.ground_truth()
-    encoder = ImageEncoder(features_model.extractor, features_model.extract_kwargs, run.encoder(subject)).eval()
+    encoder = run.image_encoder(run.encoder(subject))
     scores = score_reconstructions(
         test["images"], result.images,
         feature_spaces={"EfficientNet-Lite0": lambda imgs: model.space.embed(imgs)},
@@ -645,6 +626,8 @@ STAGES: dict[str, Callable[[DemoRun], dict[str, Any]]] = {
     "encoders": stage_encoders,
     "ensemble": stage_ensemble,
     "neurogen": stage_neurogen,
+    "replicates": stage_replicates,
+    "claims": stage_claims,
     "cortex2image": stage_cortex2image,
 }
 
@@ -694,6 +677,10 @@ def _check_settings(s: DemoSettings) -> None:
         raise DataValidationError(f"--ensemble-images must be at least 3, got {s.ensemble_images}")
     if s.feature_chunk < 1:
         raise DataValidationError(f"--feature-chunk must be at least 1, got {s.feature_chunk}")
+    if s.world_seeds < 1:
+        raise DataValidationError(f"--world-seeds must be at least 1 (the main world), got {s.world_seeds}")
+    if s.n_boot < 100:
+        raise DataValidationError(f"--bootstrap must be at least 100 resamples, got {s.n_boot}")
 
 
 # command line ---------------------------------------------------------------------------
@@ -716,6 +703,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--c2i-epochs", type=int, default=d.c2i_epochs, help="Cortex2Image training epochs")
     parser.add_argument("--c2i-samples", type=int, default=d.c2i_samples,
                         help="reconstructions sampled per test image (reranked by brain correlation)")
+    parser.add_argument("--world-seeds", type=int, default=d.world_seeds,
+                        help="world seeds of the encoder, ensemble and NeuroGen claims, the main one included "
+                             "(default: %(default)s)")
+    parser.add_argument("--bootstrap", type=int, default=d.n_boot, dest="n_boot",
+                        help="bootstrap resamples of every confidence interval (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=d.seed)
     parser.add_argument("--device", default=d.device, help="torch device (cpu, cuda)")
     parser.add_argument("--feature-chunk", type=int, default=d.feature_chunk,
@@ -732,7 +724,7 @@ def settings_from_args(args: argparse.Namespace) -> DemoSettings:
         image_size=args.image_size, ensemble_images=args.ensemble_images,
         neurogen_rois=tuple(args.neurogen_rois), neurogen_steps=args.neurogen_steps,
         neurogen_seeds=args.neurogen_seeds, c2i_epochs=args.c2i_epochs, c2i_samples=args.c2i_samples,
-        seed=args.seed, device=args.device, feature_chunk=args.feature_chunk, progress=not args.no_progress,
+        world_seeds=args.world_seeds, n_boot=args.n_boot, seed=args.seed, device=args.device, feature_chunk=args.feature_chunk, progress=not args.no_progress,
         force=args.force,
     )
 
@@ -785,10 +777,20 @@ def stage_report(run: DemoRun) -> dict[str, Any]:
     report = Report(run.root, "neurokit demo: encoding, synthesis and reconstruction on a simulated cohort")
     report.meta.append(
         f"{s.n_subjects} simulated subjects on fsaverage5 (20,484 vertices), {s.n_images} images each "
-        f"({s.n_shared} shared test images), seed {s.seed}. Ground truth is known, so every claim below is "
-        "checked against it as well as against held-out data."
+        f"({s.n_shared} shared test images, from photographs no training image was cut from), seed {s.seed}. "
+        "The simulated brain (world 'soc-lite2': a second-order-contrast model of V1-hV4 and nonlinear read-outs "
+        "of EfficientNet-Lite2) shares no model's features, so its ground truth can prove a method wrong; every "
+        "claim below is checked against it and against held-out data, beside its baselines."
     )
-    report.numbers = {"settings": asdict(s), **res}
+    report.numbers = {"settings": asdict(s), **_without_distributions({k: v for k, v in res.items() if k != "claims"})}
+    if "claims" in res:
+        report.numbers["world_seeds"] = res["claims"]["world_seeds"]
+    if "claims" in res:
+        from neurokit.claims import Claim
+
+        report.claims = [Claim.from_dict(c) for c in res["claims"]["claims"]]
+        report.claims_scope = (f"on this simulated world ({len(res['claims']['world_seeds'])} world seeds: "
+                               f"{', '.join(map(str, res['claims']['world_seeds']))})")
 
     # 1. encoders
     enc = res["encoders"]["subjects"]
@@ -815,23 +817,28 @@ def stage_report(run: DemoRun) -> dict[str, Any]:
 
     # 2. ensemble
     ens = res["ensemble"]
+    summ = ens["summary"]
     sec = report.section(f"2. Personalized ensemble encoder for subject {subject}")
     sec.text(
         f"A PersonalizedEnsembleEncoder combines the other {s.n_subjects - 1} subjects' ridge encoders with one "
         f"weight per source and vertex plus an intercept, fitted on only {ens['n_few']} of subject {subject}'s "
-        f"images; it is compared with a ridge encoder on all {ens['n_full']} images and with ridge on the same "
-        f"{ens['n_few']} images ({ens['n_test']} test images)."
+        f"images; it is compared with a ridge encoder on all {ens['n_full']} images, with ridge on the same "
+        f"{ens['n_few']} images and with the cohort average (the mean of the other subjects' encoders, intercept "
+        f"and scale refit on the same images), on {ens['n_test']} test images of photos no training image came "
+        "from. 'oracle' is the subject's noise-free ground-truth response; 'mismatched' is ridge on a randomly "
+        "initialised EfficientNet-Lite0."
     )
-    rows = [[name, v["median_r_visual"], v["median_noise_normalized_visual"],
-             float(np.mean(list(v["roi_mean_r"].values())))] for name, v in ens["models"].items()]
-    sec.table("held-out accuracy", ["model", "median r (visual)", "median % noise ceiling (visual)",
-                                    "mean ROI-mean r"], rows)
-    sec.text(f"Ensemble / full-data ridge (mean ROI-mean r): {ens['ensemble_over_full_roi_mean_r']:.3f} "
-             "(the published claim: not different from full data). Individual differences kept: the ensemble's "
-             f"predicted difference from subject {ens['individual_difference_other_subject']} correlates with the "
-             f"ground-truth difference at r = {ens['individual_difference_r']:.2f}.")
-    fig_path = _bar_figure(run.figure("ensemble-vs-full.png"),
-                           {name: v["roi_mean_r"] for name, v in ens["models"].items()},
+    models = ["ensemble", "full_data", "same_few_images", "cohort_average"]
+    rows = [[name, summ["median_r"][f"ensemble.{name}"], summ["median_noise_normalized"][name]] for name in models]
+    rows += [[f"ridge, {name} features" if name != "oracle" else "oracle (noise-free truth)",
+              summ["median_r"][f"encoder.{name}"], summ["median_noise_normalized"][name]]
+             for name in ("mismatched", "oracle")]
+    sec.table("held-out accuracy on visual vertices (main world)",
+              ["model", "median r", "median % of noise ceiling"], rows)
+    sec.text(f"Share of the subject's noise-free response (visual vertices, median) outside the span of the other "
+             f"subjects' responses: {summ['private_variance_fraction']:.2f}; no ensemble of the others' encoders "
+             "can predict that part.")
+    fig_path = _bar_figure(run.figure("ensemble-vs-full.png"), summ["roi_mean_r"],
                            "r (ROI-mean response)", f"subject {subject}: held-out accuracy per ROI")
     sec.figure(fig_path, "ROI-mean held-out correlation per model")
 
@@ -840,6 +847,13 @@ def stage_report(run: DemoRun) -> dict[str, Any]:
             REPORT_SECTIONS[name](run, report)
     html_path, json_path = report.write()
     return {"html": str(html_path), "json": str(json_path)}
+
+
+def _without_distributions(value: Any) -> Any:
+    """``value`` without its bootstrap samples (kept in the stage records; report.json keeps the claims)."""
+    if isinstance(value, dict):
+        return {k: _without_distributions(v) for k, v in value.items() if k != "distributions"}
+    return value
 
 
 #: Extra report sections, one per later stage: ``section(run, report)``.
