@@ -311,7 +311,8 @@ class Claim:
             ``value`` is their mean, ``seeds`` the per-seed values).
         baselines : mapping of str to BootstrapDistribution, sequence of them, or float
             Per seed (paired with the claim's seed by position), one for all
-            seeds, or a fixed number (chance level, a ceiling).
+            seeds (or one claim distribution against each baseline seed), or a
+            fixed number (chance level, a ceiling).
         against : iterable of str, optional
             Baselines the verdict uses (default: all).
         confidence : float, default 0.95
@@ -392,11 +393,12 @@ class Claim:
             summaries[name] = _summary(combine_seeds(per_seed), confidence)
             if name not in against:
                 continue
-            if len(per_seed) not in (1, len(seeds)):
+            if 1 not in (len(per_seed), len(seeds)) and len(per_seed) != len(seeds):
                 raise DataValidationError(f"{where}: baselines[{name!r}] has {len(per_seed)} seeds, the claim "
-                                          f"{len(seeds)} (give one per claim seed, or one for all)")
+                                          f"{len(seeds)} (give the same number, or one for either)")
+            n = max(len(seeds), len(per_seed))
             try:
-                diff = combine_seeds([a - per_seed[i if len(per_seed) > 1 else 0] for i, a in enumerate(seeds)])
+                diff = combine_seeds([seeds[i % len(seeds)] - per_seed[i % len(per_seed)] for i in range(n)])
             except DataValidationError as err:
                 if kind in _PAIRED_ONLY:
                     raise DataValidationError(f"{where}: a {kind} claim needs baselines[{name!r}] drawn on the "
