@@ -43,8 +43,11 @@ td:first-child, th:first-child { text-align: left; }
 .verdict-fail { color: #c62828; font-weight: 600; }
 td.claim-holds { background: #e6f4ea; color: #14652b; font-weight: 600; text-align: center; }
 td.claim-fails { background: #fdecea; color: #b71c1c; font-weight: 600; text-align: center; }
-.claims td { vertical-align: top; }
-.claims td.statement { text-align: left; max-width: 26rem; }
+.claims td, .claims th { vertical-align: top; }
+.claims th[scope="row"], .claims td.statement { text-align: left; }
+.claims td.statement { max-width: 24rem; }
+.claims .ci { display: block; white-space: nowrap; color: #555; font-size: .85rem; }
+.claims td.context { color: #888; font-style: italic; }
 .claims .note, .claims .rule { display: block; color: #555; font-size: .85rem; font-weight: normal; }
 .claims-summary { font-weight: 600; }
 """
@@ -161,14 +164,14 @@ class Report:
         names = list(dict.fromkeys(name for c in claims for name in c.baselines))
 
         def estimate(value: float, ci: Sequence[float]) -> str:
-            return f"{value:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]"
+            return f'{value:.3f} <span class="ci">[{ci[0]:.3f}, {ci[1]:.3f}]</span>'
 
         parts = [f'<section class="claims" aria-labelledby="claims"><h2 id="claims">'
                  f"{html.escape('Claims ' + self.claims_scope)}</h2>",
                  f'<p class="claims-summary">{html.escape(summarize_claims(claims, self.claims_scope))}</p>',
-                 "<table>", "<caption>Each claim's value with its confidence interval [low, high], the baselines "
-                 "it is compared with, its value per training seed, and whether it holds (computed from the "
-                 "intervals by the rule given under the verdict)</caption>",
+                 "<table>", "<caption>Each claim's value with its confidence interval [low, high], its baselines "
+                 "(in grey italics: shown for context, not compared), its value per training seed, and whether "
+                 "it holds (computed from the intervals by the rule given under the verdict)</caption>",
                  "<tr>" + "".join(f'<th scope="col">{html.escape(h)}</th>' for h in
                                   ["id", "statement", "value [CI]", *names, "seeds", "verdict"]) + "</tr>"]
         for c in claims:
@@ -176,11 +179,16 @@ class Report:
                      f'<td class="statement">{html.escape(c.statement)}'
                      + (f'<span class="note">{html.escape(c.note)}</span>' if c.note else "") + "</td>",
                      f"<td>{estimate(c.value, c.ci)}</td>"]
-            cells += [f"<td>{estimate(c.baselines[n]['value'], c.baselines[n]['ci'])}</td>" if n in c.baselines
-                      else "<td>–</td>" for n in names]
+            for n in names:
+                if n not in c.baselines:
+                    cells.append("<td>–</td>")
+                    continue
+                css = "" if n in c.passes else ' class="context"'
+                cells.append(f"<td{css}>{estimate(c.baselines[n]['value'], c.baselines[n]['ci'])}</td>")
             cells.append(f"<td>{html.escape(', '.join(f'{s:.3f}' for s in c.seeds))}</td>")
             verdict, css = ("holds", "claim-holds") if c.holds else ("does not hold", "claim-fails")
-            cells.append(f'<td class="{css}">{"✓" if c.holds else "✗"} {verdict}'
+            mark = "✓" if c.holds else "✗"
+            cells.append(f'<td class="{css}"><span aria-hidden="true">{mark}</span> {verdict}'
                          f'<span class="rule">{html.escape(c.explain())}</span></td>')
             parts.append("<tr>" + "".join(cells) + "</tr>")
         parts += ["</table>", "</section>"]
