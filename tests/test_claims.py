@@ -96,6 +96,20 @@ def test_holds_is_computed_from_the_numbers_not_given():
     assert Claim.from_dict({**data, "holds": True, "comparison": {**data["comparison"], "passes": {"b": True}}}).holds
 
 
+@pytest.mark.parametrize("kind, claim_ci, holds", [
+    ("greater_than", [0.45, 0.6], False),  # overlaps the baseline's [0.3, 0.5]
+    ("greater_than", [0.51, 0.6], True),
+    ("less_than", [0.2, 0.35], False),
+    ("less_than", [0.2, 0.29], True),
+])
+def test_without_a_paired_difference_the_intervals_must_be_separated(kind, claim_ci, holds):
+    comparison = {"kind": kind, "against": ["b"], "confidence": 0.95, "difference_confidence": 0.95,
+                  "margin": None, "differences": {}}
+    value = sum(claim_ci) / 2
+    claim = Claim("a", "A vs b.", value, claim_ci, {"b": {"value": 0.4, "ci": [0.3, 0.5]}}, [value], comparison)
+    assert claim.holds is holds and "intervals separated" in claim.explain()
+
+
 def test_to_dict_has_the_json_shape_and_round_trips(models):
     claim = Claim.equivalent("copy_equals_good", "The copy is as good as the model.", models["same"],
                              {"good": models["good"], "chance": 0.0}, margin=0.02, against=["good"], note="n")

@@ -62,6 +62,15 @@ def test_the_pearson_fast_path_equals_recomputing_from_resampled_rows():
         assert np.ptp(fast.samples) > 0.01
 
 
+def test_pearson_statistic_resampled_takes_any_item_counts():
+    y, pred = _responses(n_items=12, n_targets=7, seed=4)
+    counts = np.array([[3, 0, 1, 0, 0, 2, 0, 0, 1, 0, 0, 1], [1] * 12])  # rows sum to 8 and 12
+    got = PearsonStatistic("mean").resampled(counts, y, pred)
+    rows = np.repeat(np.arange(12), counts[0])
+    assert got[0] == pytest.approx(np.mean(pearson_r(y[rows], pred[rows])), abs=1e-12)
+    assert got[1] == pytest.approx(np.mean(pearson_r(y, pred)), abs=1e-12)
+
+
 def test_pearson_statistic_reads_the_arrays_it_is_pointed_at():
     y, pred = _responses(seed=1)
     noise = np.random.default_rng(9).normal(size=y.shape)
