@@ -178,7 +178,9 @@ class Report:
             cells = [f'<th scope="row">{html.escape(c.id)}</th>',
                      f'<td class="statement">{html.escape(c.statement)}'
                      + (f'<span class="note">{html.escape(c.note)}</span>' if c.note else "") + "</td>",
-                     f"<td>{estimate(c.value, c.ci)}</td>"]
+                     f"<td>{estimate(c.value, c.ci)}"
+                     + ('<span class="note">estimate outside its interval (biased under resampling)</span>'
+                        if c.estimate_outside_ci else "") + "</td>"]
             for n in names:
                 if n not in c.baselines:
                     cells.append("<td>–</td>")

@@ -14,8 +14,20 @@ makes :class:`BootstrapDistribution` objects of two statistics subtractable.
 
 Intervals are bootstrap *percentile* intervals (the ``(1 - confidence) / 2`` and
 ``(1 + confidence) / 2`` quantiles of the resampled statistic, numpy's linear
-interpolation); no bias correction or acceleration (BCa) is applied. For a
-strongly biased statistic the percentile interval can miss the point estimate.
+interpolation); no bias correction or acceleration (BCa) is applied. They
+describe how the statistic varies with the choice of test items; they do not
+remove a statistic's small-sample bias. That matters for "median over
+vertices of per-vertex r" when vertices are many and their noise independent:
+Pearson r's O(1/n_items) bias then exceeds the interval's width. Measured on
+synthetic responses (true r = 0.371 at every vertex, independent noise,
+``n_boot`` 200-400): 120 items x 3,000 vertices, the 95 % interval covered the
+true value in 32 of 40 repetitions; 120 x 20,000 in 0 of 20, and missed its
+own estimate in 5 of 20 (BC and BCa intervals covered 4 of 20: bias correction
+does not fix this); 1,000 x 3,000, 19 of 20. Paired differences of two models
+scored on the same items cancel most of the bias (the interval of the
+difference between two equally good models covered 0 in 15 of 15 at 120 x
+20,000), so compare models through :func:`paired_difference_ci` and
+:func:`equivalence_test` rather than through separate intervals.
 
 A statistic is any callable taking the (resampled) arrays and returning one
 number; it is called once per resample. :class:`PearsonStatistic` is the fast

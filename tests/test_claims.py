@@ -110,6 +110,15 @@ def test_without_a_paired_difference_the_intervals_must_be_separated(kind, claim
     assert claim.holds is holds and "intervals separated" in claim.explain()
 
 
+def test_an_estimate_outside_its_percentile_interval_is_kept_and_flagged():
+    comparison = {"kind": "greater_than", "against": ["b"], "confidence": 0.95, "difference_confidence": 0.95,
+                  "margin": None, "differences": {}}
+    baselines = {"b": {"value": 0.2, "ci": [0.1, 0.3]}}
+    outside = Claim("a", "A beats b.", 0.5, [0.51, 0.6], baselines, [0.5], comparison)
+    assert outside.estimate_outside_ci and outside.holds
+    assert not Claim("a", "A beats b.", 0.55, [0.51, 0.6], baselines, [0.55], comparison).estimate_outside_ci
+
+
 def test_to_dict_has_the_json_shape_and_round_trips(models):
     claim = Claim.equivalent("copy_equals_good", "The copy is as good as the model.", models["same"],
                              {"good": models["good"], "chance": 0.0}, margin=0.02, against=["good"], note="n")
@@ -125,7 +134,7 @@ def test_to_dict_has_the_json_shape_and_round_trips(models):
 
 
 @pytest.mark.parametrize("change, match", [
-    (lambda d: d.update(ci=[0.9, 1.0]), "low <= value <= high"),
+    (lambda d: d.update(ci=[1.0, 0.9]), "low <= high"),
     (lambda d: d.update(value=float("nan")), "finite"),
     (lambda d: d.update(id="has space"), "id must match"),
     (lambda d: d.update(statement="two\nlines"), "one non-empty line"),

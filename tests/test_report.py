@@ -60,11 +60,21 @@ def test_html_puts_the_claims_first_with_ids_values_and_verdicts(tmp_path, claim
     assert page.count('class="claim-holds"><span aria-hidden="true">✓</span> holds') == 1
     assert page.count('class="claim-fails"><span aria-hidden="true">✗</span> does not hold') == 1
     assert "0.500 <span class=\"ci\">[" in page and "0.000 <span class=\"ci\">[0.000, 0.000]" in page  # value [CI]; a fixed baseline
-    assert "2 seeds in the demo" in page and "TOST" in page
+    assert "2 seeds in the demo" in page and "TOST" in page and "estimate outside" not in page
     header = re.search(r'<tr>(<th scope="col">.*?)</tr>', page).group(1)
     assert re.findall(r">([^<]+)</th>", header) == ["id", "statement", "value [CI]", "worse", "chance", "good",
                                                     "seeds", "verdict"]
     assert "td.claim-fails" in page and "td.claim-holds" in page  # styled, and readable without colour
+
+
+def test_an_estimate_outside_its_interval_is_marked(tmp_path):
+    biased = BootstrapDistribution(0.5, 0.52 + 0.001 * np.random.default_rng(0).standard_normal(500), seed=0,
+                                   n_items=30)
+    report = Report(tmp_path, "biased")
+    report.claims = [Claim.greater_than("biased", "A biased statistic beats chance.", biased, {"chance": 0.0})]
+    assert report.claims[0].estimate_outside_ci
+    report.write()
+    assert "estimate outside its interval" in (tmp_path / "report.html").read_text()
 
 
 def test_a_report_without_claims_has_no_claims_section(tmp_path):

@@ -194,3 +194,11 @@ def test_input_errors_name_the_argument():
         bootstrap_ci(np.mean, x, n_boot=100, seed=-1)
     with pytest.raises(DataValidationError, match="at least one array"):
         bootstrap_ci(np.mean, n_boot=100)
+
+
+def test_the_bootstrap_benchmark_runs_both_paths_at_a_tiny_size():
+    from benchmark_scripts import load_benchmark
+
+    row = load_benchmark("bootstrap").main(["--items", "40", "--vertices", "30", "--n-boot", "128",
+                                            "--generic-boot", "100"])
+    assert row["low"] <= row["value"] <= row["high"] and row["fast_s"] > 0 and row["generic_s"] > 0
