@@ -146,7 +146,16 @@ class BootstrapDistribution:
         return BootstrapCI(float(self.value), float(low), float(high))
 
     def equivalence(self, margin: float, alpha: float = 0.05) -> EquivalenceResult:
-        """TOST on this distribution read as a difference: equivalent iff its ``1 - 2 alpha`` interval is in ``±margin``."""
+        """TOST on this distribution read as a difference ``a - b``.
+
+        Equivalent iff its ``1 - 2 alpha`` percentile interval lies strictly
+        inside ``(-margin, margin)``.
+
+        Raises
+        ------
+        InvalidParameterError
+            If ``margin`` is not positive and finite or ``alpha`` is not in (0, 0.5).
+        """
         if not (isinstance(margin, (int, float, np.floating)) and np.isfinite(margin) and margin > 0):
             raise InvalidParameterError(f"margin must be a positive finite number, got {margin!r}")
         if not (isinstance(alpha, (int, float, np.floating)) and 0.0 < alpha < 0.5):
