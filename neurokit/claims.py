@@ -380,8 +380,10 @@ class Claim:
         missing = [a for a in against if a not in baselines]
         if missing:
             raise DataValidationError(f"{where}: against names {missing}, not among the baselines {list(baselines)}")
-        if margin is not None and not (isinstance(margin, (int, float)) and math.isfinite(margin)):
-            raise InvalidParameterError(f"{where}: margin must be a finite number, got {margin!r}")
+        if margin is not None and (isinstance(margin, bool) or not isinstance(margin, numbers.Real)
+                                   or not math.isfinite(margin) or margin < 0 or (kind == "equivalent" and margin == 0)):
+            raise InvalidParameterError(f"{where}: margin must be a finite number "
+                                        f"{'> 0' if kind == 'equivalent' else '>= 0'}, got {margin!r}")
         difference_confidence = confidence if difference_confidence is None else difference_confidence
         summaries, differences = {}, {}
         for name, baseline in baselines.items():

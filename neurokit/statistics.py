@@ -40,7 +40,7 @@ result as recomputing from resampled rows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
@@ -135,6 +135,14 @@ class BootstrapDistribution:
     seed: int | None = None
     n_items: int | None = None
 
+    def __post_init__(self) -> None:
+        samples = np.asarray(self.samples, dtype=np.float64)
+        if samples.ndim != 1 or samples.size == 0:
+            raise DataValidationError(f"BootstrapDistribution: samples must be a non-empty 1-D array, got shape "
+                                      f"{samples.shape}")
+        object.__setattr__(self, "samples", samples)
+        object.__setattr__(self, "value", float(self.value))
+
     @property
     def n_boot(self) -> int:
         return int(self.samples.shape[0])
@@ -156,13 +164,38 @@ class BootstrapDistribution:
         InvalidParameterError
             If ``margin`` is not positive and finite or ``alpha`` is not in (0, 0.5).
         """
-        if not (isinstance(margin, (int, float, np.floating)) and np.isfinite(margin) and margin > 0):
-            raise InvalidParameterError(f"margin must be a positive finite number, got {margin!r}")
-        if not (isinstance(alpha, (int, float, np.floating)) and 0.0 < alpha < 0.5):
-            raise InvalidParameterError(f"alpha must be in (0, 0.5), got {alpha!r}")
+        _check_tost(margin, alpha)
         value, low, high = self.ci(1.0 - 2.0 * float(alpha))
         return EquivalenceResult(value, (low, high), float(margin), float(alpha),
                                  bool(-margin < low and high < margin))
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict (``value``, ``samples`` as a list, ``seed``, ``n_items``), e.g. for a stage record."""
+        return {"value": self.value, "samples": self.samples.tolist(), "seed": self.seed, "n_items": self.n_items}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "BootstrapDistribution":
+        """Read :meth:`to_dict`'s output back.
+
+        Raises
+        ------
+        DataValidationError
+            If keys are missing or unknown, or the numbers are not finite.
+        """
+        keys = {"value", "samples", "seed", "n_items"}
+        if not isinstance(data, Mapping) or set(data) != keys:
+            raise DataValidationError(f"BootstrapDistribution: expected exactly the keys {sorted(keys)}, got "
+                                      f"{sorted(data) if isinstance(data, Mapping) else type(data).__name__}")
+        samples = np.asarray(data["samples"], dtype=np.float64)
+        value = float(data["value"])
+        if samples.ndim != 1 or samples.size < _MIN_BOOT or not np.all(np.isfinite(samples)) \
+                or not np.isfinite(value):
+            raise DataValidationError(f"BootstrapDistribution: 'samples' must be at least {_MIN_BOOT} finite "
+                                      "numbers and 'value' finite")
+        ints = [data[k] for k in ("seed", "n_items")]
+        if any(v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0) for v in ints):
+            raise DataValidationError(f"BootstrapDistribution: 'seed' and 'n_items' must be ints or null, got {ints}")
+        return cls(value, samples, *ints)
 
     def __sub__(self, other: "BootstrapDistribution") -> "BootstrapDistribution":
         if not isinstance(other, BootstrapDistribution):
@@ -260,6 +293,14 @@ class PearsonStatistic:
                 r[:, start:start + chunk] = np.where(const, 0.0, cov / np.sqrt(np.where(const, 1.0, vx * vy)))
         np.clip(r, -1.0, 1.0, out=r)
         return np.median(r, axis=1) if self.reduce == "median" else r.mean(axis=1)
+
+
+def _check_tost(margin: Any, alpha: Any) -> None:
+    if isinstance(margin, bool) or not (isinstance(margin, (int, float, np.floating)) and np.isfinite(margin)
+                                        and margin > 0):
+        raise InvalidParameterError(f"margin must be a positive finite number, got {margin!r}")
+    if isinstance(alpha, bool) or not (isinstance(alpha, (int, float, np.floating)) and 0.0 < alpha < 0.5):
+        raise InvalidParameterError(f"alpha must be in (0, 0.5), got {alpha!r}")
 
 
 def _check_confidence(confidence: Any, name: str) -> None:
@@ -493,6 +534,7 @@ def equivalence_test(
     -------
     EquivalenceResult
     """
+    _check_tost(margin, alpha)
     a, b = _distributions([statistic_a, statistic_b], arrays, n_boot, seed, axis, False)
     return (a - b).equivalence(margin, alpha)
 

@@ -202,3 +202,19 @@ def test_the_bootstrap_benchmark_runs_both_paths_at_a_tiny_size():
     row = load_benchmark("bootstrap").main(["--items", "40", "--vertices", "30", "--n-boot", "128",
                                             "--generic-boot", "100"])
     assert row["low"] <= row["value"] <= row["high"] and row["fast_s"] > 0 and row["generic_s"] > 0
+
+
+def test_a_distribution_survives_a_json_round_trip_and_stays_pairable():
+    import json
+
+    y, pred = _responses(seed=8)
+    a = bootstrap_distribution(PearsonStatistic(), y, pred, n_boot=100)
+    b = BootstrapDistribution.from_dict(json.loads(json.dumps(a.to_dict())))
+    assert b.value == a.value and np.array_equal(b.samples, a.samples) and (b.seed, b.n_items) == (0, 60)
+    assert np.all((b - a).samples == 0)
+    with pytest.raises(DataValidationError, match="keys"):
+        BootstrapDistribution.from_dict({"value": 0.1})
+    with pytest.raises(DataValidationError, match="finite"):
+        BootstrapDistribution.from_dict({**a.to_dict(), "samples": [float("nan")] * 100})
+    with pytest.raises(DataValidationError, match="ints or null"):
+        BootstrapDistribution.from_dict({**a.to_dict(), "seed": 1.5})
