@@ -380,8 +380,8 @@ class Claim:
         missing = [a for a in against if a not in baselines]
         if missing:
             raise DataValidationError(f"{where}: against names {missing}, not among the baselines {list(baselines)}")
-        if margin is not None and (isinstance(margin, bool) or not isinstance(margin, numbers.Real)
-                                   or not math.isfinite(margin) or margin < 0 or (kind == "equivalent" and margin == 0)):
+        bad_margin = isinstance(margin, bool) or not isinstance(margin, numbers.Real) or not math.isfinite(margin)
+        if margin is not None and (bad_margin or margin < 0 or (kind == "equivalent" and margin == 0)):
             raise InvalidParameterError(f"{where}: margin must be a finite number "
                                         f"{'> 0' if kind == 'equivalent' else '>= 0'}, got {margin!r}")
         difference_confidence = confidence if difference_confidence is None else difference_confidence
