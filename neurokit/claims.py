@@ -56,7 +56,7 @@ Estimate = Union[BootstrapDistribution, Sequence[BootstrapDistribution]]
 
 
 def _number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(value, "__float__"):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise DataValidationError(f"{where}: expected a number, got {value!r}")
     value = float(value)
     if not math.isfinite(value):
@@ -125,8 +125,8 @@ class Claim:
     Raises
     ------
     DataValidationError
-        If a field is malformed: an interval that does not contain its value,
-        a non-finite number, an unknown baseline in ``against``, a
+        If a field is malformed: an interval with ``low > high``, a
+        non-finite number, an unknown baseline in ``against``, a
         ``not_below``/``equivalent`` comparison without a paired difference
         for every baseline, a bad id.
     """
