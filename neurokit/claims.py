@@ -29,6 +29,25 @@ Build claims from bootstrap distributions with the constructors
 :meth:`Claim.equivalent`): they combine per-seed distributions with
 :func:`neurokit.statistics.combine_seeds`, compute the paired differences and
 fill in the comparison. ``Claim(...)`` itself takes the numbers directly.
+
+Examples
+--------
+Two training seeds of a model and one baseline, scored on the same 120 test
+images with the same bootstrap seed (hence the same resamples, so paired):
+
+>>> import numpy as np
+>>> from neurokit.claims import Claim
+>>> from neurokit.statistics import PearsonStatistic, bootstrap_distribution
+>>> rng = np.random.default_rng(0)
+>>> y = rng.normal(size=(120, 50))
+>>> def score(pred):
+...     return bootstrap_distribution(PearsonStatistic(), y, pred, n_boot=500)
+>>> model = [score(0.6 * y + rng.normal(size=y.shape)) for seed in range(2)]
+>>> baseline = score(0.6 * y + rng.normal(size=y.shape))
+>>> claim = Claim.equivalent("model_vs_baseline", "The model is as accurate as the baseline.",
+...                          model, {"baseline": baseline, "chance": 0.0}, margin=0.05, against=["baseline"])
+>>> claim.holds, len(claim.seeds), claim.to_dict()["baselines"]["chance"]
+(True, 2, {'value': 0.0, 'ci': [0.0, 0.0]})
 """
 
 from __future__ import annotations

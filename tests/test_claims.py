@@ -189,3 +189,14 @@ def test_summary_sentence_counts_and_names_what_does_not_hold(models):
     d = BootstrapDistribution(0.3, np.full(100, 0.3), seed=0, n_items=5)
     tied = Claim.greater_than("tied", "z.", d, {"same": d})
     assert not tied.holds  # an interval touching 0 does not exclude it
+
+
+def test_the_examples_in_the_docstrings_run():
+    import doctest
+
+    import neurokit.claims
+    import neurokit.statistics
+
+    for module in (neurokit.claims, neurokit.statistics):
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0, module.__name__
