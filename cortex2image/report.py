@@ -3,6 +3,12 @@
 The demo (:mod:`cortex2image.demo`) writes one; any analysis can. Figures are
 PNG files referenced relative to the report, so the folder can be moved or
 zipped as a whole; tables are lists of rows rendered as HTML tables.
+
+A report can also make claims (:class:`neurokit.claims.Claim`): they are written
+to ``report.json`` as a top-level ``"claims"`` list (beside the numbers) and
+rendered as the first section, a table with each claim's value, interval,
+baselines, per-seed values and computed verdict, under one sentence saying
+which claims hold.
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from neurokit.claims import Claim, check_claims, summarize_claims
+from neurokit.exceptions import DataValidationError
 from neurokit.io.atomic import atomic_write_text
 
 _CSS = """
@@ -33,6 +41,15 @@ th { background: #f5f5f7; }
 td:first-child, th:first-child { text-align: left; }
 .verdict-pass { color: #1a7f37; font-weight: 600; }
 .verdict-fail { color: #c62828; font-weight: 600; }
+td.claim-holds { background: #e6f4ea; color: #14652b; font-weight: 600; text-align: center; }
+td.claim-fails { background: #fdecea; color: #b71c1c; font-weight: 600; text-align: center; }
+.claims td, .claims th { vertical-align: top; }
+.claims th[scope="row"], .claims td.statement { text-align: left; }
+.claims td.statement { max-width: 24rem; }
+.claims .ci { display: block; white-space: nowrap; color: #555; font-size: .85rem; }
+.claims td.context { color: #888; font-style: italic; }
+.claims .note, .claims .rule { display: block; color: #555; font-size: .85rem; font-weight: normal; }
+.claims-summary { font-weight: 600; }
 """
 
 
@@ -78,6 +95,17 @@ class Report:
     folder : path
         Where the report and its figures live; figure paths are made relative to it.
     title : str
+
+    Attributes
+    ----------
+    numbers : dict
+        Every number, written as ``report.json`` (with ``"claims"`` added).
+    claims : list of Claim
+        Claims, rendered first and written as ``report.json``'s ``"claims"``
+        (a list of :meth:`Claim.to_dict`; empty when there are none).
+    claims_scope : str
+        What the claims are about, for the section title and summary
+        (default ``"on this world"``: "Claims on this world").
     """
 
     def __init__(self, folder: str | os.PathLike, title: str) -> None:
@@ -86,6 +114,8 @@ class Report:
         self.sections: list[Section] = []
         self.numbers: dict[str, Any] = {}
         self.meta: list[str] = []
+        self.claims: list[Claim] = []
+        self.claims_scope = "on this world"
 
     def section(self, title: str) -> Section:
         section = Section(title)
@@ -107,6 +137,7 @@ class Report:
             f"<h1>{html.escape(self.title)}</h1>",
         ]
         parts += [f'<p class="meta">{html.escape(m)}</p>' for m in self.meta]
+        parts += self._claims_html()
         for s in self.sections:
             parts.append(f"<h2>{html.escape(s.title)}</h2>")
             parts += [f"<p>{html.escape(p)}</p>" for p in s.paragraphs]
@@ -125,6 +156,60 @@ class Report:
         parts.append("</body></html>")
         return "\n".join(parts)
 
+    def _claims_html(self) -> list[str]:
+        """The claims section: the summary sentence and one table row per claim (nothing without claims)."""
+        claims = check_claims(self.claims)
+        if not claims:
+            return []
+        names = list(dict.fromkeys(name for c in claims for name in c.baselines))
+
+        def estimate(value: float, ci: Sequence[float]) -> str:
+            return f'{value:.3f} <span class="ci">[{ci[0]:.3f}, {ci[1]:.3f}]</span>'
+
+        parts = [f'<section class="claims" aria-labelledby="claims"><h2 id="claims">'
+                 f"{html.escape('Claims ' + self.claims_scope)}</h2>",
+                 f'<p class="claims-summary">{html.escape(summarize_claims(claims, self.claims_scope))}</p>',
+                 "<table>", "<caption>Each claim's value with its confidence interval [low, high], its baselines "
+                 "(in grey italics: shown for context, not compared), its value per training seed, and whether "
+                 "it holds (computed from the intervals by the rule given under the verdict)</caption>",
+                 "<tr>" + "".join(f'<th scope="col">{html.escape(h)}</th>' for h in
+                                  ["id", "statement", "value [CI]", *names, "seeds", "verdict"]) + "</tr>"]
+        for c in claims:
+            cells = [f'<th scope="row">{html.escape(c.id)}</th>',
+                     f'<td class="statement">{html.escape(c.statement)}'
+                     + (f'<span class="note">{html.escape(c.note)}</span>' if c.note else "") + "</td>",
+                     f"<td>{estimate(c.value, c.ci)}"
+                     + ('<span class="note">estimate outside its interval (biased under resampling)</span>'
+                        if c.estimate_outside_ci else "") + "</td>"]
+            for n in names:
+                if n not in c.baselines:
+                    cells.append("<td>–</td>")
+                    continue
+                css = "" if n in c.passes else ' class="context"'
+                cells.append(f"<td{css}>{estimate(c.baselines[n]['value'], c.baselines[n]['ci'])}</td>")
+            cells.append(f"<td>{html.escape(', '.join(f'{s:.3f}' for s in c.seeds))}</td>")
+            verdict, css = ("holds", "claim-holds") if c.holds else ("does not hold", "claim-fails")
+            mark = "✓" if c.holds else "✗"
+            cells.append(f'<td class="{css}"><span aria-hidden="true">{mark}</span> {verdict}'
+                         f'<span class="rule">{html.escape(c.explain())}</span></td>')
+            parts.append("<tr>" + "".join(cells) + "</tr>")
+        parts += ["</table>", "</section>"]
+        return parts
+
+    def to_json(self) -> str:
+        """``report.json``: the numbers plus ``"claims"``, a list of :meth:`Claim.to_dict`.
+
+        Raises
+        ------
+        DataValidationError
+            If ``numbers`` has a ``"claims"`` key of its own, or a claim is
+            invalid or shares its id with another.
+        """
+        if "claims" in self.numbers:
+            raise DataValidationError("report numbers: the key 'claims' is reserved for Report.claims")
+        claims = [c.to_dict() for c in check_claims(self.claims)]
+        return json.dumps({**self.numbers, "claims": claims}, indent=2, sort_keys=True, default=json_default)
+
     def write(self) -> tuple[Path, Path]:
         """Write ``report.html`` and ``report.json`` atomically; return their paths.
 
@@ -132,15 +217,16 @@ class Report:
         ------
         FileNotFoundError
             If a figure the report references does not exist.
+        DataValidationError
+            As :meth:`to_json`.
         """
         for s in self.sections:
             for path, _ in s.figures:
                 if not (self.folder / self._relative(path)).is_file():
                     raise FileNotFoundError(f"report figure {path} does not exist")
+        report_json = self.to_json()
         html_path = atomic_write_text(self.folder / "report.html", self.to_html())
-        json_path = atomic_write_text(
-            self.folder / "report.json", json.dumps(self.numbers, indent=2, sort_keys=True, default=json_default)
-        )
+        json_path = atomic_write_text(self.folder / "report.json", report_json)
         return Path(html_path), Path(json_path)
 
 
