@@ -15,7 +15,7 @@ from neurokit.exceptions import DataValidationError
 pytestmark = pytest.mark.slow
 
 TINY = dict(n_subjects=3, n_images=60, n_shared=20, ensemble_images=20, neurogen_steps=3, neurogen_seeds=1,
-            c2i_epochs=2, c2i_samples=2, feature_chunk=64, progress=False)
+            c2i_epochs=2, c2i_samples=2, feature_chunk=64, world_seeds=2, n_boot=200, progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +36,20 @@ def test_every_stage_runs_and_the_report_has_real_numbers(demo_run):
         assert heading in html
     numbers = json.loads((out / "report.json").read_text())
     ens = numbers["ensemble"]
-    assert ens["n_few"] == 20 and ens["subject"] == 3
-    assert 0.0 < ens["ensemble_over_full_roi_mean_r"] < 2.0
+    assert ens["n_few"] == 20 and ens["subject"] == 3 and "distributions" not in ens
+    assert -1.0 <= ens["summary"]["median_r"]["ensemble.ensemble"] <= 1.0
+    # every claim with its baselines, CIs, per-seed values and a computed verdict
+    claims = {c["id"]: c for c in numbers["claims"]}
+    assert set(claims) == {"encoder_accuracy", "ensemble_vs_full", "ensemble_private_tuning",
+                           "neurogen_FFA-1", "neurogen_EBA", "neurogen_PPA"}
+    assert {"oracle", "mismatched_features"} <= set(claims["encoder_accuracy"]["baselines"])
+    assert set(claims["ensemble_vs_full"]["baselines"]) == {"full_data", "same_few_images", "cohort_average"}
+    assert set(claims["neurogen_EBA"]["baselines"]) == {"natural_max_true", "natural_best_predicted_true"}
+    for claim in claims.values():
+        assert len(claim["seeds"]) == 2 and isinstance(claim["holds"], bool)
+        assert claim["ci"][0] <= claim["ci"][1]
+    assert numbers["world_seeds"] == [0, 1]
+    assert "Claims on this simulated world" in html and "encoder_accuracy" in html
     for subject in ("1", "2", "3"):
         assert -1.0 <= numbers["encoders"]["subjects"][subject]["median_r_visual"] <= 1.0
     assert set(numbers["neurogen"]["per_roi"]) == {"FFA-1", "EBA", "PPA"}
@@ -78,12 +90,16 @@ def test_stored_features_are_the_encoders_feature_layout(demo_run):
     from encoding.image_encoder import image_features
 
     out, _, _, _ = demo_run
+    from cortex2image.world_claims import DEFAULT_FEATURES, default_extractor, mismatched_extractor
+
     run = DemoRun(DemoSettings(output=str(out), **TINY), out)
-    features_model, _ = run.ground_truth()
     ids = run.nsd().image_ids(1)[:4]
-    expected = image_features(features_model.extractor, run.nsd().images(ids, size=run.settings.image_size),
-                              features_model.extract_kwargs)
+    images = run.nsd().images(ids, size=run.settings.image_size)
+    expected = image_features(default_extractor(run.settings.image_size), images, DEFAULT_FEATURES)
     np.testing.assert_allclose(run.features_of(ids), expected, rtol=1e-4, atol=1e-4)
+    mismatched = image_features(mismatched_extractor(run.settings.image_size), images, DEFAULT_FEATURES)
+    np.testing.assert_allclose(run.mismatched_of(ids), mismatched, rtol=1e-4, atol=1e-4)
+    assert not np.allclose(run.features_of(ids), run.mismatched_of(ids))
 
 
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -116,7 +132,7 @@ def test_report_renders_with_its_figures_in_headless_chromium(demo_run, tmp_path
 #: The command-line spelling of TINY.
 TINY_FLAGS = ["--subjects", "3", "--images", "60", "--shared", "20", "--ensemble-images", "20",
               "--neurogen-steps", "3", "--neurogen-seeds", "1", "--c2i-epochs", "2", "--c2i-samples", "2",
-              "--feature-chunk", "64", "--no-progress"]
+              "--feature-chunk", "64", "--world-seeds", "2", "--bootstrap", "200", "--no-progress"]
 
 
 def _demo_until(out, appears, sig):
