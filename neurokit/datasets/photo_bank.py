@@ -89,7 +89,7 @@ source (registry name) and category, whether it is a face, the crop box
 ``(row, col, height, width)`` in the bank image's pixels, horizontal flip."""
 
 BANK_FORMAT = 1
-"""Version of the bank's file layout and selection tables; part of the fingerprint."""
+"""Version of the bank's file layout; part of the fingerprint (with the selection tables)."""
 
 DEFAULT_MIN_SIDE = 24
 """Default ``min_side``: keeps the 25 x 25 LFW faces (most of the bank's faces)
@@ -279,7 +279,6 @@ GCOMPRIS_FOLDERS: dict[str, dict[str, str | None]] = {
         "categorization/resource/images/others": None,
     },
     "leftright.rcc": {"leftright/resource": "body"},  # photographs of hands
-    "details.rcc": {"details/resource/image": None},  # only the *_background photographs in GCOMPRIS_LABELS
     "explore_world_music.rcc": {"explore_world_music/resource/music": None},
     "erase.rcc": {"erase/resource": "animal"},
     "explore_monuments.rcc": {"explore_monuments/resource": "place"},
@@ -288,8 +287,10 @@ GCOMPRIS_FOLDERS: dict[str, dict[str, str | None]] = {
 }
 """Photograph folders of GCompris's resource bundles and their category
 (``None``: per label, :data:`GCOMPRIS_LABELS`; labels absent there are skipped).
-Left out on purpose: ``lang`` (its word images are cartoons), ``paintings``,
-``babyshapes`` and the paintings of ``details`` (artworks, not photographs),
+Left out on purpose: ``lang`` (its word images are cartoons), ``paintings`` and
+``babyshapes`` (artworks, not photographs), ``details`` (paintings, and photographs
+of monuments that are other crops of the ``explore_monuments`` photographs, which
+the thumbnail de-duplication cannot match),
 ``solar_system`` and ``gravity`` (planet renderings), ``clickgame``, ``chronos``,
 ``louis-braille`` and the rest (drawings, icons, SVG)."""
 
@@ -301,13 +302,6 @@ GCOMPRIS_LABELS: dict[str, str] = {
     "blackslate": "object", "spoons": "object", "igloo": "place", "pillow": "object", "pan": "object",
     "plate": "object", "buffetset": "object", "weighing machine": "object", "cup": "object", "knife": "object",
     "bucket": "object", "pencil": "object",
-    # details: the photographs (the other backgrounds are paintings)
-    "louvre 2007 02 24 c background": "place", "fanoe windmill background": "place",
-    "egeskov slot spejling background": "place", "gizah pyramids background": "place",
-    "eilan donan castle background": "place", "tower bridge london background": "place",
-    "chenonceau background": "place", "ndp background": "place", "nagoya background": "place",
-    "taj mahal background": "place", "tour eiffel background": "place", "neuschwanstein background": "place",
-    "opera sidney background": "place",
     # explore_world_music: musicians (body) or instruments (object)
     "italy": "body", "australia": "body", "japan": "body", "orchestra": "body", "ireland": "body",
     "mexico": "body", "america": "object", "africa": "object", "middleeast": "object",
@@ -333,12 +327,10 @@ def _read_gcompris(root: Path) -> Iterator[SourcePhoto]:
                 continue
             label = _words(stem)
             category = matched[0][1] or GCOMPRIS_LABELS.get(label) or GCOMPRIS_LABELS.get(label.split(" ")[0])
-            if folder.startswith("details/") and label not in GCOMPRIS_LABELS:
-                continue
             if category is None:
                 continue
-            yield SourcePhoto(f"{GCOMPRIS_RCC}/{bundle}:{entry.path}", label.removesuffix(" background"),
-                              category, _decode(entry.data, f"{path}:{entry.path}"))
+            yield SourcePhoto(f"{GCOMPRIS_RCC}/{bundle}:{entry.path}", label, category,
+                              _decode(entry.data, f"{path}:{entry.path}"))
 
 
 def _keep_gcompris(root: Path) -> list[str]:
@@ -890,7 +882,9 @@ def find_duplicates(images: np.ndarray, threshold: float = 0.97, *, side: int = 
 
 
 def _fingerprint(records: dict[str, dict[str, Any]], size: int, min_side: int) -> str:
-    key = {"format": BANK_FORMAT, "size": size, "min_side": min_side,
+    tables = [GCOMPRIS_FOLDERS, GCOMPRIS_LABELS, TUXPAINT_CATEGORIES, OPENCV_PHOTOS, MVTB_PHOTOS,
+              {str(k): v for k, v in IMAGENET_CLASSES.items()}, _CIFAR_CATEGORY, _SKIMAGE_PHOTOS]
+    key = {"format": BANK_FORMAT, "size": size, "min_side": min_side, "tables": tables,
            "sources": {n: [r["version"], r.get("files")] for n, r in sorted(records.items())}}
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
