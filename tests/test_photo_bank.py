@@ -365,3 +365,13 @@ def test_real_bank_has_hundreds_of_photos_with_faces_bodies_places():
     assert counts["face"] >= 40 and counts["place"] >= 40, counts
     # bodies are the scarce category of these sources (about 20 photographs): see ARCHITECTURE
     assert counts["body"] >= 15, counts
+
+
+def test_cli_fetch_reports_each_source(tmp_path, capsys):
+    from neurokit.cli import add_subcommand, main
+
+    add_subcommand(pb.register)
+    (tmp_path / "photo-bank" / "sources" / "foolbox").mkdir(parents=True)
+    (tmp_path / "photo-bank" / "sources" / "foolbox" / "source.json").write_text("{}")
+    assert main(["photo-bank", "fetch", "foolbox", "--cache-dir", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.split() == ["foolbox", "present"]

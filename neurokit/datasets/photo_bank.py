@@ -568,7 +568,9 @@ def _read_foolbox(root: Path) -> Iterator[SourcePhoto]:
 
 def _keep_foolbox(root: Path) -> list[str]:
     folder = root / FOOLBOX_DATA
-    return [f"{FOOLBOX_DATA}/{p.name}" for p in sorted(folder.glob("*")) if _foolbox_label(p.name)] if folder.is_dir() else []
+    if not folder.is_dir():
+        return []
+    return [f"{FOOLBOX_DATA}/{p.name}" for p in sorted(folder.glob("*")) if _foolbox_label(p.name)]
 
 
 # ------------------------------------------------------------------------------- installed packages
@@ -590,11 +592,13 @@ def _read_installed(_root: Path) -> Iterator[SourcePhoto]:
             img = getattr(skimage.data, name)()
         except (OSError, ValueError, AttributeError, ImportError):  # a data file that needs a download
             continue
-        yield SourcePhoto(f"skimage/data:{name}", label, category, _to_rgb(img[0] if name == "stereo_motorcycle" else img))
+        img = img[0] if name == "stereo_motorcycle" else img  # its left view
+        yield SourcePhoto(f"skimage/data:{name}", label, category, _to_rgb(img))
     try:
         from sklearn.datasets import load_sample_image
 
-        for name, label, category in (("china.jpg", "temple in a landscape", "place"), ("flower.jpg", "flower", "plant")):
+        for name, label, category in (("china.jpg", "temple in a landscape", "place"),
+                                      ("flower.jpg", "flower", "plant")):
             yield SourcePhoto(f"sklearn/datasets/images/{name}", label, category, _to_rgb(load_sample_image(name)))
     except (ImportError, OSError):
         pass
@@ -628,7 +632,8 @@ def _installed_version(_root: Path) -> str:
     import skimage
     import sklearn
 
-    return f"scikit-image {skimage.__version__}, scikit-learn {sklearn.__version__}, matplotlib {matplotlib.__version__}"
+    return (f"scikit-image {skimage.__version__}, scikit-learn {sklearn.__version__}, "
+            f"matplotlib {matplotlib.__version__}")
 
 
 def _skimage_version(_root: Path) -> str:
@@ -1271,7 +1276,8 @@ def register(subparsers: Any) -> None:
     info = sub.add_parser("info", help="print photograph counts per source and category")
     info.set_defaults(func=_cmd_info)
     for p in (fetch, build, info):
-        p.add_argument("--cache-dir", default=None, help="toolkit cache (default $NEUROKIT_CACHE_DIR or ~/.cache/neurokit)")
+        p.add_argument("--cache-dir", default=None,
+                       help="toolkit cache (default $NEUROKIT_CACHE_DIR or ~/.cache/neurokit)")
     for p in (build, info):
         p.add_argument("--size", type=int, default=128, help="side of the stored images in pixels (default 128)")
         p.add_argument("--min-side", type=int, default=DEFAULT_MIN_SIDE,
