@@ -189,6 +189,10 @@ def test_find_duplicates_catches_resized_recompressed_copies_only():
     stack = np.stack([*base, copy, brighter, noise])
     np.testing.assert_array_equal(pb.find_duplicates(stack), [6, 7])
     np.testing.assert_array_equal(pb.find_duplicates(stack[:6]), [])
+    sig = pb.photo_signature(stack)
+    assert sig.shape == (9, 256)
+    np.testing.assert_allclose(np.linalg.norm(sig, axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(sig.sum(axis=1), 0.0, atol=1e-4)
 
 
 # ----------------------------------------------------------------------------------- build, load
@@ -239,6 +243,9 @@ def test_rebuilt_when_sources_change(tmp_path):
     assert len(grown) == len(base) + 1 and grown.sources[-1] == "foolbox"
     assert grown.label[grown.source == "foolbox"].tolist() == ["bull mastiff"]
     assert grown.package_version[grown.source == "foolbox"].tolist() == ["0"]
+    before = grown.path.stat().st_mtime_ns
+    forced = load_photo_bank(32, cache_dir=tmp_path, rebuild=True)
+    assert forced.path.stat().st_mtime_ns > before and len(forced) == len(grown)
 
 
 def test_fetch_rejects_unknown_sources(tmp_path):
