@@ -69,7 +69,7 @@ class DemoSettings:
     neurogen_rois: tuple[str, ...] = ("FFA-1", "EBA", "PPA")
     neurogen_steps: int = 40
     neurogen_seeds: int = 3
-    c2i_epochs: int = 30
+    c2i_epochs: int = 15
     c2i_samples: int = 4
     world_seeds: int = 3
     n_boot: int = 1000
@@ -169,7 +169,7 @@ class DemoRun:
 
     def image_encoder(self, readout: Any):
         """Images -> ``readout`` through the default features (differentiable; NeuroGen, reranking)."""
-        from cortex2image.world_claims import DEFAULT_FEATURES, default_extractor
+        from encoding.features.defaults import DEFAULT_FEATURES, default_extractor
         from encoding.image_encoder import ImageEncoder
 
         return ImageEncoder(default_extractor(self.settings.image_size), DEFAULT_FEATURES, readout).eval()
@@ -301,7 +301,7 @@ def stage_features(run: DemoRun) -> dict[str, Any]:
 
     from safetensors.numpy import save_file
 
-    from cortex2image.world_claims import DEFAULT_FEATURES, default_extractor, mismatched_extractor
+    from encoding.features.defaults import DEFAULT_FEATURES, default_extractor, mismatched_extractor
     from encoding.feature_store import FeatureStore, NSDStimuli
     from encoding.from_nsd import nsd_image_features
 

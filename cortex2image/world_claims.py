@@ -28,41 +28,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
+from encoding.features.defaults import DEFAULT_FEATURES, default_extractor, mismatched_extractor
 from neurokit.claims import Claim
 from neurokit.statistics import BootstrapDistribution, PearsonStatistic, bootstrap_distribution
 
-#: The demo's default encoder features: EfficientNet-Lite0 stage 3 on a 4 x 4 grid plus the pooled embedding.
-DEFAULT_FEATURES: dict[str, Any] = {"layers": ["stage3", "pool"], "pooling": "grid", "grid_size": 4}
 #: ROI families whose union is "visual cortex" in the claims.
 VISUAL_FAMILIES = ("prf-visualrois", "floc-faces", "floc-bodies", "floc-places")
 #: Equivalence margin of ``ensemble_vs_full``: median r over visual vertices.
 EQUIVALENCE_MARGIN = 0.02
 RIDGE_ALPHAS = np.logspace(-1, 5, 13)
-
-
-@lru_cache(maxsize=4)
-def default_extractor(image_size: int):
-    """The toolkit's default feature network (EfficientNet-Lite0, ImageNet weights) at ``image_size``."""
-    from encoding.features import EfficientNetLite0Extractor
-
-    return EfficientNetLite0Extractor(input_size=int(image_size))
-
-
-@lru_cache(maxsize=4)
-def mismatched_extractor(image_size: int):
-    """The mismatched-feature baseline: EfficientNet-Lite0 with random weights (seed 0), same layers."""
-    import torch
-
-    from encoding.features import EfficientNetLite0Extractor
-
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        return EfficientNetLite0Extractor(weights=None, input_size=int(image_size))
 
 
 @dataclass
@@ -247,14 +225,13 @@ def measure_encoding(world: WorldData, features_of: Callable[[np.ndarray], np.nd
 
 def _unexplained_fraction(y: np.ndarray, basis: np.ndarray) -> np.ndarray:
     """Per column of ``y`` (n, V), the variance fraction a least-squares fit on ``basis`` (n, V, S) + 1 leaves."""
-    yc = y - y.mean(0)
-    bc = basis - basis.mean(0)
-    out = np.empty(y.shape[1])
-    for v in range(y.shape[1]):
-        coef, *_ = np.linalg.lstsq(bc[:, v], yc[:, v], rcond=None)
-        resid = yc[:, v] - bc[:, v] @ coef
-        out[v] = (resid @ resid) / max(yc[:, v] @ yc[:, v], 1e-12)
-    return out
+    yc = (y - y.mean(0)).astype(np.float64)
+    bc = (basis - basis.mean(0)).astype(np.float64)
+    gram = np.einsum("nvs,nvt->vst", bc, bc) + 1e-9 * np.eye(bc.shape[2])
+    cross = np.einsum("nvs,nv->vs", bc, yc)
+    coef = np.linalg.solve(gram, cross[..., None])[..., 0]
+    resid = yc - np.einsum("nvs,vs->nv", bc, coef)
+    return (resid**2).sum(0) / np.maximum((yc**2).sum(0), 1e-12)
 
 
 def neurogen_distributions(synthetic_true: float, natural_predicted: np.ndarray, natural_true: np.ndarray, *,
@@ -426,5 +403,5 @@ def build_claims(encoding_worlds: Sequence[dict[str, Any]], neurogen_worlds: Seq
     return claims
 
 
-__all__ = ["DEFAULT_FEATURES", "EQUIVALENCE_MARGIN", "WorldData", "build_claims", "default_extractor",
-           "fit_encoders", "measure_encoding", "measure_neurogen", "mismatched_extractor", "neurogen_distributions"]
+__all__ = ["EQUIVALENCE_MARGIN", "WorldData", "build_claims", "fit_encoders", "measure_encoding", "measure_neurogen",
+           "neurogen_distributions"]

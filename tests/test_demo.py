@@ -90,7 +90,7 @@ def test_stored_features_are_the_encoders_feature_layout(demo_run):
     from encoding.image_encoder import image_features
 
     out, _, _, _ = demo_run
-    from cortex2image.world_claims import DEFAULT_FEATURES, default_extractor, mismatched_extractor
+    from encoding.features.defaults import DEFAULT_FEATURES, default_extractor, mismatched_extractor
 
     run = DemoRun(DemoSettings(output=str(out), **TINY), out)
     ids = run.nsd().image_ids(1)[:4]

@@ -11,16 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cortex2image.world_claims import (
-    DEFAULT_FEATURES,
-    WorldData,
-    build_claims,
-    default_extractor,
-    fit_encoders,
-    measure_encoding,
-    measure_neurogen,
-    mismatched_extractor,
-)
+from cortex2image.world_claims import WorldData, build_claims, fit_encoders, measure_encoding, measure_neurogen
+from encoding.features import DEFAULT_FEATURES, default_extractor, mismatched_extractor
 from neurokit.statistics import BootstrapDistribution
 
 SIZE = dict(n_subjects=4, n_images=300, n_shared=60, level=4, image_size=64, seed=0, progress=False)

@@ -9,6 +9,7 @@
 """
 
 from encoding.features.base import FeatureExtractor, as_image_tensor, pool_activation, square_resize
+from encoding.features.defaults import DEFAULT_FEATURES, default_extractor, mismatched_extractor
 from encoding.features.efficientnet import (
     EfficientNetLite,
     EfficientNetLite0,
@@ -21,6 +22,9 @@ from encoding.features.openclip import OpenCLIPExtractor, import_open_clip
 from encoding.features.torch_module import TorchModuleExtractor
 
 __all__ = [
+    "DEFAULT_FEATURES",
+    "default_extractor",
+    "mismatched_extractor",
     "FeatureExtractor",
     "as_image_tensor",
     "pool_activation",

@@ -319,9 +319,14 @@ class SimulatedBrain:
         return (np.sqrt(1 - f) * self.shared_tuning + np.sqrt(f) * self.private_tuning).astype(np.float32)
 
     # -- responses ---------------------------------------------------------------------------
-    def _parts(self, maps: torch.Tensor, mid: torch.Tensor, late: torch.Tensor,
-               private: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
-        """Unstandardised ``(high (n, V), soc (n, V_e))`` responses."""
+    def response_parts(self, maps: torch.Tensor, mid: torch.Tensor, late: torch.Tensor,
+                       private: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """The two unstandardised parts of the response, from ground-truth feature tensors.
+
+        Returns ``(high (n, V), soc (n, V_e))``: the normalised network read-out
+        at every vertex and the SOC response at the early vertices.
+        ``private=False`` leaves out the private tuning (the shared part only).
+        """
         def t(a):
             return torch.as_tensor(np.asarray(a), device=late.device, dtype=late.dtype)
 
@@ -340,7 +345,8 @@ class SimulatedBrain:
         soc = second_order_contrast(maps, weights, t(self.early_map_mix), t(self.early_c), t(self.early_n))
         return high, soc
 
-    def _combine(self, high: torch.Tensor, soc: torch.Tensor) -> torch.Tensor:
+    def combine_parts(self, high: torch.Tensor, soc: torch.Tensor) -> torch.Tensor:
+        """Clean responses ``(n, V)`` from :meth:`response_parts`: standardise, mix, scale by ``snr``."""
         def t(a):
             return torch.as_tensor(np.asarray(a), device=high.device, dtype=high.dtype)
 
@@ -359,7 +365,7 @@ class SimulatedBrain:
         with torch.no_grad():
             for s in range(0, len(late), batch_size):
                 parts = [torch.as_tensor(np.ascontiguousarray(a[s : s + batch_size])) for a in (maps, mid, late)]
-                out.append(self._combine(*self._parts(*parts)).numpy())
+                out.append(self.combine_parts(*self.response_parts(*parts)).numpy())
         if not out:
             return np.zeros((0, self.n_vertices), np.float32)
         return np.concatenate(out).astype(np.float32)
@@ -382,7 +388,7 @@ class SimulatedBrain:
         """
         if isinstance(images, torch.Tensor):
             feats = self.features.transform_torch(as_image_tensor(images))
-            return self._combine(*self._parts(*feats))
+            return self.combine_parts(*self.response_parts(*feats))
         return self.response_from_features(*self.features.transform(images, batch_size=batch_size,
                                                                     progress=progress))
 

@@ -385,15 +385,22 @@ def estimate_ncsnr(betas: np.ndarray, masterordering: np.ndarray, trials_per_ses
 
 
 # ------------------------------------------------------------------------------------ building
-def _default_stimuli(n: int, size: int, seed: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    try:
-        from neurokit.datasets.stimuli import load_embedded_stimuli
-    except ImportError as err:
-        raise OptionalDependencyError(
-            "simulate_cohort needs neurokit.datasets.stimuli.load_embedded_stimuli for its default "
-            "stimuli, which is not available; pass stimuli=(images, labels) instead"
-        ) from err
-    return load_embedded_stimuli(n, size, seed)
+def _default_stimuli(n_test: int, n_train: int, size: int, seed: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Photo-disjoint stimuli from the photo bank: ``n_test`` crops of test photos, then ``n_train`` of the others.
+
+    The bank's photographs are split by :func:`neurokit.datasets.photo_disjoint_split` (20 % of each
+    category's photos for test); crops multiply images, never photos, so no test image shares a source
+    photograph with a training image. ``labels['split']`` says which side each image is on.
+    """
+    from neurokit.datasets.photo_bank import load_photo_bank, photo_disjoint_split, sample_crops
+
+    bank = load_photo_bank(size=128 if size <= 128 else 256)
+    train, test = photo_disjoint_split(bank, test_fraction=0.2, seed=seed)
+    parts = [sample_crops(bank, photos, n, size, seed + k) for k, (photos, n) in enumerate(((test, n_test),
+                                                                                             (train, n_train))) if n]
+    labels = {name: np.concatenate([p[1][name] for p in parts]) for name in parts[0][1].dtype.names}
+    labels["split"] = np.array(["test"] * n_test + ["train"] * n_train)
+    return np.concatenate([p[0] for p in parts]), labels
 
 
 def category_labels(labels: Mapping[str, Any], n: int) -> dict[str, np.ndarray]:
@@ -732,22 +739,27 @@ def _make_brain(number: int, level: int, features: BrainFeatures, group: _BrainG
     import torch
 
     with torch.no_grad():
-        high, soc = brain._parts(*(torch.as_tensor(a) for a in reference))
+        high, soc = brain.response_parts(*(torch.as_tensor(a) for a in reference))
     for part, mean, sd in ((high, "high_mean", "high_sd"), (soc, "soc_mean", "soc_sd")):
         if part.shape[1]:
             sdv = part.std(0).numpy()
             setattr(brain, mean, part.mean(0).numpy().astype(f32))
             setattr(brain, sd, np.where(sdv > 0, sdv, 1.0).astype(f32))
-    raw = brain.response_from_features(*reference)
+    with torch.no_grad():
+        raw = brain.combine_parts(high, soc).numpy()
     sd = raw.std(0)
     brain.offset = raw.mean(0).astype(f32)
     brain.scale = np.where(sd > 0, brain.snr / np.where(sd > 0, sd, 1.0), 0.0).astype(f32)
     return brain
 
 
+#: Stimuli every simulated response is standardised over (at most).
+N_REFERENCE = 600
+
+
 def _reference_ids(n_stimuli: int, stimulus_seed: int) -> np.ndarray:
-    """The (up to 1,000) stimuli every response is standardised over."""
-    return np.random.default_rng(stimulus_seed + 1).permutation(n_stimuli)[: min(n_stimuli, 1000)]
+    """The (up to :data:`N_REFERENCE`) stimuli every response is standardised over."""
+    return np.random.default_rng(stimulus_seed + 1).permutation(n_stimuli)[: min(n_stimuli, N_REFERENCE)]
 
 
 def _simulate_subjects(params: CohortParameters, features: Any, group: Any, reference: tuple[np.ndarray, ...],
@@ -788,7 +800,7 @@ def simulate_cohort(
     individual_shift_mm: float = 3.0,
     tuning_perturbation: float = 0.15,
     world: str = "soc-lite2",
-    private_fraction: float = 0.3,
+    private_fraction: float = 0.5,
     displaced_fraction: float = 0.25,
     roi_displacement: float = 1.5,
     noise_correlation: float = 0.4,
@@ -848,10 +860,13 @@ def simulate_cohort(
     normalization : float
         ``soc-*`` worlds: strength of the divisive normalisation across visual cortex.
     stimuli : (images, labels), optional
-        Use these images (``(n_stimuli, H, W, 3)`` in [0, 1], at least
-        ``n_shared + n_subjects * (n_images - n_shared)``) and labels
-        (``is_face`` etc., see :func:`category_labels`) instead of the
-        embedded stimuli.
+        Default: crops of the photo bank's photographs, split by photo (the
+        shared test images come only from test photos; ``labels['photo']``
+        and ``labels['split']`` record it). Or these images (``(n_stimuli, H, W,
+        3)`` in [0, 1], at least ``n_shared + n_subjects * (n_images -
+        n_shared)``) and labels (``is_face`` etc., see :func:`category_labels`;
+        a ``split`` label with ``'test'`` / ``'train'`` keeps the shared images
+        on the test side).
     progress : bool
         Show progress bars.
 
@@ -898,7 +913,8 @@ def simulate_cohort(
 
     # stimuli
     if stimuli is None:
-        images, raw_labels = _default_stimuli(n_stimuli, image_size, seed if stimulus_seed is None else stimulus_seed)
+        images, raw_labels = _default_stimuli(n_shared, n_stimuli - n_shared, image_size,
+                                              seed if stimulus_seed is None else stimulus_seed)
     else:
         if not (isinstance(stimuli, tuple) and len(stimuli) == 2):
             raise DataValidationError("stimuli must be a pair (images, labels)")

@@ -174,8 +174,8 @@ def second_order_contrast(maps: torch.Tensor, weights: torch.Tensor, map_mix: to
         Second-order parameter and compressive exponent.
     """
     flat = maps.flatten(2)  # (N, M, P)
-    s1 = torch.einsum("nmp,vp->nvm", flat, weights)  # pRF mean contrast per map
-    s2 = torch.einsum("nmp,vp->nvm", flat**2, weights)
+    s1 = (flat @ weights.T).transpose(1, 2)  # (N, V, M): pRF mean contrast per map
+    s2 = ((flat**2) @ weights.T).transpose(1, 2)
     # sum_p G (C - c m)^2 = S2 - (2c - c^2) S1^2 with m = S1 (G sums to 1)
     soc = s2 - (2 * c - c**2)[None, :, None] * s1**2
     soc = (soc.clamp_min(0.0) * map_mix[None]).sum(-1)

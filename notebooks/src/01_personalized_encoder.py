@@ -32,6 +32,7 @@ import numpy as np
 
 from encoding import PersonalizedEnsembleEncoder, RidgeEncoder, simulate_cohort
 from encoding.feature_store import FeatureStore
+from encoding.features import DEFAULT_FEATURES, default_extractor
 from encoding.from_nsd import nsd_image_features
 from neurokit.datasets import NSD
 from neurokit.metrics import noise_normalized_accuracy, pearson_r
@@ -50,8 +51,11 @@ print("small run" if SMALL else "full run", COHORT, "few images:", N_FEW)
 # ## 1. A simulated cohort in the NSD layout
 #
 # `simulate_cohort` places NSD-named ROIs on fsaverage, gives every subject a
-# ground-truth encoder (linear in EfficientNet-Lite0 features, with individual
-# differences) and noisy single trials with 3 repeats per image. `write` lays it
+# ground-truth brain that no model of the toolkit shares (a second-order-contrast
+# model of V1-hV4 and nonlinear read-outs of EfficientNet-Lite2, with private
+# tuning per subject) and noisy single trials with 3 repeats per image, on crops
+# of the photo bank's photographs (the shared test images come from photographs
+# no training image was cut from). `write` lays it
 # out like NSD (design `.mat`, per-session `.mgh` betas, ROI labels, stimulus
 # `.hdf5`), so `neurokit.datasets.NSD` reads it like the real dataset.
 
@@ -74,7 +78,8 @@ print("files:", sorted(p.name for p in (root / "nsddata_betas/ppdata/subj01/fsav
 # cross-validation.
 
 # %%
-extractor, kw = cohort.features.extractor, cohort.features.extract_kwargs
+# the toolkit's default features (EfficientNet-Lite0), not the simulated brain's
+extractor, kw = default_extractor(96), DEFAULT_FEATURES
 all_ids = np.unique(np.concatenate([nsd.image_ids(s) for s in subjects]))
 # Computed once per extractor, setting and stimulus file, then read from the feature store
 # (in the toolkit's cache; resumable if interrupted, verified on every read).
