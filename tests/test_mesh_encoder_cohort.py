@@ -10,8 +10,9 @@ over 3 repeats; the shared images are held out. The mesh encoder must
   held-out accuracy (median over the vertices of the visual ROIs of
   ``100 r^2 / NC`` with the simulation's true noise ceiling).
 
-Ridge is fit on the ground truth's own feature space (EfficientNet stage3 on a
-4x4 grid + pool), so it is a strong reference.
+Ridge is fit on the toolkit's default features (EfficientNet-Lite0 stage3 on a
+4x4 grid + pool), which the simulated brain (``soc-lite2``) does not share, as the
+mesh encoder's own EfficientNet-Lite0 tokens do not.
 """
 
 from __future__ import annotations
@@ -66,8 +67,10 @@ def test_mesh_encoder_learns_and_approaches_ridge_with_10x_fewer_parameters(data
     from neurokit.metrics import pearson_r
 
     cohort, images, Y, test, visual, nc = data
-    raw = cohort.features.raw_features(images)
-    X = np.concatenate([raw[k] for k in cohort.features.extract_kwargs["layers"]], axis=1)
+    from encoding.features import DEFAULT_FEATURES, default_extractor
+    from encoding.image_encoder import image_features
+
+    X = image_features(default_extractor(64), images, DEFAULT_FEATURES)  # the toolkit's features, not the brain's
     ridge = RidgeEncoder().fit(X[~test], Y[~test])
     ridge_nna = _nna(pearson_r(Y[test], ridge.predict(X[test])), nc, visual)
     ridge_params = ridge.coef_.size + np.size(ridge.intercept_)

@@ -121,7 +121,7 @@ def test_displaced_subjects_have_rois_beyond_an_roi_radius(soc):
     assert len(moved) == 1 and cohort.params.roi_displacement == 1.5
     template = Anatomy.template("left")
     rng = np.random.default_rng(0)
-    far = template.perturbed(rng, shift_mm=0.0, radius_jitter=0.0, rotation_deg=0.0, displacement=1.5)
+    far = template.perturbed(rng, shift_mm=1e-6, radius_jitter=0.0, rotation_deg=0.0, displacement=1.5)
     for roi, (_, radius) in ROI_CENTRES_MNI.items():
         d = np.degrees(np.arccos(np.clip(far.centres[roi] @ template.centres[roi], -1, 1))) * np.pi / 180 * 100
         assert d == pytest.approx(1.5 * radius, rel=0.05)
