@@ -69,7 +69,7 @@ class DemoSettings:
     neurogen_rois: tuple[str, ...] = ("FFA-1", "EBA", "PPA")
     neurogen_steps: int = 40
     neurogen_seeds: int = 3
-    c2i_epochs: int = 15
+    c2i_epochs: int = 10
     c2i_samples: int = 4
     world_seeds: int = 3
     n_boot: int = 1000

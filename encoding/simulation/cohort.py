@@ -217,7 +217,7 @@ class Cohort:
         unique, inverse = np.unique(ids, return_inverse=True)
         clean = self.clean_responses(subj.number, unique)[inverse]
         rng = np.random.default_rng([self.params.seed, 7919, subj.number])
-        noise = rng.standard_normal(clean.shape, dtype=np.float32)
+        noise = _white_noise(rng, clean.shape)
         rho = self.params.noise_correlation
         if rho > 0:  # spatially smooth noise: ROI means are noisy too
             noise *= np.float32(np.sqrt(1.0 - rho))
@@ -299,22 +299,31 @@ class Cohort:
 
 
 #: Gaussian bumps per hemisphere and their width (sphere mm) of the spatially correlated noise.
-NOISE_BUMPS, NOISE_WIDTH = 400, 10.0
+NOISE_CENTRE_LEVEL, NOISE_WIDTH = 3, 10.0
+"""The smooth noise is a sum of Gaussian bumps (``NOISE_WIDTH`` mm) centred on the vertices of
+fsaverage level ``NOISE_CENTRE_LEVEL`` (642 per hemisphere, ~15 mm apart: even coverage)."""
+
+
+def _white_noise(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
+    """Standard normal float32 noise of ``shape``, seeded from ``rng`` (torch's generator: ~5x numpy's speed)."""
+    import torch
+
+    generator = torch.Generator().manual_seed(int(rng.integers(2**62)))
+    return torch.randn(shape, generator=generator, dtype=torch.float32).numpy()
 
 
 @lru_cache(maxsize=4)
 def _noise_basis(level: int):
-    """Sparse ``(2 * NOISE_BUMPS, V)`` bump basis (cut at 3 widths) whose per-vertex sum of squares is 1."""
+    """Sparse ``(2 * n_centres, V)`` bump basis (cut at 3 widths) whose per-vertex sum of squares is 1."""
     from scipy import sparse
 
     nlev = n_vertices(level)
-    rng = np.random.default_rng(104729)  # fixed: the noise's spatial structure does not depend on the seed
+    n_centres = n_vertices(min(NOISE_CENTRE_LEVEL, level))
     blocks = []
     for hemi in ("left", "right"):
         sphere = fsaverage5_geometry()[hemi]["sphere"][:nlev]
         s = sphere / np.linalg.norm(sphere, axis=1, keepdims=True)
-        centres = s[rng.choice(nlev, NOISE_BUMPS, replace=nlev < NOISE_BUMPS)]
-        d = np.arccos(np.clip(centres @ s.T, -1.0, 1.0)) * 100.0
+        d = np.arccos(np.clip(s[:n_centres] @ s.T, -1.0, 1.0)) * 100.0  # nested: the coarse vertices come first
         blocks.append(sparse.csr_matrix(np.where(d < 3 * NOISE_WIDTH, np.exp(-0.5 * (d / NOISE_WIDTH) ** 2), 0.0)))
     basis = sparse.block_diag(blocks, format="csr")
     norm = np.sqrt(np.asarray(basis.multiply(basis).sum(0))).ravel()
