@@ -41,6 +41,8 @@ VISUAL_FAMILIES = ("prf-visualrois", "floc-faces", "floc-bodies", "floc-places")
 #: Equivalence margin of ``ensemble_vs_full``: median r over visual vertices.
 EQUIVALENCE_MARGIN = 0.02
 RIDGE_ALPHAS = np.logspace(-1, 5, 13)
+#: Images of the new subject (at most) on which the share of its response outside the others' span is measured.
+N_SPAN_IMAGES = 300
 
 
 @dataclass
@@ -201,8 +203,9 @@ def measure_encoding(world: WorldData, features_of: Callable[[np.ndarray], np.nd
     dists.update({f"deviation.{n}": _distribution(PearsonStatistic(pred=i + 1), *arrays, n_boot=n_boot)
                   for i, n in enumerate(models)})
     # how much of the subject's true response lies outside the span of the others' (on its own images)
-    own = world.clean(target, resp.nsd_ids)[:, visual]
-    basis = np.stack([world.clean(k, resp.nsd_ids)[:, visual] for k in world.subjects if k != target], axis=-1)
+    sample = resp.nsd_ids[np.random.default_rng(world.seed).permutation(resp.nsd_ids.size)[:N_SPAN_IMAGES]]
+    own = world.clean(target, sample)[:, visual]
+    basis = np.stack([world.clean(k, sample)[:, visual] for k in world.subjects if k != target], axis=-1)
     private = _unexplained_fraction(own, basis)
     nc = resp.noise_ceiling[visual]
     masks = world.roi_masks(target)
