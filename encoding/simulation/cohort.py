@@ -7,12 +7,20 @@ images plus subject-specific ones, each shown ``n_repeats`` times) and noisy
 single trials, and writes the whole thing in the NSD layout so that
 :class:`neurokit.datasets.NSD` reads it like the real dataset.
 
-Individual differences are built to be realistic *and* mostly expressible as
-per-vertex mixtures of other subjects (as personalised ensembles assume):
-ROI centres move by a few millimetres, ROI radii and the retinotopic template
-are jittered, each category ROI's tuning moves in a 3-dimensional
-individual-difference subspace shared by the cohort, random tuning fields are
-perturbed by 15 % and each subject has a smooth gain map.
+The ground truth is a *world* (:data:`encoding.simulation.WORLDS`). The default,
+``soc-lite2`` (:mod:`encoding.simulation.brain`), shares no model's features: a
+second-order-contrast model of V1-hV4 and nonlinear read-outs of
+EfficientNet-Lite2; each subject's tuning is partly private (orthogonal to the
+cohort's shared directions and to every other subject's), some subjects' category
+ROIs are displaced by more than an ROI radius, and 40 % of the trial noise is
+spatially smooth, so ROI means stay below ceiling. ``linear-lite0``
+(:mod:`encoding.simulation.ground_truth`) is the earlier world, linear in the
+toolkit's default EfficientNet-Lite0 features, kept as a sanity mode: individual
+differences there are small ROI shifts, a 3-dimensional individual subspace per
+category ROI shared by the cohort, 15 % perturbed random tuning fields and smooth
+gain maps. Default stimuli are photo-bank crops split by photograph
+(:func:`neurokit.datasets.photo_disjoint_split`), the shared test images only from
+test photographs.
 """
 
 from __future__ import annotations

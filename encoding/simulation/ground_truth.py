@@ -1,7 +1,9 @@
-"""Ground-truth encoders of simulated subjects ("digital twins").
+"""The ``linear-lite0`` sanity world's ground truth, and the ground-truth file format of every world.
 
-Each simulated subject's noise-free response to an image is a linear function
-of standardised EfficientNet-Lite0 features (:class:`GroundTruthFeatures`):
+In this world (not the default: see :mod:`encoding.simulation.brain`) each
+simulated subject's noise-free response to an image is a linear function of
+standardised EfficientNet-Lite0 features (:class:`GroundTruthFeatures`), the
+toolkit's own default features, so ridge on them can reach the noise ceiling:
 
 * an *early* part, ``early_layer`` feature maps averaged in a ``grid_size x
   grid_size`` grid; an early visual vertex weights the grid cells by the mass
