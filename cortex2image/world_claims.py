@@ -32,7 +32,6 @@ from typing import Any
 
 import numpy as np
 
-from encoding.features.defaults import DEFAULT_FEATURES, default_extractor, mismatched_extractor
 from neurokit.claims import Claim
 from neurokit.statistics import BootstrapDistribution, PearsonStatistic, bootstrap_distribution
 

@@ -44,10 +44,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from neurokit.exceptions import DataValidationError, InvalidParameterError
-from neurokit.mesh.levels import n_vertices
+from neurokit.exceptions import InvalidParameterError
 from encoding.features.base import as_image_tensor, pool_activation
-from encoding.simulation.rois import ROI_FAMILY_NAMES
+from encoding.simulation.ground_truth import GroundTruthSubject
 from encoding.simulation.soc import ContrastEnergy, prf_weights, second_order_contrast
 
 #: Simulated worlds: name -> one-line description.
@@ -245,7 +244,7 @@ _BRAIN_ARRAYS = ("early_index", "early_map_mix", "early_c", "early_n", "early_so
 
 
 @dataclass
-class SimulatedBrain:
+class SimulatedBrain(GroundTruthSubject):
     """One simulated subject of a ``soc-*`` world: nonlinear ground truth, ROIs and noise level on fsaverage.
 
     Arrays cover both hemispheres (left first) at mesh ``level``;
@@ -307,10 +306,6 @@ class SimulatedBrain:
     prf: dict[str, np.ndarray]
 
     world = "soc"
-
-    @property
-    def n_vertices(self) -> int:
-        return 2 * n_vertices(self.level)
 
     @property
     def tuning(self) -> np.ndarray:
@@ -391,27 +386,6 @@ class SimulatedBrain:
             return self.combine_parts(*self.response_parts(*feats))
         return self.response_from_features(*self.features.transform(images, batch_size=batch_size,
                                                                     progress=progress))
-
-    # -- ROIs, ceilings ------------------------------------------------------------------
-    def roi_masks(self) -> dict[str, np.ndarray]:
-        """Boolean masks ``(V,)`` of every ROI by name."""
-        return {name: self.labels[family] == i for family, names in ROI_FAMILY_NAMES.items()
-                for i, name in enumerate(names, start=1)}
-
-    def roi_mean_response(self, images, rois: Sequence[str] | None = None, **kwargs: Any) -> dict[str, np.ndarray]:
-        """Mean clean response over each ROI's vertices, ``{name: (n,)}``."""
-        masks = self.roi_masks()
-        rois = list(masks) if rois is None else list(rois)
-        unknown = [r for r in rois if r not in masks]
-        if unknown:
-            raise DataValidationError(f"rois: unknown ROI(s) {unknown}; known: {list(masks)}")
-        resp = self.clean_response(images, **kwargs)
-        return {r: resp[:, masks[r]].mean(1) for r in rois}
-
-    def noise_ceiling(self, n_repeats: float = 3) -> np.ndarray:
-        """True per-vertex noise ceiling (percent) of an ``n_repeats`` average, shape (V,)."""
-        s2 = self.snr.astype(np.float64) ** 2
-        return (100.0 * s2 / (s2 + 1.0 / n_repeats)).astype(np.float32)
 
     # -- persistence ----------------------------------------------------------------------
     def to_arrays(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:

@@ -45,7 +45,7 @@ from neurokit.exceptions import (
     OutputExistsError,
 )
 from neurokit.mesh.levels import check_level, n_vertices
-from encoding.simulation.brain import GROUND_TRUTH_NETWORKS, WORLDS, BrainFeatures, SimulatedBrain
+from encoding.simulation.brain import WORLDS, BrainFeatures, SimulatedBrain
 from encoding.simulation.soc import SOC_PARAMETERS
 from encoding.simulation.ground_truth import (
     ROI_FAMILY_NAMES,

@@ -212,8 +212,50 @@ class GroundTruthFeatures:
         )
 
 
+class GroundTruthSubject:
+    """What every simulated subject offers beside its ``clean_response``: ROIs and noise ceilings.
+
+    Subclasses (:class:`SimulatedSubject`, :class:`~encoding.simulation.brain.SimulatedBrain`)
+    hold ``level``, ``labels`` (ROI label families) and ``snr`` and implement
+    ``clean_response(images)``.
+    """
+
+    level: int
+    labels: dict[str, np.ndarray]
+    snr: np.ndarray
+
+    @property
+    def n_vertices(self) -> int:
+        """Vertices of both hemispheres."""
+        return 2 * n_vertices(self.level)
+
+    def roi_masks(self) -> dict[str, np.ndarray]:
+        """Boolean masks ``(V,)`` of every ROI by name (e.g. 'V1v', 'FFA-1', 'nsdgeneral')."""
+        masks = {}
+        for family, names in ROI_FAMILY_NAMES.items():
+            for i, name in enumerate(names, start=1):
+                masks[name] = self.labels[family] == i
+        return masks
+
+    def roi_mean_response(self, images: np.ndarray | torch.Tensor, rois: Sequence[str] | None = None,
+                          **kwargs: Any) -> dict[str, np.ndarray]:
+        """Mean clean response over each ROI's vertices, ``{name: (n,)}`` (all ROIs by default)."""
+        masks = self.roi_masks()
+        rois = list(masks) if rois is None else list(rois)
+        unknown = [r for r in rois if r not in masks]
+        if unknown:
+            raise DataValidationError(f"rois: unknown ROI(s) {unknown}; known: {list(masks)}")
+        resp = self.clean_response(images, **kwargs)
+        return {r: resp[:, masks[r]].mean(1) for r in rois}
+
+    def noise_ceiling(self, n_repeats: float = 3) -> np.ndarray:
+        """True noise ceiling (percent) of an ``n_repeats`` average, per vertex, shape (V,)."""
+        s2 = self.snr.astype(np.float64) ** 2
+        return (100.0 * s2 / (s2 + 1.0 / n_repeats)).astype(np.float32)
+
+
 @dataclass
-class SimulatedSubject:
+class SimulatedSubject(GroundTruthSubject):
     """One simulated subject: ground-truth encoder, ROIs and noise level on fsaverage.
 
     Arrays cover both hemispheres (left first) at mesh ``level``;
@@ -264,11 +306,6 @@ class SimulatedSubject:
     amplitude: np.ndarray
     labels: dict[str, np.ndarray]
     prf: dict[str, np.ndarray]
-
-    @property
-    def n_vertices(self) -> int:
-        """Vertices of both hemispheres."""
-        return 2 * n_vertices(self.level)
 
     # -- responses ---------------------------------------------------------------------------
     def _raw_from_features(self, early, late):
@@ -322,31 +359,6 @@ class SimulatedSubject:
             self.features.raw_features(images, batch_size=batch_size, progress=progress)
         )
         return self.response_from_features(early, late)
-
-    # -- ROIs ------------------------------------------------------------------------------
-    def roi_masks(self) -> dict[str, np.ndarray]:
-        """Boolean masks ``(V,)`` of every ROI by name (e.g. 'V1v', 'FFA-1', 'nsdgeneral')."""
-        masks = {}
-        for family, names in ROI_FAMILY_NAMES.items():
-            for i, name in enumerate(names, start=1):
-                masks[name] = self.labels[family] == i
-        return masks
-
-    def roi_mean_response(self, images: np.ndarray | torch.Tensor, rois: Sequence[str] | None = None,
-                          **kwargs: Any) -> dict[str, np.ndarray]:
-        """Mean clean response over each ROI's vertices, ``{name: (n,)}`` (all ROIs by default)."""
-        masks = self.roi_masks()
-        rois = list(masks) if rois is None else list(rois)
-        unknown = [r for r in rois if r not in masks]
-        if unknown:
-            raise DataValidationError(f"rois: unknown ROI(s) {unknown}; known: {list(masks)}")
-        resp = self.clean_response(images, **kwargs)
-        return {r: resp[:, masks[r]].mean(1) for r in rois}
-
-    def noise_ceiling(self, n_repeats: float = 3) -> np.ndarray:
-        """True noise ceiling (percent) of an ``n_repeats`` average, per vertex, shape (V,)."""
-        s2 = self.snr.astype(np.float64) ** 2
-        return (100.0 * s2 / (s2 + 1.0 / n_repeats)).astype(np.float32)
 
     # -- persistence --------------------------------------------------------------------------
     def to_arrays(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
