@@ -63,8 +63,14 @@ def test_html_puts_the_claims_first_with_ids_values_and_verdicts(tmp_path, claim
     assert '0.000 <span class="ci">[0.000, 0.000]' in page  # a fixed baseline
     assert "2 seeds in the demo" in page and "TOST" in page and "estimate outside" not in page
     header = re.search(r'<tr>(<th scope="col">.*?)</tr>', page).group(1)
-    assert re.findall(r">([^<]+)</th>", header) == ["id", "statement", "value [CI]", "worse", "chance", "good",
-                                                    "seeds", "verdict"]
+    assert re.findall(r">([^<]+)</th>", header) == ["id", "statement", "value [CI]", "baselines", "seeds",
+                                                    "verdict"]
+    # every baseline listed in its claim's row, by name, with its value and interval
+    for claim in claims:
+        row = page[page.index(f'<th scope="row">{claim.id}</th>'):]
+        row = row[: row.index("</tr>")]
+        for name in claim.baselines:
+            assert f'<span class="name">{name}</span>' in row
     assert "td.claim-fails" in page and "td.claim-holds" in page  # styled, and readable without colour
 
 
