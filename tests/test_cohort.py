@@ -185,6 +185,20 @@ def test_written_tree_reads_back_with_nsd_reader(cohort, tmp_path):
     labels, names = nsd.roi_labels(2, "floc-faces")
     np.testing.assert_array_equal(labels, cohort.subject(2).labels["floc-faces"])
     assert "FFA-1" in names.values()
+    # the in-memory preparation is the reader's own
+    mem = cohort.responses(2)
+    np.testing.assert_array_equal(mem.nsd_ids, res.nsd_ids)
+    np.testing.assert_allclose(mem.data[:, inside], res.data[:, inside], atol=1e-3)
+    np.testing.assert_allclose(mem.noise_ceiling[inside], res.noise_ceiling[inside], atol=0.5)
+    # and the tree rebuilds the cohort, replicates included
+    from encoding.simulation import load_cohort
+
+    again = load_cohort(root)
+    np.testing.assert_allclose(again.clean_responses(2), cohort.clean_responses(2), atol=1e-5)
+    np.testing.assert_allclose(again.replicate(5).clean_responses(1), cohort.replicate(5).clean_responses(1),
+                               atol=1e-5)
+    assert again.params == cohort.params
+    np.testing.assert_array_equal(again.labels["photo"], cohort.labels["photo"])
 
 
 def test_validation():
@@ -197,6 +211,25 @@ def test_validation():
     with pytest.raises(DataValidationError, match="stimuli"):
         simulate_cohort(n_subjects=1, n_images=10, n_shared=5,
                         stimuli=(np.zeros((3, 32, 32, 3), np.float32), {"is_face": np.zeros(3, bool)}), progress=False)
+
+
+def test_worlds_and_their_parameters_are_checked():
+    from neurokit.exceptions import InvalidParameterError
+
+    tiny = dict(n_subjects=2, n_images=20, n_shared=10, level=3, image_size=32, seed=0, progress=False)
+    lite0 = simulate_cohort(**tiny, world="soc-lite0")
+    assert lite0.features.network == "efficientnet-lite0" and lite0.params.world == "soc-lite0"
+    lite2 = simulate_cohort(**tiny)
+    assert lite2.features.network == "efficientnet-lite2"
+    assert not np.allclose(lite0.clean_responses(1), lite2.clean_responses(1))
+    with pytest.raises(InvalidParameterError, match="world must be one of"):
+        simulate_cohort(**tiny, world="linear-lite2")
+    with pytest.raises(DataValidationError, match="private_fraction"):
+        simulate_cohort(**tiny, private_fraction=1.5)
+    with pytest.raises(DataValidationError, match="noise_correlation"):
+        simulate_cohort(**tiny, noise_correlation=1.0)
+    with pytest.raises(DataValidationError, match="roi_displacement"):
+        simulate_cohort(**tiny, roi_displacement=-1.0)
 
 
 def test_category_labels():
