@@ -305,8 +305,6 @@ class SimulatedBrain(GroundTruthSubject):
     labels: dict[str, np.ndarray]
     prf: dict[str, np.ndarray]
 
-    world = "soc"
-
     @property
     def tuning(self) -> np.ndarray:
         """Total tuning ``(V, P)``: ``sqrt(1 - f) * shared + sqrt(f) * private``."""
