@@ -32,7 +32,7 @@ from torch import nn
 from neurokit.exceptions import DataValidationError, MeshUnavailableError
 from neurokit.mesh.levels import check_level
 from neurokit.nn._layout import check_input, resolve_hemispheres
-from neurokit.nn._sparse import block_stack, csr_pair, sparse_apply, spmm, to_coo
+from neurokit.nn._sparse import block_stack, csr_pair, spmm, to_coo
 
 OPERATOR_NAMES = ("laplacian", "ew_derivative", "ns_derivative")
 
@@ -228,23 +228,6 @@ class MeshConv(nn.Module):
         nn.init.kaiming_uniform_(self.weight.view(self.out_channels, fan_in), a=math.sqrt(5))
         if self.bias is not None:
             nn.init.uniform_(self.bias, -bound, bound)
-
-    def apply_operators(self, x: torch.Tensor) -> torch.Tensor:
-        """The four operator responses of every channel.
-
-        Parameters
-        ----------
-        x : torch.Tensor of shape (batch, channels, n_vertices)
-
-        Returns
-        -------
-        torch.Tensor of shape (4, n_vertices, batch, channels)
-            ``f``, ``L f``, ``D_EW f``, ``D_NS f`` (float32).
-        """
-        b, c, n = x.shape
-        cols = x.permute(2, 0, 1).reshape(n, b * c)
-        ops = sparse_apply(self.operator, self.operator_t, cols).view(3, n, b, c)
-        return torch.cat([cols.to(ops.dtype).view(1, n, b, c), ops], dim=0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Convolve ``x``.

@@ -112,10 +112,6 @@ def _as_pair(data: Any, name: str) -> tuple[torch.Tensor, torch.Tensor]:
     return x, y
 
 
-def _unwrap(model: nn.Module) -> nn.Module:
-    return model.module if hasattr(model, "module") and isinstance(model, nn.parallel.DistributedDataParallel) else model
-
-
 class Trainer:
     """Fit a torch model with AdamW, a schedule, early stopping, checkpoints and resume.
 
