@@ -828,13 +828,20 @@ def stage_report(run: DemoRun) -> dict[str, Any]:
         "from. 'oracle' is the subject's noise-free ground-truth response; 'mismatched' is ridge on a randomly "
         "initialised EfficientNet-Lite0."
     )
-    models = ["ensemble", "full_data", "same_few_images", "cohort_average"]
-    rows = [[name, summ["median_r"][f"ensemble.{name}"], summ["median_noise_normalized"][name]] for name in models]
-    rows += [[f"ridge, {name} features" if name != "oracle" else "oracle (noise-free truth)",
-              summ["median_r"][f"encoder.{name}"], summ["median_noise_normalized"][name]]
-             for name in ("mismatched", "oracle")]
-    sec.table("held-out accuracy on visual vertices (main world)",
-              ["model", "median r", "median % of noise ceiling"], rows)
+    from neurokit.statistics import BootstrapDistribution
+
+    dists = ens["distributions"]
+
+    def row(label: str, key: str, name: str) -> list:
+        _, low, high = BootstrapDistribution.from_dict(dists[key]).ci()
+        return [label, summ["median_r"][key], f"[{low:.3f}, {high:.3f}]", summ["median_noise_normalized"][name]]
+
+    rows = [row(name, f"ensemble.{name}", name) for name in ("ensemble", "full_data", "same_few_images",
+                                                              "cohort_average")]
+    rows += [row("ridge, mismatched features", "encoder.mismatched", "mismatched"),
+             row("oracle (noise-free truth)", "encoder.oracle", "oracle")]
+    sec.table(f"held-out accuracy on visual vertices (main world, seed {s.seed}; 95 % bootstrap CI over the "
+              f"{ens['n_test']} test images)", ["model", "median r", "95 % CI", "median % of noise ceiling"], rows)
     sec.text(f"Share of the subject's noise-free response (visual vertices, median) outside the span of the other "
              f"subjects' responses: {summ['private_variance_fraction']:.2f}; no ensemble of the others' encoders "
              "can predict that part.")

@@ -211,13 +211,13 @@ def measure_encoding(world: WorldData, features_of: Callable[[np.ndarray], np.nd
     roi_mean_r = {name: {roi: float(pearson_r(resp.data[test][:, masks[roi]].mean(1)[:, None],
                                               p[:, masks[roi]].mean(1)[:, None])[0]) for roi in report_rois}
                   for name, p in {**preds, "oracle": encoder_preds["oracle"]}.items()}
+    vertex_r = {n: pearson_r(y_test, p[:, visual]) for n, p in {**encoder_preds, **preds}.items()}
     summary = {
         "roi_mean_r": roi_mean_r,
-        "median_r": {**{f"encoder.{n}": float(np.median(pearson_r(y_test, p[:, visual])))
-                        for n, p in encoder_preds.items()},
-                     **{f"ensemble.{n}": float(np.median(pearson_r(y_test, p[:, visual]))) for n, p in preds.items()}},
-        "median_noise_normalized": {n: float(np.nanmedian(noise_normalized_accuracy(
-            pearson_r(y_test, p[:, visual]), nc))) for n, p in {**encoder_preds, **preds}.items()},
+        "median_r": {**{f"encoder.{n}": float(np.median(vertex_r[n])) for n in encoder_preds},
+                     **{f"ensemble.{n}": float(np.median(vertex_r[n])) for n in preds}},
+        "median_noise_normalized": {n: float(np.nanmedian(noise_normalized_accuracy(r, nc)))
+                                    for n, r in vertex_r.items()},
         "private_variance_fraction": float(np.median(private)),
         "n_visual_vertices": int(visual.sum()),
     }

@@ -123,7 +123,7 @@ def test_displaced_subjects_have_rois_beyond_an_roi_radius(soc):
     rng = np.random.default_rng(0)
     far = template.perturbed(rng, shift_mm=1e-6, radius_jitter=0.0, rotation_deg=0.0, displacement=1.5)
     for roi, (_, radius) in ROI_CENTRES_MNI.items():
-        d = np.degrees(np.arccos(np.clip(far.centres[roi] @ template.centres[roi], -1, 1))) * np.pi / 180 * 100
+        d = np.arccos(np.clip(far.centres[roi] @ template.centres[roi], -1, 1)) * 100.0  # sphere mm
         assert d == pytest.approx(1.5 * radius, rel=0.05)
 
 
