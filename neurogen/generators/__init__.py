@@ -6,7 +6,7 @@
 * :class:`ModuleGenerator` -- any user ``nn.Module`` mapping latents to images.
 """
 
-from neurogen.generators.base import ImageGenerator, truncated_normal
+from neurogen.generators.base import ImageGenerator, InstanceConditionedGenerator, truncated_normal
 from neurogen.generators.biggan import BigGANGenerator, import_biggan
 from neurogen.generators.dcgan import DCGANFaceGenerator, packaged_weights_path
 from neurogen.generators.fourier import FourierImage, spectrum_scale
@@ -14,6 +14,7 @@ from neurogen.generators.module import ModuleGenerator
 
 __all__ = [
     "ImageGenerator",
+    "InstanceConditionedGenerator",
     "truncated_normal",
     "DCGANFaceGenerator",
     "packaged_weights_path",

@@ -215,3 +215,62 @@ def _check_count(n: int, name: str) -> int:
     if isinstance(n, bool) or not hasattr(n, "__index__") or int(n) < 1:
         raise DataValidationError(f"{name} must be a positive integer, got {n!r}")
     return int(n)
+
+
+class InstanceConditionedGenerator(ImageGenerator):
+    """Base class of ``G(z, h)``: images from a detail latent ``z`` and an instance feature ``h``.
+
+    As in IC-GAN (Casanova et al., 2021), the condition is not a class but a
+    continuous feature vector of one image (an "instance"); the generator
+    draws images resembling that instance's neighbourhood, ``z`` choosing
+    among them. Subclasses set :attr:`instance_dim` (and the
+    :class:`ImageGenerator` attributes) and implement :meth:`generate`.
+
+    Attributes
+    ----------
+    instance_dim : int
+        Size of one instance feature ``h``.
+    """
+
+    instance_dim: int = 0
+
+    def check_instance(self, latents: torch.Tensor, instance: torch.Tensor | None) -> torch.Tensor:
+        """Validate latents and instance features; return the features as a float tensor on the latents' device."""
+        super().check_latents(latents)
+        if instance is None:
+            raise DataValidationError(
+                f"{type(self).__name__} is instance-conditioned; pass instance features of shape "
+                f"({latents.shape[0]}, {self.instance_dim})"
+            )
+        instance = torch.as_tensor(instance, device=latents.device)
+        if not instance.dtype.is_floating_point or tuple(instance.shape) != (latents.shape[0], self.instance_dim):
+            raise DataValidationError(
+                f"instance features must be a float tensor of shape ({latents.shape[0]}, {self.instance_dim}), "
+                f"got {tuple(instance.shape)} {instance.dtype}"
+            )
+        if not torch.isfinite(instance).all():
+            raise DataValidationError("instance features must be finite (NaN or inf found)")
+        return instance.to(latents.dtype)
+
+    def check_latents(self, latents: torch.Tensor, classes: torch.Tensor | None = None) -> torch.Tensor | None:
+        raise DataValidationError(
+            f"{type(self).__name__} is instance-conditioned: call it as generator(latents, instance_features)"
+        )
+
+    def forward(self, latents: torch.Tensor, instance: torch.Tensor | None = None) -> torch.Tensor:  # type: ignore[override]
+        """Images for latents ``(n, *latent_shape)`` and instance features ``(n, instance_dim)``.
+
+        Returns
+        -------
+        Tensor of shape (n, 3, H, W)
+            Values in [0, 1], differentiable with respect to both inputs.
+        """
+        instance = self.check_instance(latents, instance)
+        return self.generate(latents, instance)
+
+    @abc.abstractmethod
+    def generate(self, latents: torch.Tensor, instance: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        """Map validated latents and instance features to images ``(n, 3, H, W)`` in [0, 1]."""
+
+    def describe(self) -> dict:
+        return {**super().describe(), "instance_dim": int(self.instance_dim)}
