@@ -1,6 +1,8 @@
 """Image generators behind one interface: latents (and classes) -> images (n, 3, H, W) in [0, 1].
 
 * :class:`DCGANFaceGenerator` -- the 64 x 64 face DCGAN shipped by ``gan-face-generate`` (offline default);
+* :class:`FeatureInversionGenerator` -- the toolkit's own instance-conditioned generator of natural
+  images (EfficientNet-Lite0 feature inversion, trained on the photo bank; weights shipped);
 * :class:`FourierImage` -- generator-free decorrelated Fourier parameterisation;
 * :class:`BigGANGenerator` -- BigGAN-deep through ``pytorch-pretrained-biggan`` (NeuroGen's generator);
 * :class:`ModuleGenerator` -- any user ``nn.Module`` mapping latents to images.
@@ -9,6 +11,7 @@
 from neurogen.generators.base import ImageGenerator, InstanceConditionedGenerator, truncated_normal
 from neurogen.generators.biggan import BigGANGenerator, import_biggan
 from neurogen.generators.dcgan import DCGANFaceGenerator, packaged_weights_path
+from neurogen.generators.feature_inversion import FeatureInversionGenerator, packaged_generator_path
 from neurogen.generators.fourier import FourierImage, spectrum_scale
 from neurogen.generators.module import ModuleGenerator
 
@@ -19,6 +22,8 @@ __all__ = [
     "DCGANFaceGenerator",
     "packaged_weights_path",
     "FourierImage",
+    "FeatureInversionGenerator",
+    "packaged_generator_path",
     "spectrum_scale",
     "BigGANGenerator",
     "import_biggan",

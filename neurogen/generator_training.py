@@ -1,0 +1,385 @@
+"""Training the toolkit's own instance-conditioned generator (``neurokit train-generator``).
+
+:func:`train_generator` fits a :class:`~neurogen.generators.FeatureInversionGenerator`
+as a conditional VAE: the decoder regenerates an image from its
+EfficientNet-Lite0 features ``h`` and ``s`` and a noise ``z`` drawn from the
+encoder's posterior, with the loss
+
+``L1(pixels) + w_perceptual * sum_l ||F_l(G) - F_l(x)||^2 / ||F_l(x)||^2
++ w_semantic * (1 - cos(h(G), h(x))) + w_kl * KL(q(z | x) || N(0, I)) / z_dim``
+
+(``F_l`` the Lite0 maps of :data:`~neurogen.generators.feature_inversion.PERCEPTUAL_LAYERS`;
+feature inversion with pixel and feature-space losses, Dosovitskiy and Brox
+2016; no adversarial term). :class:`neurokit.training.Trainer` drives it:
+AdamW, warmup + cosine schedule, validation on crops of held-out photographs,
+checkpoints every epoch and resume, a tqdm bar.
+
+:func:`photo_bank_training_set` makes the data: crops (with flips and colour
+jitter) of the photo bank's photographs, leaving out the simulated world's
+test photographs, so that reconstructions are tested on photographs the
+generator never saw. :func:`generator_quality` measures the trained model on
+held-out photographs beside two baselines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from neurogen.generators.feature_inversion import PERCEPTUAL_LAYERS, FeatureInversionGenerator
+from neurokit.exceptions import DataValidationError, InvalidParameterError
+
+__all__ = ["GeneratorObjective", "train_generator", "photo_bank_training_set", "TrainingSet", "generator_quality"]
+
+#: Columns of :class:`GeneratorObjective`'s output (per-sample loss terms).
+TERMS = ("pixel", "perceptual", "semantic", "kl")
+
+
+class GeneratorObjective(nn.Module):
+    """Per-sample loss terms of a :class:`FeatureInversionGenerator` on a batch of images.
+
+    ``forward(images)`` takes uint8 ``(n, 3, H, W)`` (or float in [0, 1])
+    images and returns ``(n, 4)``: L1 pixel error, relative perceptual error
+    (summed over layers), ``1 - cos`` between the generated and the true
+    instance features, and the KL of ``z`` per dimension (nats). In training
+    mode images are flipped left-right with probability 1/2 and ``z`` is
+    sampled from the posterior; in eval mode ``z`` is the posterior mean.
+    """
+
+    def __init__(self, generator: FeatureInversionGenerator) -> None:
+        super().__init__()
+        self.generator = generator
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        g = self.generator
+        x = images.float() / 255.0 if not images.is_floating_point() else images
+        if self.training:
+            flip = torch.rand(x.shape[0], device=x.device) < 0.5
+            x = torch.where(flip[:, None, None, None], x.flip(3), x)
+        with torch.no_grad():
+            true = g.features(x)
+            h = nn.functional.normalize(true["pool"] - g.instance_center, dim=1)
+            s = (true["spatial"] - g.spatial_mean) / g.spatial_std
+        mu, logvar = g.encoder(x)
+        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu) if self.training else mu
+        out = g(torch.cat([s, z], 1), h)
+        fake = g.features(out)
+        pixel = (out - x).abs().flatten(1).mean(1)
+        perceptual = sum(
+            (fake[k] - true[k]).pow(2).flatten(1).mean(1) / true[k].pow(2).flatten(1).mean(1).clamp_min(1e-6)
+            for k in PERCEPTUAL_LAYERS
+        )
+        semantic = 1.0 - (nn.functional.normalize(fake["pool"] - g.instance_center, dim=1) * h).sum(1)
+        kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).mean(1)
+        return torch.stack([pixel, perceptual, semantic, kl], dim=1)
+
+
+@dataclass
+class _Loss:
+    perceptual_weight: float
+    semantic_weight: float
+    kl_weight: float
+
+    def __call__(self, terms: torch.Tensor, _target: torch.Tensor) -> torch.Tensor:
+        w = terms.new_tensor([1.0, self.perceptual_weight, self.semantic_weight, self.kl_weight])
+        return (terms * w).sum(1).mean()
+
+    def metric(self, terms: torch.Tensor, _target: torch.Tensor) -> float:
+        """Validation score (higher is better): minus the reconstruction terms (no KL)."""
+        w = terms.new_tensor([1.0, self.perceptual_weight, self.semantic_weight, 0.0])
+        return -float((terms * w).sum(1).mean())
+
+
+@dataclass
+class TrainingSet:
+    """Crops for :func:`train_generator`, with their provenance.
+
+    Attributes
+    ----------
+    train, val : ndarray of uint8, shape (n, 3, size, size)
+        Training crops; validation crops of other photographs.
+    test_photos : ndarray of int
+        Bank ids of the photographs left out (the simulated world's test photographs).
+    provenance : dict
+        Bank, split, crop settings and the left-out photographs by source and file.
+    """
+
+    train: np.ndarray
+    val: np.ndarray
+    test_photos: np.ndarray
+    provenance: dict[str, Any]
+
+
+def _to_uint8_chw(images: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray((np.clip(images, 0, 1) * 255 + 0.5).astype(np.uint8).transpose(0, 3, 1, 2))
+
+
+def photo_bank_training_set(
+    *,
+    n_crops: int = 12000,
+    n_val: int = 512,
+    size: int = 64,
+    world_seed: int = 0,
+    test_fraction: float = 0.2,
+    val_fraction: float = 0.05,
+    seed: int = 0,
+    cache_dir: str | os.PathLike | None = None,
+) -> TrainingSet:
+    """Crops of the photo bank's photographs, the simulated world's test photographs left out.
+
+    Parameters
+    ----------
+    n_crops, n_val : int
+        Training and validation crops.
+    size : int
+        Side of the crops in pixels.
+    world_seed : int
+        The stimulus seed of the simulated world whose test photographs are
+        left out: ``photo_disjoint_split(bank, test_fraction, seed=world_seed)``,
+        the split :func:`encoding.simulate_cohort` uses (the demo's world is seed 0).
+    test_fraction : float
+        That split's test fraction.
+    val_fraction : float
+        Fraction of the remaining photographs whose crops validate (early stopping).
+    seed : int
+        Seed of the validation split and of the crops.
+    cache_dir : path-like, optional
+        The toolkit cache holding the photo bank.
+    """
+    from neurokit.datasets.photo_bank import load_photo_bank, photo_disjoint_split, sample_crops
+
+    bank = load_photo_bank(cache_dir=cache_dir)
+    train_photos, test_photos = photo_disjoint_split(bank, test_fraction=test_fraction, seed=world_seed)
+    rng = np.random.default_rng(seed)
+    n_hold = max(1, int(round(val_fraction * len(train_photos))))
+    shuffled = rng.permutation(train_photos)
+    val_photos, fit_photos = np.sort(shuffled[:n_hold]), np.sort(shuffled[n_hold:])
+    train, _ = sample_crops(bank, fit_photos, int(n_crops), int(size), seed, scale=(0.4, 1.0), jitter=0.15)
+    val, _ = sample_crops(bank, val_photos, int(n_val), int(size), seed + 1)
+    provenance = {
+        "photo_bank": {"path": str(bank.path), "n_photos": len(bank), "sources": list(bank.sources),
+                       "missing_sources": list(bank.missing)},
+        "left_out": {"rule": f"photo_disjoint_split(bank, test_fraction={test_fraction}, seed={world_seed})",
+                     "n_photos": int(len(test_photos)),
+                     "photos": [f"{bank.source[i]}:{bank.file[i]}" for i in test_photos]},
+        "train_photos": int(len(fit_photos)), "val_photos": int(len(val_photos)),
+        "crops": {"n_train": int(n_crops), "n_val": int(n_val), "size": int(size), "scale": [0.4, 1.0],
+                  "jitter": 0.15, "seed": int(seed)},
+    }
+    return TrainingSet(_to_uint8_chw(train), _to_uint8_chw(val), test_photos, provenance)
+
+
+def train_generator(
+    train_images: np.ndarray,
+    val_images: np.ndarray | None = None,
+    *,
+    generator: FeatureInversionGenerator | None = None,
+    epochs: int = 10,
+    batch_size: int = 32,
+    lr: float = 1e-3,
+    weight_decay: float = 1e-4,
+    perceptual_weight: float = 1.0,
+    semantic_weight: float = 1.0,
+    kl_weight: float = 0.01,
+    seed: int = 0,
+    run_dir: str | os.PathLike | None = None,
+    device: str | None = None,
+    progress: bool = True,
+    max_epochs_this_run: int | None = None,
+    info: dict[str, Any] | None = None,
+) -> FeatureInversionGenerator:
+    """Train a :class:`FeatureInversionGenerator` on images (see the module docstring for the loss).
+
+    Parameters
+    ----------
+    train_images, val_images : ndarray of shape (n, 3, S, S)
+        uint8 (or float in [0, 1]) images, channels first, ``S`` the
+        generator's image size. Validation images drive early stopping and
+        the best epoch's weights are kept.
+    generator : FeatureInversionGenerator, optional
+        Default: a new one at the images' size. Its feature statistics are fit
+        on ``train_images`` first.
+    epochs, batch_size, lr, weight_decay
+        See :class:`neurokit.training.Trainer`.
+    perceptual_weight, semantic_weight, kl_weight : float
+        Loss weights.
+    seed : int
+        Seeds initialisation, data order, flips and noise.
+    run_dir : path-like, optional
+        Checkpoints every epoch; an interrupted run resumes from the last.
+    device : str, optional
+    progress : bool
+        tqdm bar.
+    max_epochs_this_run : int, optional
+        Stop after this many epochs (resume later with the same ``run_dir``).
+    info : dict, optional
+        Provenance merged into the generator's :attr:`~FeatureInversionGenerator.info`.
+
+    Returns
+    -------
+    FeatureInversionGenerator
+        In eval mode, on the CPU, with ``info["history"]`` (per-epoch training
+        loss and validation score) and ``info["training"]`` (settings).
+    """
+    from neurokit.training import Trainer
+
+    x = torch.as_tensor(np.asarray(train_images))
+    if x.ndim != 4 or x.shape[1] != 3 or x.shape[2] != x.shape[3]:
+        raise DataValidationError(f"train_images: expected (n, 3, S, S), got shape {tuple(x.shape)}")
+    v = None if val_images is None else torch.as_tensor(np.asarray(val_images))
+    if v is not None and tuple(v.shape[1:]) != tuple(x.shape[1:]):
+        raise DataValidationError(f"val_images: expected (n, {', '.join(map(str, x.shape[1:]))}), got {tuple(v.shape)}")
+    for name, value in (("perceptual_weight", perceptual_weight), ("semantic_weight", semantic_weight),
+                        ("kl_weight", kl_weight)):
+        if not float(value) >= 0:
+            raise InvalidParameterError(f"{name} must be >= 0, got {value!r}")
+    torch.manual_seed(seed)
+    if generator is None:
+        generator = FeatureInversionGenerator(image_size=int(x.shape[2]))
+    if generator.image_size[0] != x.shape[2]:
+        raise DataValidationError(
+            f"train_images are {x.shape[2]} px but the generator makes {generator.image_size[0]} px images"
+        )
+    stats = x[torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:4096]]
+    generator.fit_feature_statistics(stats.float() / 255.0 if not stats.is_floating_point() else stats)
+    loss = _Loss(float(perceptual_weight), float(semantic_weight), float(kl_weight))
+    trainer = Trainer(max_epochs=int(epochs), batch_size=int(batch_size), lr=lr, weight_decay=weight_decay,
+                      loss=loss, metric=loss.metric, patience=None, seed=seed, device=device, progress=progress,
+                      run_dir=run_dir, resume=run_dir is not None, max_epochs_this_run=max_epochs_this_run,
+                      grad_clip=5.0, drop_last=True)
+    objective = GeneratorObjective(generator)
+    start = time.perf_counter()
+    history = trainer.fit(objective, (x, x[:, :1, :1, :1]), None if v is None else (v, v[:, :1, :1, :1]))
+    seconds = time.perf_counter() - start
+    generator.cpu().eval()
+    generator.info = {
+        **dict(generator.info), **dict(info or {}),
+        "seed": int(seed),
+        "training": {"epochs": int(epochs), "batch_size": int(batch_size), "lr": lr, "weight_decay": weight_decay,
+                     "perceptual_weight": perceptual_weight, "semantic_weight": semantic_weight,
+                     "kl_weight": kl_weight, "n_train": int(len(x)), "n_val": 0 if v is None else int(len(v)),
+                     "seconds_this_run": round(seconds, 1), "torch_threads": torch.get_num_threads()},
+        "history": history.to_dict(),
+    }
+    return generator
+
+
+@torch.no_grad()
+def generator_quality(generator: FeatureInversionGenerator, images: np.ndarray, *, n_z: int = 4,
+                      batch_size: int = 64, seed: int = 0) -> dict[str, Any]:
+    """How well the generator regenerates held-out images from their true features, beside baselines.
+
+    Parameters
+    ----------
+    generator : FeatureInversionGenerator
+    images : ndarray of shape (n, 3, S, S)
+        uint8 or float images of photographs the generator never saw.
+    n_z : int
+        Noise draws per image for the diversity measure.
+    seed : int
+
+    Returns
+    -------
+    dict
+        Per method (``generator`` -- own features and posterior-mean ``z``;
+        ``prior_z`` -- own features, ``z`` from the prior; ``shuffled_features``
+        -- another image's features; ``mean_image`` -- the held-out images'
+        mean): mean pixel MSE, mean PixCorr (Pearson r over pixels) and
+        two-way identification of instance features (chance 0.5); plus
+        ``z_diversity``, the mean pixel standard deviation across ``n_z``
+        prior draws of ``z``.
+    """
+    from neurokit.metrics import two_way_identification
+
+    x = torch.as_tensor(np.asarray(images))
+    x = x.float() / 255.0 if not x.is_floating_point() else x.float()
+    if x.ndim != 4 or x.shape[1] != 3 or len(x) < 3:
+        raise DataValidationError(f"images: expected (n >= 3, 3, S, S), got shape {tuple(x.shape)}")
+    generator.eval()
+    perm = np.roll(np.arange(len(x)), 1)
+    outs: dict[str, list[torch.Tensor]] = {"generator": [], "prior_z": [], "shuffled_features": []}
+    draws = []
+    for start in range(0, len(x), batch_size):
+        xb = x[start : start + batch_size]
+        h = generator.instance_features(xb)
+        mu, _ = generator.encode(xb)
+        outs["generator"].append(generator(mu, h))
+        outs["prior_z"].append(generator(generator.sample_noise(mu, seed=seed + start), h))
+        xs = x[perm[start : start + batch_size]]
+        mu_s, _ = generator.encode(xs)
+        outs["shuffled_features"].append(generator(mu_s, generator.instance_features(xs)))
+        draws.append(torch.stack([generator(generator.sample_noise(mu, seed=seed + 1000 * k + start), h)
+                                  for k in range(n_z)]).std(0).mean((1, 2, 3)))
+    images_out = {k: torch.cat(v) for k, v in outs.items()}
+    images_out["mean_image"] = x.mean(0, keepdim=True).expand_as(x)
+    true_h = generator.instance_features(x).numpy()
+    result: dict[str, Any] = {"n_images": int(len(x))}
+    for name, out in images_out.items():
+        a, b = out.flatten(1).double(), x.flatten(1).double()
+        ac, bc = a - a.mean(1, keepdim=True), b - b.mean(1, keepdim=True)
+        r = (ac * bc).sum(1) / (ac.norm(dim=1) * bc.norm(dim=1)).clamp_min(1e-12)
+        ident = float("nan") if name == "mean_image" else float(
+            two_way_identification(generator.instance_features(out).numpy(), true_h).mean)
+        result[name] = {"pixel_mse": float((a - b).pow(2).mean()), "pixcorr": float(r.mean()),
+                        "instance_identification": ident}
+    result["z_diversity"] = float(torch.cat(draws).mean())
+    return result
+
+
+# ----------------------------------------------------------------------------- command line
+def command(args: argparse.Namespace) -> int:
+    """``neurokit train-generator``: train on the photo bank and write safetensors + JSON."""
+    torch.set_num_threads(max(1, int(args.threads))) if args.threads else None
+    data = photo_bank_training_set(n_crops=args.crops, n_val=args.val_crops, size=args.image_size,
+                                   world_seed=args.world_seed, seed=args.seed)
+    run_dir = Path(args.run_dir) if args.run_dir else Path(str(args.output) + ".run")
+    command_line = "neurokit train-generator " + " ".join(sys.argv[2:]) if len(sys.argv) > 1 else "train_generator"
+    gen = train_generator(data.train, data.val, generator=FeatureInversionGenerator(args.image_size, args.z_dim),
+                          epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                          run_dir=run_dir, progress=not args.quiet, max_epochs_this_run=args.max_epochs_this_run,
+                          info={"command": command_line, "data": data.provenance})
+    if not gen.info["history"].get("finished", True):
+        print(f"stopped after this run's epochs; resume with the same command (checkpoints in {run_dir})")
+        return 0
+    from neurokit.datasets.photo_bank import load_photo_bank
+
+    bank = load_photo_bank()
+    from neurokit.datasets.photo_bank import sample_crops
+
+    held_out, _ = sample_crops(bank, data.test_photos, 256, args.image_size, args.seed + 2, scale=(0.8, 1.0))
+    gen.info["quality_on_left_out_photos"] = generator_quality(gen, _to_uint8_chw(held_out), seed=args.seed)
+    path = gen.save(args.output)
+    print(json.dumps(gen.info["quality_on_left_out_photos"], indent=2))
+    print(f"wrote {path}")
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    """Add ``train-generator`` to the ``neurokit`` command."""
+    p = subparsers.add_parser("train-generator", help="train the instance-conditioned generator on the photo bank",
+                              description=__doc__.split("\n\n")[0])
+    p.add_argument("--output", required=True, help="stem of the safetensors + JSON files to write")
+    p.add_argument("--run-dir", help="checkpoint folder (default OUTPUT.run); rerun to resume")
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--max-epochs-this-run", type=int, default=None, help="stop after this many epochs (resumable)")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--crops", type=int, default=12000, help="training crops of the photo bank")
+    p.add_argument("--val-crops", type=int, default=512)
+    p.add_argument("--image-size", type=int, default=64)
+    p.add_argument("--z-dim", type=int, default=32)
+    p.add_argument("--world-seed", type=int, default=0, help="simulated world whose test photographs are left out")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=command)
