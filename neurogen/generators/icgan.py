@@ -78,7 +78,6 @@ ARCHITECTURE_DEFAULTS: dict[str, Any] = {
     "bottom_width": 4,
     "BN_eps": 1e-5,
     "SN_eps": 1e-6,
-    "num_G_SV_itrs": 1,
 }
 
 #: Settings of IC-GAN's code that this implementation supports with one value only.
@@ -87,6 +86,7 @@ FIXED_SETTINGS: dict[str, Any] = {
     "instance_cond": True,
     "G_shared": True,
     "num_G_SVs": 1,
+    "num_G_SV_itrs": 1,
     "norm_style": "bn",
     "mybn": False,
     "cross_replica": False,
@@ -108,6 +108,7 @@ PUBLISHED_ARCHITECTURES: dict[str, dict[str, Any]] = {
 
 #: File names inside a published experiment folder (``<suffix>`` is e.g. ``best0``).
 WEIGHTS_PATTERN = re.compile(r"^G_ema(?:_(?P<suffix>[A-Za-z0-9]+))?\.pth$")
+STATE_PATTERN = re.compile(r"^state_dict(?:_[A-Za-z0-9]+)?\.pth$")
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 
 
@@ -147,7 +148,7 @@ def icgan_architecture(config: Mapping[str, Any]) -> dict[str, Any]:
             f"IC-GAN resolution must be one of {sorted(BLOCK_CHANNELS)}, got {arch['resolution']!r}"
         )
     for key, low in (("G_ch", 1), ("dim_z", 1), ("shared_dim", 0), ("shared_dim_feat", 1), ("n_classes", 1),
-                     ("bottom_width", 1), ("num_G_SV_itrs", 1)):
+                     ("bottom_width", 1)):
         value = arch[key]
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise InvalidParameterError(f"IC-GAN setting {key} must be an int >= {low}, got {value!r}")
@@ -182,9 +183,9 @@ def icgan_architecture(config: Mapping[str, Any]) -> dict[str, Any]:
 class _SpectralNorm:
     """Spectral normalisation as BigGAN-PyTorch does it: buffers ``u0`` (singular vector) and ``sv0``.
 
-    In eval mode the stored ``u0`` is used without being updated (so the
-    normalised weight is the same at every call); in train mode each call runs
-    ``num_itrs`` power iterations and stores ``u0`` and ``sv0``.
+    Each call runs one power iteration from the stored ``u0``; only in train
+    mode are the new ``u0`` and the singular value ``sv0`` stored, so in eval
+    mode the normalised weight is the same at every call.
     """
 
     weight: torch.Tensor
@@ -192,21 +193,18 @@ class _SpectralNorm:
     sv0: torch.Tensor
     training: bool
 
-    def _init_spectral_norm(self, n_outputs: int, num_itrs: int, eps: float) -> None:
-        self.num_itrs, self.sn_eps = num_itrs, eps
+    def _init_spectral_norm(self, n_outputs: int, eps: float) -> None:
+        self.sn_eps = eps
         self.register_buffer("u0", torch.randn(1, n_outputs))  # type: ignore[attr-defined]
         self.register_buffer("sv0", torch.ones(1))  # type: ignore[attr-defined]
 
     def normalised_weight(self) -> torch.Tensor:
         matrix = self.weight.view(self.weight.shape[0], -1)
-        u = self.u0
-        # IC-GAN restarts every eval-mode iteration from the stored u0, so only one counts there.
-        for _ in range(self.num_itrs if self.training else 1):
-            with torch.no_grad():
-                v = F.normalize(u @ matrix, eps=self.sn_eps)
-                u = F.normalize(v @ matrix.t(), eps=self.sn_eps)
-                if self.training:
-                    self.u0.copy_(u)
+        with torch.no_grad():
+            v = F.normalize(self.u0 @ matrix, eps=self.sn_eps)
+            u = F.normalize(v @ matrix.t(), eps=self.sn_eps)
+            if self.training:
+                self.u0.copy_(u)
         sigma = ((v @ matrix.t()) @ u.t()).squeeze()
         if self.training:
             with torch.no_grad():
@@ -215,19 +213,18 @@ class _SpectralNorm:
 
 
 class _SNConv2d(nn.Conv2d, _SpectralNorm):
-    def __init__(self, in_ch: int, out_ch: int, kernel_size: int = 3, *, bias: bool = True,
-                 num_itrs: int = 1, eps: float = 1e-6) -> None:
+    def __init__(self, in_ch: int, out_ch: int, kernel_size: int = 3, *, bias: bool = True, eps: float = 1e-6) -> None:
         nn.Conv2d.__init__(self, in_ch, out_ch, kernel_size, padding=kernel_size // 2, bias=bias)
-        self._init_spectral_norm(out_ch, num_itrs, eps)
+        self._init_spectral_norm(out_ch, eps)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.conv2d(x, self.normalised_weight(), self.bias, padding=self.padding)
 
 
 class _SNLinear(nn.Linear, _SpectralNorm):
-    def __init__(self, n_in: int, n_out: int, *, bias: bool = True, num_itrs: int = 1, eps: float = 1e-6) -> None:
+    def __init__(self, n_in: int, n_out: int, *, bias: bool = True, eps: float = 1e-6) -> None:
         nn.Linear.__init__(self, n_in, n_out, bias=bias)
-        self._init_spectral_norm(n_out, num_itrs, eps)
+        self._init_spectral_norm(n_out, eps)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.linear(x, self.normalised_weight(), self.bias)
@@ -316,13 +313,13 @@ class _ICGANNetwork(nn.Module):
         self.n_slots = len(in_mult) + 1 if arch["hier"] else 1
         self.z_chunk = arch["dim_z"] // self.n_slots if arch["hier"] else 0
         self.dim_z = self.z_chunk * self.n_slots if arch["hier"] else arch["dim_z"]
-        sn = {"num_itrs": arch["num_G_SV_itrs"], "eps": arch["SN_eps"]}
+        eps = arch["SN_eps"]
 
         def conv(i: int, o: int, kernel_size: int = 3, bias: bool = True) -> nn.Module:
-            return _SNConv2d(i, o, kernel_size, bias=bias, **sn)
+            return _SNConv2d(i, o, kernel_size, bias=bias, eps=eps)
 
         def linear(i: int, o: int, bias: bool = True) -> nn.Module:
-            return _SNLinear(i, o, bias=bias, **sn)
+            return _SNLinear(i, o, bias=bias, eps=eps)
 
         cond_dim = self.z_chunk + arch["shared_dim_feat"]
 
@@ -591,30 +588,25 @@ def _published_files(path: Path) -> tuple[dict[str, tuple[str, Opener]], str, st
     """``{file name: (label for messages, opener)}`` of the experiment folder, its name, and ``path`` as text."""
     origin = str(path)
     if _archive_stem(path) is not None and path.is_file():
+        # One streaming pass; only the generator and state files are kept (not D, G or optimiser states).
+        contents: dict[str, bytes] = {}
         try:
-            with tarfile.open(path, "r:*") as tar:
-                members = [m for m in tar.getmembers() if m.isfile()]
+            with tarfile.open(path, "r|*") as tar:
+                for member in tar:
+                    name = Path(member.name).name
+                    if member.isfile() and (WEIGHTS_PATTERN.match(name) or STATE_PATTERN.match(name)):
+                        handle = tar.extractfile(member)
+                        contents[member.name] = handle.read() if handle is not None else b""
         except (tarfile.TarError, OSError, EOFError) as exc:
             raise CheckpointError(f"{path}: not a readable tar archive ({exc})") from exc
-        weights = [m for m in members if WEIGHTS_PATTERN.match(Path(m.name).name)]
-        folders = sorted({str(Path(m.name).parent) for m in weights})
-        if not weights:
+        folders = sorted({str(Path(m).parent) for m in contents if WEIGHTS_PATTERN.match(Path(m).name)})
+        if not folders:
             raise CheckpointError(f"{path}: the archive holds no G_ema*.pth (an IC-GAN BigGAN archive has "
                                   "<experiment>/G_ema_best0.pth)")
         if len(folders) > 1:
             raise CheckpointError(f"{path}: G_ema*.pth files in several folders ({', '.join(folders)})")
-
-        def opener(name: str) -> Opener:
-            def open_member() -> IO[bytes]:
-                with tarfile.open(path, "r:*") as tar:
-                    handle = tar.extractfile(name)
-                    if handle is None:
-                        raise OSError(f"{name} is not a regular file")
-                    return io.BytesIO(handle.read())
-            return open_member
-
-        files = {Path(m.name).name: (f"{path}:{m.name}", opener(m.name))
-                 for m in members if str(Path(m.name).parent) == folders[0]}
+        files = {Path(m).name: (f"{path}:{m}", (lambda data=data: io.BytesIO(data)))
+                 for m, data in contents.items() if str(Path(m).parent) == folders[0]}
         experiment = Path(folders[0]).name if folders[0] not in ("", ".") else _archive_stem(path) or ""
         return files, experiment, origin
     if not path.is_dir():
@@ -622,14 +614,17 @@ def _published_files(path: Path) -> tuple[dict[str, tuple[str, Opener]], str, st
             f"{path}: not an IC-GAN archive ({', '.join(ARCHIVE_SUFFIXES)}) or folder; a published model is e.g. "
             "icgan_biggan_imagenet_res256.tar.gz, or the folder it unpacks to"
         )
+    def has_weights(folder: Path) -> bool:
+        return any(WEIGHTS_PATTERN.match(p.name) for p in folder.iterdir())
+
     folder = path
-    if not any(WEIGHTS_PATTERN.match(p.name) for p in path.iterdir()):
-        inner = [d for d in sorted(path.iterdir()) if d.is_dir() and any(WEIGHTS_PATTERN.match(p.name)
-                                                                         for p in d.iterdir())]
-        if len(inner) != 1:
+    if not has_weights(path):  # the folder the archive was unpacked into
+        inner = [d for d in sorted(path.iterdir()) if d.is_dir() and has_weights(d)]
+        if not inner:
+            raise CheckpointError(f"{path}: no G_ema*.pth here nor in a sub-folder")
+        if len(inner) > 1:
             raise CheckpointError(
-                f"{path}: no G_ema*.pth here" + (f" and several sub-folders with one ({', '.join(d.name for d in inner)}); "
-                                                  "name one" if inner else " nor in a sub-folder")
+                f"{path}: several sub-folders hold a G_ema*.pth ({', '.join(d.name for d in inner)}); name one"
             )
         folder = inner[0]
     files = {p.name: (str(p), (lambda p=p: open(p, "rb"))) for p in folder.iterdir() if p.is_file()}
