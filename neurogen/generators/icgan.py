@@ -382,9 +382,11 @@ class ICGANGenerator(InstanceConditionedGenerator):
 
     Notes
     -----
-    ``forward(latents, instance)`` L2-normalises the instance features, runs the
-    network in eval mode (stored batch-norm statistics) and maps its tanh output
-    from [-1, 1] to [0, 1].
+    ``forward(latents, instance)`` clamps the latents, L2-normalises the instance
+    features, runs the network and maps its tanh output from [-1, 1] to [0, 1].
+    The network is built in eval mode (stored batch-norm statistics and
+    spectral-norm vectors, as IC-GAN samples); ``.train()`` would switch it to
+    IC-GAN's training behaviour (batch statistics, power-iteration updates).
 
     Examples
     --------
