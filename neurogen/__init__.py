@@ -1,7 +1,7 @@
 """neurogen: region-maximising images from an encoder and an image generator (NeuroGen, Gu et al. 2022).
 
 * generators behind one interface (:mod:`neurogen.generators`): the packaged
-  DCGAN faces, a generator-free Fourier parameterisation, BigGAN-deep, any module;
+  DCGAN faces, a generator-free Fourier parameterisation, BigGAN-deep, IC-GAN, any module;
 * objectives over ROIs, patterns, ROI and subject contrasts (:mod:`neurogen.objectives`);
 * the latent optimiser (:mod:`neurogen.optimize`) and transformation robustness
   (:mod:`neurogen.augment`);
@@ -15,6 +15,7 @@ from neurogen.generators import (
     BigGANGenerator,
     DCGANFaceGenerator,
     FourierImage,
+    ICGANGenerator,
     ImageGenerator,
     ModuleGenerator,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "DCGANFaceGenerator",
     "FourierImage",
     "BigGANGenerator",
+    "ICGANGenerator",
     "ModuleGenerator",
     "Objective",
     "ROIActivation",

@@ -209,6 +209,49 @@ def test_biggan_local_checkpoints_and_named_cache(tmp_path):
         BigGANGenerator.from_pretrained(named)
 
 
+@pytest.mark.skipif(not HAS_BIGGAN, reason="pytorch-pretrained-biggan not installed")
+def test_biggan_published_layout_refuses_bad_files(tmp_path):
+    """config.json + pytorch_model.bin as the package publishes them; every bad file names itself."""
+    gen = BigGANGenerator.from_config(SMALL_BIGGAN, seed=2)
+    gen.save_pretrained(tmp_path / "st")
+    config_text = (tmp_path / "st" / "config.json").read_text()
+    state = gen.model.state_dict()
+    folder = tmp_path / "published"
+    folder.mkdir()
+    weights, config = folder / "pytorch_model.bin", folder / "config.json"
+    config.write_text(config_text)
+    torch.save(state, weights)
+    z, cls = gen.sample_latents(2, seed=1), torch.tensor([0, 9])
+    with torch.no_grad():
+        assert torch.equal(BigGANGenerator.from_pretrained(folder)(z, cls), gen(z, cls))
+    bad_weights = {
+        "corrupt": lambda: weights.write_bytes(b"\x00not a torch file" * 10),
+        "pickled object": lambda: torch.save({"model": _TinyDecoder()}, weights),
+        "not a state dict": lambda: torch.save([torch.zeros(2)], weights),
+        "extra key": lambda: torch.save({**state, "generator.extra": torch.zeros(1)}, weights),
+        "missing parameter": lambda: torch.save({k: v for k, v in state.items() if k != "generator.gen_z.bias"}, weights),
+        "wrong shape": lambda: torch.save({**state, "embeddings.weight": torch.zeros(3, 3)}, weights),
+    }
+    for name, write in bad_weights.items():
+        write()
+        with pytest.raises(CheckpointError, match="pytorch_model.bin") as info:
+            BigGANGenerator.from_pretrained(folder)
+        assert name != "extra key" or "generator.extra" in str(info.value)
+        assert name != "missing parameter" or "generator.gen_z.bias" in str(info.value)
+    torch.save(state, weights)
+    for bad_config in ("{not json", "[1, 2]", config_text.replace('"layers": [', '"layers": [7, ')):
+        config.write_text(bad_config)
+        with pytest.raises(CheckpointError, match="config.json"):
+            BigGANGenerator.from_pretrained(folder)
+    config.unlink()
+    with pytest.raises(CheckpointError, match="config.json"):
+        BigGANGenerator.from_pretrained(folder)
+    config.write_text(config_text)
+    weights.unlink()
+    with pytest.raises(CheckpointError, match="pytorch_model.bin"):
+        BigGANGenerator.from_pretrained(folder)
+
+
 def test_random_affine_is_reproducible_and_differentiable():
     aug = RandomAffine(jitter=0.1, scale=(0.8, 1.2), rotation=20)
     x = torch.rand(3, 3, 16, 16, requires_grad=True)

@@ -144,7 +144,7 @@ class ImageGenerator(nn.Module, abc.ABC):
         -------
         Tensor of shape (n, *latent_shape), float32, on :attr:`device`.
         """
-        n = _check_count(n, "n")
+        n = check_count(n, "n")
         return truncated_normal((n, *self.latent_shape), truncation=truncation, seed=seed).to(self.device)
 
     def check_latents(self, latents: torch.Tensor, classes: torch.Tensor | None = None) -> torch.Tensor | None:
@@ -211,7 +211,8 @@ class ImageGenerator(nn.Module, abc.ABC):
         }
 
 
-def _check_count(n: int, name: str) -> int:
+def check_count(n: int, name: str) -> int:
+    """Return ``n`` as a positive int, or raise :class:`DataValidationError` naming ``name``."""
     if isinstance(n, bool) or not hasattr(n, "__index__") or int(n) < 1:
         raise DataValidationError(f"{name} must be a positive integer, got {n!r}")
     return int(n)

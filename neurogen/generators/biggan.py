@@ -36,6 +36,8 @@ PRETRAINED_NAMES = ("biggan-deep-128", "biggan-deep-256", "biggan-deep-512")
 WEIGHTS_NAME = "pytorch_model.bin"
 SAFETENSORS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
+#: State-dict entries a checkpoint may omit: torch spectral norm's power-iteration vectors.
+SPECTRAL_NORM_BUFFERS = (".weight_u", ".weight_v")
 
 
 def _default_cache_dir() -> Path:
@@ -233,9 +235,10 @@ def _load_folder(pkg: types.ModuleType, folder: Path) -> nn.Module:
         raise CheckpointError(f"{config_path}: BigGAN config not found")
     try:
         config = pkg.BigGANConfig.from_json_file(str(config_path))
-    except (ValueError, OSError) as exc:
-        raise CheckpointError(f"{config_path}: not a valid BigGAN config ({exc})") from exc
-    config.layers = [tuple(layer) for layer in config.layers]
+        config.layers = [tuple(layer) for layer in config.layers]
+        model = pkg.BigGAN(config)
+    except (ValueError, OSError, TypeError, AttributeError, KeyError) as exc:  # bad JSON, wrong fields or types
+        raise CheckpointError(f"{config_path}: not a valid BigGAN config ({type(exc).__name__}: {exc})") from exc
     if (folder / SAFETENSORS_NAME).is_file():
         from safetensors.torch import load_file
 
@@ -252,20 +255,23 @@ def _load_folder(pkg: types.ModuleType, folder: Path) -> nn.Module:
             state = torch.load(weights, map_location="cpu", weights_only=True)
         except Exception as exc:
             raise CheckpointError(f"{weights}: cannot read weights with weights_only=True ({exc})") from exc
-    model = pkg.BigGAN(config)
+    if not isinstance(state, dict) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
+    ):
+        raise CheckpointError(f"{weights}: not a state dict (a mapping from names to tensors)")
     try:
-        # The published checkpoints were loaded non-strictly by the package; accept missing
-        # buffers (power-iteration state) but never a missing learned parameter.
+        # The package loads its published files non-strictly; here only the spectral-norm
+        # power-iteration vectors (weight_u / weight_v buffers) may be missing.
         result = model.load_state_dict(state, strict=False)
-    except RuntimeError as exc:
+    except RuntimeError as exc:  # wrong shapes
         raise CheckpointError(f"{weights}: weights do not match the config in {config_path} ({exc})") from exc
-    parameters = {name for name, _ in model.named_parameters()}
-    missing = sorted(set(result.missing_keys) & parameters)
-    if missing:
-        raise CheckpointError(
-            f"{weights}: {len(missing)} parameters missing for the config in {config_path} "
-            f"(first: {', '.join(missing[:3])})"
-        )
+    missing = sorted(k for k in result.missing_keys if not k.endswith(SPECTRAL_NORM_BUFFERS))
+    for problem, keys in (("missing", missing), ("unexpected", sorted(result.unexpected_keys))):
+        if keys:
+            raise CheckpointError(
+                f"{weights}: {len(keys)} {problem} entries for the config in {config_path} "
+                f"(first: {', '.join(keys[:3])})"
+            )
     return model.eval()
 
 
