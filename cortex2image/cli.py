@@ -6,7 +6,7 @@ plugin hook (:func:`neurokit.cli.add_subcommand`, or the
 :mod:`cortex2image`::
 
     neurokit reconstruct MODEL LEFT RIGHT --output DIR [--samples N] [--seed S]
-                         [--rerank-encoder PATH] [--overwrite]
+                         [--rerank-encoder PATH | --no-rerank] [--overwrite]
 
 Everything is read and validated, and every image computed, before anything
 is written; the output folder is assembled under a temporary name next to
@@ -44,11 +44,14 @@ def register(subparsers: Any) -> None:
     p.add_argument("left", help="left-hemisphere response file (or an .npy with both hemispheres, or a NIfTI volume)")
     p.add_argument("right", nargs="?", default=None, help="right-hemisphere response file")
     p.add_argument("--output", "-o", required=True, help="output folder (must not exist unless --overwrite)")
-    p.add_argument("--samples", type=int, default=1, help="images drawn per response (default 1)")
+    p.add_argument("--samples", type=int, default=8,
+                   help="images drawn per response; the one whose predicted brain response correlates best with "
+                        "the measured one is kept (default 8)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the samples (default 0)")
     p.add_argument("--temperature", type=float, default=1.0, help="posterior noise scale (default 1)")
     p.add_argument("--rerank-encoder", default=None,
-                   help="LinearImageEncoder checkpoint: choose the sample whose predicted response correlates best")
+                   help="LinearImageEncoder checkpoint used for reranking instead of the model's own encoder")
+    p.add_argument("--no-rerank", action="store_true", help="keep the posterior-mean sample (no reranking)")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier output folder of this command (never a folder with other files)")
     p.add_argument("--device", default="cpu", help="torch device (default cpu)")
     p.set_defaults(func=reconstruct_command)
@@ -141,11 +144,13 @@ def reconstruct_command(args: argparse.Namespace) -> int:
     model = Reconstructor.load(args.model, device=args.device)
     source: Any = args.left if args.right is None else (args.left, args.right)
     encoder = LinearImageEncoder.load(args.rerank_encoder) if args.rerank_encoder else None
+    if args.no_rerank:
+        encoder = False
     result = model.reconstruct(source, n_samples=args.samples, seed=args.seed, temperature=args.temperature,
                                rerank_encoder=encoder)
     record = {"model": os.fspath(args.model), "left": os.fspath(args.left),
               "right": None if args.right is None else os.fspath(args.right),
-              "rerank_encoder": args.rerank_encoder}
+              "rerank_encoder": "none" if args.no_rerank else (args.rerank_encoder or "the model's own")}
     path = write_reconstruction(result, out, overwrite=args.overwrite, record=record)
     print(f"wrote {result.images.shape[0]} reconstructions to {path}")
     return 0

@@ -110,19 +110,41 @@ class Cortex2Detail(nn.Module):
     @staticmethod
     def reparameterize(
         mu: torch.Tensor, logvar: torch.Tensor, n_samples: int = 1, generator: torch.Generator | None = None,
-        temperature: float = 1.0,
+        temperature: float = 1.0, eps: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Draw ``n_samples`` latents per row: ``mu + temperature * exp(logvar / 2) * eps``.
+
+        Parameters
+        ----------
+        eps : Tensor of shape (batch, n_samples, latent_dim), optional
+            The standard-normal draws; default: drawn from ``generator`` (CPU)
+            when given, so a seed reproduces the draw on any device.
 
         Returns
         -------
         Tensor of shape (batch, n_samples, latent_dim)
-            ``eps`` comes from ``generator`` (CPU) when given, so a seed
-            reproduces the draw on any device.
         """
         shape = (mu.shape[0], int(n_samples), mu.shape[1])
-        eps = torch.randn(shape, generator=generator, dtype=mu.dtype, device="cpu").to(mu.device)
-        return mu[:, None] + float(temperature) * torch.exp(0.5 * logvar)[:, None] * eps
+        if eps is None:
+            eps = torch.randn(shape, generator=generator, dtype=mu.dtype, device="cpu")
+        elif tuple(eps.shape) != shape:
+            raise DataValidationError(f"eps must have shape {shape}, got {tuple(eps.shape)}")
+        return mu[:, None] + float(temperature) * torch.exp(0.5 * logvar)[:, None] * eps.to(mu)
+
+    @staticmethod
+    def posterior_noise(first: int, count: int, n_samples: int, latent_dim: int, seed: int) -> torch.Tensor:
+        """Standard-normal draws ``(count, n_samples, latent_dim)`` for inputs ``first .. first + count - 1``.
+
+        Input ``i``'s draws come from a generator seeded by ``(seed, i)`` and
+        are drawn sample by sample, so they do not depend on the batching, and
+        the first ``k`` samples are the same whatever ``n_samples >= k`` is:
+        drawing more samples only adds candidates.
+        """
+        return torch.stack([
+            torch.randn((int(n_samples), int(latent_dim)), generator=torch.Generator().manual_seed(
+                int(seed) * 1_000_003 + int(first) + i))
+            for i in range(int(count))
+        ])
 
     def config(self) -> dict[str, Any]:
         """Constructor arguments (JSON-serialisable)."""

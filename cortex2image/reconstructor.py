@@ -120,10 +120,12 @@ def generator_spec(generator: nn.Module) -> dict[str, Any]:
 def generator_from_spec(spec: dict[str, Any]) -> nn.Module:
     """Rebuild a generator from :func:`generator_spec` without any download.
 
-    Works for :class:`~neurogen.generators.FourierImage` (the offline default;
-    no weights), the DCGAN (packaged or local weights) and for BigGAN models in a
-    local folder or already in the cache; other generators must be passed
-    explicitly to :meth:`Reconstructor.load`.
+    Works for :class:`~neurogen.generators.FeatureInversionGenerator` (the
+    offline default; packaged or local weights),
+    :class:`~neurogen.generators.FourierImage` (no weights), the DCGAN
+    (packaged or local weights), IC-GAN from its local checkpoint and BigGAN
+    models in a local folder or already in the cache; other generators must be
+    passed explicitly to :meth:`Reconstructor.load`.
 
     Raises
     ------
@@ -144,6 +146,19 @@ def generator_from_spec(spec: dict[str, Any]) -> nn.Module:
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise CheckpointError(f"FourierImage description {spec!r} is incomplete or invalid ({exc})") from exc
+    if kind == "FeatureInversionGenerator" and weights and weights != "random initialisation":
+        from neurogen.generators import FeatureInversionGenerator, packaged_generator_path
+
+        try:
+            packaged = str(packaged_generator_path())
+        except CheckpointError:
+            packaged = None
+        return FeatureInversionGenerator.load(None if weights == packaged else weights)
+    if kind == "ICGANGenerator" and weights and weights != "random initialisation":
+        from neurogen.generators import ICGANGenerator
+
+        return ICGANGenerator.from_pretrained(weights, config=spec.get("architecture"),
+                                              truncation=float(spec.get("truncation", 1.0)))
     if kind == "DCGANFaceGenerator" and weights and weights != "random initialisation":
         from neurogen.generators import DCGANFaceGenerator, packaged_weights_path
 
@@ -267,29 +282,48 @@ class LinearImageEncoder:
 
     __call__ = predict
 
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write ``<path>.safetensors`` + ``<path>.json`` (or ``checkpoint.*`` in a folder); returns the JSON path."""
+    def state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """``(tensors, config)`` of a fitted encoder (what :meth:`save` writes; :meth:`from_state` reads)."""
         if not hasattr(self, "coef_"):
             raise NotFittedError("LinearImageEncoder is not fitted; nothing to save")
         tensors = {"coef": self.coef_, "intercept": self.intercept_,
                    "feature_mean": self.feature_mean_, "feature_std": self.feature_std_}
         config = {"kind": "cortex2image.LinearImageEncoder", "layers": list(self.layers),
                   "input_size": self.input_size, "alphas": list(self.alphas), "level": self.level_}
+        return tensors, config
+
+    @classmethod
+    def from_state(cls, tensors: dict[str, Any], config: dict[str, Any], source: str = "encoder") -> "LinearImageEncoder":
+        """Rebuild an encoder from :meth:`state`'s output.
+
+        Raises
+        ------
+        CheckpointError
+            If the config is of another kind or a tensor is missing.
+        """
+        if config.get("kind") != "cortex2image.LinearImageEncoder":
+            raise CheckpointError(f"{source}: not a LinearImageEncoder checkpoint (kind {config.get('kind')!r})")
+        try:
+            enc = cls(config["layers"], int(config["input_size"]), config["alphas"])
+            enc.coef_ = np.asarray(tensors["coef"], np.float32)
+            enc.intercept_ = np.asarray(tensors["intercept"], np.float32)
+            enc.feature_mean_ = np.asarray(tensors["feature_mean"], np.float64)
+            enc.feature_std_ = np.asarray(tensors["feature_std"], np.float64)
+            enc.level_ = check_level(int(config["level"]))
+        except KeyError as exc:
+            raise CheckpointError(f"{source}: LinearImageEncoder entry {exc} is missing") from exc
+        return enc
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write ``<path>.safetensors`` + ``<path>.json`` (or ``checkpoint.*`` in a folder); returns the JSON path."""
+        tensors, config = self.state()
         return save_checkpoint(path, tensors, config, mesh_level=self.level_)[1]
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "LinearImageEncoder":
         """Read an encoder written by :meth:`save` (safetensors + JSON, no pickle)."""
         tensors, config = load_checkpoint(path)
-        if config.get("kind") != "cortex2image.LinearImageEncoder":
-            raise CheckpointError(f"{path}: not a LinearImageEncoder checkpoint (kind {config.get('kind')!r})")
-        enc = cls(config["layers"], int(config["input_size"]), config["alphas"])
-        enc.coef_ = np.asarray(tensors["coef"], np.float32)
-        enc.intercept_ = np.asarray(tensors["intercept"], np.float32)
-        enc.feature_mean_ = np.asarray(tensors["feature_mean"], np.float64)
-        enc.feature_std_ = np.asarray(tensors["feature_std"], np.float64)
-        enc.level_ = check_level(int(config["level"]))
-        return enc
+        return cls.from_state(tensors, config, str(path))
 
 
 # ----------------------------------------------------------------------------- the pipeline
@@ -312,7 +346,22 @@ class Reconstructor:
         as ``(x - mean) / std``.
     conditioner : ClassConditioner, optional
         Required for class-conditional generators: maps the decoded semantic
-        embedding to the generator's class.
+        embedding to the generator's class. Instance-conditioned generators
+        (:class:`neurogen.generators.InstanceConditionedGenerator`) take the
+        decoded embedding itself as their instance feature ``h``, so ``space``
+        must be the generator's instance space.
+    latent_calibration : (ndarray, ndarray), optional
+        ``(scale, shift)`` of shape ``(latent_dim,)``: the decoded latent mean
+        becomes ``mu * scale + shift`` before sampling. Regression shrinks
+        decoded latents towards their mean; matching the decoded latents'
+        per-dimension mean and spread to the true latents' (measured on held-out
+        training images) puts them back where the generator was trained, as
+        Brain-Diffuser does with its decoded VDVAE and CLIP latents.
+    rerank_encoder : LinearImageEncoder, optional
+        The subject's image -> normalised-response encoder (fit on the
+        training images); :meth:`reconstruct` keeps, per input, the sample
+        whose predicted response correlates best with the measured one.
+        Saved with the model.
     info : dict, optional
         Provenance (training data, split, hyperparameters), saved with the model.
     """
@@ -327,6 +376,8 @@ class Reconstructor:
         response_std: np.ndarray,
         *,
         conditioner: ClassConditioner | None = None,
+        latent_calibration: tuple[np.ndarray, np.ndarray] | None = None,
+        rerank_encoder: LinearImageEncoder | None = None,
         info: dict[str, Any] | None = None,
     ) -> None:
         if semantic.level != detail.level:
@@ -340,6 +391,11 @@ class Reconstructor:
             )
         if getattr(generator, "n_classes", 0) and conditioner is None:
             raise InvalidParameterError("a class-conditional generator needs a ClassConditioner (conditioner=...)")
+        if _is_instance_conditioned(generator) and int(generator.instance_dim) != int(space.dim):
+            raise InvalidParameterError(
+                f"the generator takes {generator.instance_dim}-d instance features but the semantic space has "
+                f"{space.dim} dimensions; use the generator's instance space"
+            )
         n = 2 * n_vertices(semantic.level)
         mean = np.asarray(response_mean, dtype=np.float32).reshape(-1)
         std = np.asarray(response_std, dtype=np.float32).reshape(-1)
@@ -357,6 +413,18 @@ class Reconstructor:
         self.response_mean = mean
         self.response_std = std
         self.conditioner = conditioner
+        self.rerank_encoder = rerank_encoder
+        self.latent_calibration = None
+        if latent_calibration is not None:
+            scale, shift = (np.asarray(v, dtype=np.float32).reshape(-1) for v in latent_calibration)
+            if scale.shape != (detail.latent_dim,) or shift.shape != (detail.latent_dim,):
+                raise InvalidParameterError(
+                    f"latent_calibration must be (scale, shift) of {detail.latent_dim} values each, got "
+                    f"{scale.shape} and {shift.shape}"
+                )
+            if not (np.isfinite(scale).all() and np.isfinite(shift).all()):
+                raise NonFiniteDataError("latent_calibration must be finite")
+            self.latent_calibration = (scale, shift)
         self.info = dict(info or {})
 
     @property
@@ -405,10 +473,10 @@ class Reconstructor:
         self,
         responses: ResponsesLike,
         *,
-        n_samples: int = 1,
+        n_samples: int = 8,
         seed: int = 0,
         temperature: float = 1.0,
-        rerank_encoder: Callable[[np.ndarray], np.ndarray] | None = None,
+        rerank_encoder: Callable[[np.ndarray], np.ndarray] | None | bool = None,
         batch_size: int = 32,
     ) -> Reconstruction:
         """Reconstruct the images behind ``responses``.
@@ -422,15 +490,20 @@ class Reconstructor:
             Images drawn per input; sample 0 decodes the posterior mean, the
             others ``mu + temperature * sigma * eps``.
         seed : int
-            Seed of ``eps``: the same seed gives the same images.
+            Seed of ``eps``: the same seed gives the same images, and the
+            first ``k`` samples do not depend on ``n_samples`` or the batching
+            (:meth:`Cortex2Detail.posterior_noise`), so with reranking more
+            samples never lower the kept sample's brain correlation.
         temperature : float
             Scale of the posterior noise (>= 0).
-        rerank_encoder : callable, optional
+        rerank_encoder : callable, None or False
             ``encoder(images (n, H, W, 3)) -> responses (n, 2 * n_vertices(k))``
             in the normalised units of this model (e.g. a
             :class:`LinearImageEncoder` fit on them), ``k <= level``. The
             sample whose predicted response correlates best with the measured
-            one is chosen.
+            one is chosen. None (default): the model's own
+            :attr:`rerank_encoder` when it has one; False: no reranking (the
+            posterior-mean sample is kept).
         batch_size : int
             Inputs processed at a time.
 
@@ -446,7 +519,6 @@ class Reconstructor:
             raise InvalidParameterError(f"seed must be a non-negative integer, got {seed!r}")
         n_samples = int(n_samples)
         x = torch.from_numpy(self.normalize(responses))
-        rng = torch.Generator(device="cpu").manual_seed(int(seed))
         self.detail.eval()
         self.generator.eval()
         semantic, samples = [], []
@@ -454,19 +526,27 @@ class Reconstructor:
             xb = x[start : start + batch_size].to(self.device)
             sem = self.semantic(xb)
             mu, logvar = self.detail(xb, sem if self.detail.semantic_dim else None)
-            z = Cortex2Detail.reparameterize(mu, logvar, n_samples, rng, temperature)
+            if self.latent_calibration is not None:
+                scale, shift = (torch.from_numpy(v).to(mu) for v in self.latent_calibration)
+                mu = mu * scale + shift
+            eps = Cortex2Detail.posterior_noise(start, xb.shape[0], n_samples, mu.shape[1], int(seed))
+            z = Cortex2Detail.reparameterize(mu, logvar, n_samples, temperature=temperature, eps=eps)
             z[:, 0] = mu
-            classes = None
+            condition = None
             if self.conditioner is not None:
-                classes = self.conditioner(sem).repeat_interleave(n_samples)
+                condition = self.conditioner(sem).repeat_interleave(n_samples)
+            elif _is_instance_conditioned(self.generator):
+                condition = sem.repeat_interleave(n_samples, dim=0)
             flat = z.reshape(-1, *self.generator.latent_shape)
-            images = self.generator(flat, classes).clamp(0.0, 1.0)
+            images = self.generator(flat, condition).clamp(0.0, 1.0)
             samples.append(images.reshape(xb.shape[0], n_samples, *images.shape[1:]).permute(0, 1, 3, 4, 2).cpu())
             semantic.append(sem.cpu())
         all_samples = torch.cat(samples).float().numpy()
         chosen = np.zeros(len(all_samples), dtype=np.int64)
         scores = None
-        if rerank_encoder is not None:
+        if rerank_encoder is None:
+            rerank_encoder = self.rerank_encoder
+        if rerank_encoder is not None and rerank_encoder is not False and n_samples > 1:
             scores = self._rerank_scores(rerank_encoder, all_samples, x.numpy())
             chosen = np.argmax(scores, axis=1)
         images = all_samples[np.arange(len(all_samples)), chosen]
@@ -510,12 +590,19 @@ class Reconstructor:
             tensors["space.center"] = self.space.center.detach().cpu().float()
         tensors["response_mean"] = self.response_mean
         tensors["response_std"] = self.response_std
+        if self.latent_calibration is not None:
+            tensors["latent_calibration.scale"], tensors["latent_calibration.shift"] = self.latent_calibration
+        rerank_config = None
+        if self.rerank_encoder is not None:
+            rerank_tensors, rerank_config = self.rerank_encoder.state()
+            tensors.update({f"rerank.{k}": v for k, v in rerank_tensors.items()})
         config = {
             "kind": "cortex2image.Reconstructor",
             "semantic": self.semantic.config(),
             "detail": self.detail.config(),
             "space": self.space.config(),
             "generator": generator_spec(self.generator),
+            "rerank_encoder": rerank_config,
             "info": self.info,
         }
         return save_checkpoint(path, tensors, config, mesh_level=self.level, seed=self.info.get("seed"))[1]
@@ -576,9 +663,22 @@ class Reconstructor:
         conditioner = None
         if "conditioner.prototypes" in tensors:
             conditioner = ClassConditioner(torch.as_tensor(tensors["conditioner.prototypes"]))
+        rerank = None
+        if config.get("rerank_encoder"):
+            rerank = LinearImageEncoder.from_state(
+                {k[len("rerank."):]: v for k, v in tensors.items() if k.startswith("rerank.")},
+                config["rerank_encoder"], str(path))
+        calibration = None
+        if "latent_calibration.scale" in tensors:
+            calibration = (tensors["latent_calibration.scale"], tensors["latent_calibration.shift"])
         model = cls(semantic, detail, generator, space, tensors["response_mean"], tensors["response_std"],
-                    conditioner=conditioner, info=config.get("info"))
+                    conditioner=conditioner, latent_calibration=calibration, rerank_encoder=rerank,
+                    info=config.get("info"))
         return model.to(device)
+
+
+def _is_instance_conditioned(generator: nn.Module) -> bool:
+    return int(getattr(generator, "instance_dim", 0) or 0) > 0
 
 
 def _model_kwargs(cfg: dict[str, Any]) -> dict[str, Any]:

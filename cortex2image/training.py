@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from cortex2image.detail import ClassConditioner, Cortex2Detail, kl_divergence
-from cortex2image.reconstructor import Reconstructor, _to_level, as_surface_data
+from cortex2image.reconstructor import LinearImageEncoder, Reconstructor, _to_level, as_surface_data
 from cortex2image.semantic import Cortex2Semantic, EfficientNetSemanticSpace, SemanticSpace
 from neurokit.exceptions import DataValidationError, ImageShapeError, InvalidParameterError
 from neurokit.mesh.levels import check_level
@@ -78,6 +78,37 @@ class _DetailObjective(nn.Module):
             feats = torch.zeros(images.shape[0], self.space.dim, dtype=small.dtype, device=small.device)
         kl = kl_divergence(mu, logvar)[:, None] / mu.shape[1]
         return torch.cat([small.flatten(1), feats, kl], dim=1)
+
+
+class _LatentObjective(nn.Module):
+    """Cortex2Detail's Gaussian over the latent, packed as ``[mu | logvar]`` for :class:`Trainer`.
+
+    Used with generators that infer the latent of an image (``generator.encode``,
+    e.g. :class:`neurogen.generators.FeatureInversionGenerator`): the detail
+    model regresses the seen image's posterior latent, as Brain-Diffuser's
+    first stage regresses VDVAE latents, without running the generator.
+    """
+
+    def __init__(self, detail: Cortex2Detail, n_inputs: int) -> None:
+        super().__init__()
+        self.detail = detail
+        self.n_inputs = n_inputs
+
+    def forward(self, packed: torch.Tensor) -> torch.Tensor:
+        x, sem = packed[:, : self.n_inputs], packed[:, self.n_inputs :]
+        mu, logvar = self.detail(x, sem if self.detail.semantic_dim else None)
+        return torch.cat([mu, logvar], dim=1)
+
+
+def _latent_nll(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Gaussian negative log-likelihood (nats per latent value, constant dropped) of target latents."""
+    mu, logvar = pred.chunk(2, dim=1)
+    return (0.5 * (logvar + (target - mu).pow(2) * torch.exp(-logvar))).mean()
+
+
+def _latent_metric(pred: torch.Tensor, target: torch.Tensor) -> float:
+    """Minus the mean squared error of the latent means (higher is better)."""
+    return -float((pred.chunk(2, dim=1)[0] - target).pow(2).mean())
 
 
 class _DetailLoss:
@@ -146,6 +177,8 @@ def fit_reconstructor(
     kl_warmup_fraction: float = 0.5,
     pixel_size: int = 32,
     patience: int | None = 10,
+    rerank: bool = True,
+    calibrate_latents: bool = True,
     trunk: dict[str, Any] | None = None,
     seed: int = 0,
     device: str | torch.device | None = None,
@@ -165,18 +198,20 @@ def fit_reconstructor(
         Mesh level of the models (default: the data's level, at most 4);
         finer data are sliced.
     generator : ImageGenerator, optional
-        Frozen generator. Default: :class:`neurogen.generators.FourierImage`
-        at 32 x 32 (1/f spectrum), whose latent *is* the image in a
-        decorrelated Fourier basis, so decoding it from the brain through the
-        pixel loss is a low-level image reconstruction. No pretrained
-        generator of natural scenes ships with the installed packages (the
-        packaged DCGAN draws only faces and cannot render scene layouts:
-        with it, PixCorr stays at the shuffled baseline); pass
-        ``DCGANFaceGenerator.from_pretrained()`` for face stimuli or
-        ``BigGANGenerator.from_pretrained(...)`` for real use (with
-        ``feature_weight`` > 0).
+        Frozen generator. Default: the packaged
+        :class:`neurogen.generators.FeatureInversionGenerator` (64 px, trained
+        by ``neurokit train-generator`` on the photo bank, the simulated
+        world's test photographs left out), an instance-conditioned generator:
+        the decoded semantic embedding is its instance feature ``h`` and
+        Cortex2Detail decodes its latent (spatial features and noise) by
+        regressing the seen images' posterior latents (``generator.encode``).
+        Generators without ``encode`` (BigGAN, IC-GAN, the DCGAN, the Fourier
+        image) are trained through with the pixel (+ feature) loss below.
     semantic_space : SemanticSpace, optional
-        Default: :class:`EfficientNetSemanticSpace` at the images' size.
+        Default: the generator's instance space for the packaged generator
+        (EfficientNet-Lite0 ``pool`` at its size, centred on its training
+        photographs), else :class:`EfficientNetSemanticSpace` at the images'
+        size. An instance-conditioned generator needs its own instance space.
     conditioner : ClassConditioner, optional
         For class-conditional generators (default: built from the generator
         with :meth:`ClassConditioner.from_generator`).
@@ -199,7 +234,17 @@ def fit_reconstructor(
     pixel_size : int
         Side in pixels at which the pixel loss compares images.
     patience : int or None
-        Early-stopping patience (epochs) of both stages.
+        Early-stopping patience (epochs) of both stages; either way the
+        weights of the best validation epoch are restored.
+    rerank : bool
+        Fit the subject's :class:`~cortex2image.reconstructor.LinearImageEncoder`
+        on the training images and responses, so that
+        :meth:`Reconstructor.reconstruct` reranks samples by brain correlation by default.
+    calibrate_latents : bool
+        With latent regression: match the decoded latents' per-dimension mean
+        and spread (on the validation rows, or the training rows when there
+        are fewer than 20) to the true latents' (``latent_calibration`` of
+        :class:`Reconstructor`).
     trunk : dict, optional
         :class:`~cortex2image.trunk.CortexTrunk` options for both models.
     seed : int
@@ -232,12 +277,13 @@ def fit_reconstructor(
         raise InvalidParameterError(f"trunk: unknown options {sorted(unknown)}; allowed {list(_TRUNK_KEYS)}")
     trunk.setdefault("coarse_level", min(1, level))
     if generator is None:
-        from neurogen.generators import FourierImage
+        from neurogen.generators import FeatureInversionGenerator
 
-        generator = FourierImage(32, decay_power=1.0)
+        generator = FeatureInversionGenerator.load()
     generator.eval()
     if semantic_space is None:
-        semantic_space = EfficientNetSemanticSpace(input_size=max(32, int(images.shape[1])))
+        semantic_space = _instance_space(generator) or EfficientNetSemanticSpace(
+            input_size=max(32, int(images.shape[1])))
     rng = np.random.default_rng(seed)
     n = data.n_samples
     order = rng.permutation(n)
@@ -272,18 +318,35 @@ def fit_reconstructor(
         sem_pred = torch.cat([semantic(x_norm[s : s + 128]) for s in range(0, n, 128)])
 
     torch.manual_seed(seed + 1)
+    calibration = None
     detail = Cortex2Detail(level, int(np.prod(generator.latent_shape)), semantic_space.dim, **trunk)
-    objective = _DetailObjective(detail, generator, semantic_space, conditioner, int(pixel_size), x_norm.shape[1],
-                                 features=float(feature_weight) != 0.0)
-    small = nn.functional.interpolate(torch.from_numpy(images).permute(0, 3, 1, 2), size=(pixel_size,) * 2,
-                                      mode="bilinear", align_corners=False, antialias=True)
-    detail_targets = torch.cat([small.flatten(1), targets], dim=1)
-    steps = max(1, int(np.ceil(len(train_idx) / batch_size))) * int(detail_epochs)
-    loss = _DetailLoss(3 * pixel_size**2, pixel_weight, feature_weight, kl_weight, kl_warmup_fraction * steps)
     packed = torch.cat([x_norm, sem_pred], dim=1)
-    hist_det = trainer(detail_epochs, "detail", loss=loss, metric=loss.metric).fit(
-        objective, pair(train_idx, detail_targets, packed), pair(val_idx, detail_targets, packed))
+    if hasattr(generator, "encode"):
+        detail_mode = "latent regression"
+        latents = _encode_latents(generator, images)
+        hist_det = trainer(detail_epochs, "detail", loss=_latent_nll, metric=_latent_metric).fit(
+            _LatentObjective(detail, x_norm.shape[1]), pair(train_idx, latents, packed),
+            pair(val_idx, latents, packed))
+        if calibrate_latents:
+            detail.eval().cpu()
+            calibration = _latent_calibration(detail, packed[val_idx if n_val >= 20 else train_idx],
+                                              latents[train_idx], x_norm.shape[1])
+    else:
+        detail_mode = "through the generator"
+        objective = _DetailObjective(detail, generator, semantic_space, conditioner, int(pixel_size),
+                                     x_norm.shape[1], features=float(feature_weight) != 0.0)
+        small = nn.functional.interpolate(torch.from_numpy(images).permute(0, 3, 1, 2), size=(pixel_size,) * 2,
+                                          mode="bilinear", align_corners=False, antialias=True)
+        detail_targets = torch.cat([small.flatten(1), targets], dim=1)
+        steps = max(1, int(np.ceil(len(train_idx) / batch_size))) * int(detail_epochs)
+        loss = _DetailLoss(3 * pixel_size**2, pixel_weight, feature_weight, kl_weight, kl_warmup_fraction * steps)
+        hist_det = trainer(detail_epochs, "detail", loss=loss, metric=loss.metric).fit(
+            objective, pair(train_idx, detail_targets, packed), pair(val_idx, detail_targets, packed))
     detail.eval().cpu()
+    rerank_encoder = None
+    if rerank:
+        rerank_encoder = LinearImageEncoder(input_size=max(32, int(images.shape[1]))).fit(
+            images[train_idx], x_norm[train_idx].numpy())
     generator.cpu()
     semantic_space.to("cpu")
 
@@ -297,12 +360,48 @@ def fit_reconstructor(
             "lr": lr, "weight_decay": weight_decay, "semantic_dropout": semantic_dropout,
             "pixel_weight": pixel_weight, "feature_weight": feature_weight, "kl_weight": kl_weight,
             "kl_warmup_fraction": kl_warmup_fraction, "pixel_size": pixel_size, "patience": patience,
+            "detail_training": detail_mode, "rerank": bool(rerank),
+            "latent_calibration": calibration is not None,
         },
         "history": {"semantic": hist_sem.to_dict(), "detail": hist_det.to_dict()},
         **dict(info or {}),
     }
     return Reconstructor(semantic, detail, generator, semantic_space, mean, std, conditioner=conditioner,
-                         info=record)
+                         latent_calibration=calibration, rerank_encoder=rerank_encoder, info=record)
+
+
+@torch.no_grad()
+def _latent_calibration(detail: Cortex2Detail, packed: torch.Tensor, true_latents: torch.Tensor,
+                        n_inputs: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(scale, shift)`` matching decoded latent means (of held-out rows) to the true latents' mean and spread."""
+    mu = _LatentObjective(detail, n_inputs)(packed).chunk(2, dim=1)[0].double()
+    pred_mean, pred_std = mu.mean(0), mu.std(0)
+    true_mean, true_std = true_latents.double().mean(0), true_latents.double().std(0)
+    scale = true_std / pred_std.clamp_min(1e-3 * float(true_std.mean()) + 1e-12)
+    return scale.float().numpy(), (true_mean - pred_mean * scale).float().numpy()
+
+
+def _instance_space(generator: nn.Module) -> SemanticSpace | None:
+    """The semantic space whose embeddings are ``generator``'s instance features, if the toolkit knows it."""
+    center = getattr(generator, "instance_center", None)
+    if center is None or not hasattr(generator, "instance_features"):
+        return None
+    space = EfficientNetSemanticSpace(input_size=int(generator.image_size[0]), layer="pool")
+    space.center = center.detach().cpu().float().clone()
+    return space
+
+
+@torch.no_grad()
+def _encode_latents(generator: nn.Module, images: np.ndarray, batch_size: int = 128) -> torch.Tensor:
+    """Posterior-mean latents ``(n, latent_size)`` of images ``(n, H, W, 3)`` at the generator's size."""
+    size = tuple(int(v) for v in generator.image_size)
+    out = []
+    for start in range(0, len(images), batch_size):
+        x = torch.from_numpy(images[start : start + batch_size]).permute(0, 3, 1, 2)
+        if tuple(x.shape[2:]) != size:
+            x = nn.functional.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True)
+        out.append(generator.encode(x)[0].float().cpu())
+    return torch.cat(out)
 
 
 def train_reconstructor(

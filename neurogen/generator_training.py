@@ -10,7 +10,10 @@ encoder's posterior, with the loss
 
 (``F_l`` the Lite0 maps of :data:`~neurogen.generators.feature_inversion.PERCEPTUAL_LAYERS`;
 feature inversion with pixel and feature-space losses, Dosovitskiy and Brox
-2016; no adversarial term). :class:`neurokit.training.Trainer` drives it:
+2016; no adversarial term). Three quarters of the training rows get a
+corrupted latent (:func:`corrupt_latents`), so that the generator also makes
+plausible images from the noisy latents a brain decoder gives, leaning on
+``h``. :class:`neurokit.training.Trainer` drives it:
 AdamW, warmup + cosine schedule, validation on crops of held-out photographs,
 checkpoints every epoch and resume, a tqdm bar.
 
@@ -39,10 +42,26 @@ from torch import nn
 from neurogen.generators.feature_inversion import PERCEPTUAL_LAYERS, FeatureInversionGenerator
 from neurokit.exceptions import DataValidationError, InvalidParameterError
 
-__all__ = ["GeneratorObjective", "train_generator", "photo_bank_training_set", "TrainingSet", "generator_quality"]
+__all__ = ["GeneratorObjective", "corrupt_latents", "train_generator", "photo_bank_training_set", "TrainingSet", "generator_quality"]
 
 #: Columns of :class:`GeneratorObjective`'s output (per-sample loss terms).
 TERMS = ("pixel", "perceptual", "semantic", "kl")
+
+
+def corrupt_latents(latents: torch.Tensor, fraction: float = 0.75) -> torch.Tensor:
+    """Conditioning augmentation: ``sqrt(1 - a) * latent + sqrt(a) * eps`` with a random ``a`` per row.
+
+    For a ``fraction`` of the rows ``a ~ U(0, 1)``; the other rows are kept
+    clean (``a = 0``). The latents are standardised, so the corrupted ones
+    keep unit variance. Trained this way the generator makes a plausible
+    image from a decoded latent (a noisy, variance-calibrated estimate of
+    the true one, see :class:`cortex2image.Reconstructor`) by leaning on the
+    instance feature ``h`` where the latent is unreliable, as unCLIP's decoder
+    is trained with noised image embeddings.
+    """
+    n = latents.shape[0]
+    a = torch.rand(n, 1, device=latents.device) * (torch.rand(n, 1, device=latents.device) < fraction)
+    return (1 - a).sqrt() * latents + a.sqrt() * torch.randn_like(latents)
 
 
 class GeneratorObjective(nn.Module):
@@ -52,13 +71,19 @@ class GeneratorObjective(nn.Module):
     images and returns ``(n, 4)``: L1 pixel error, relative perceptual error
     (summed over layers), ``1 - cos`` between the generated and the true
     instance features, and the KL of ``z`` per dimension (nats). In training
-    mode images are flipped left-right with probability 1/2 and ``z`` is
-    sampled from the posterior; in eval mode ``z`` is the posterior mean.
+    mode images are flipped left-right with probability 1/2, ``z`` is
+    sampled from the posterior and the latent ``[s, z]`` is corrupted by
+    :func:`corrupt_latents` (``latent_noise`` of the rows); in eval mode
+    ``z`` is the posterior mean and nothing is corrupted.
     """
 
-    def __init__(self, generator: FeatureInversionGenerator) -> None:
+    def __init__(self, generator: FeatureInversionGenerator, latent_noise: float = 0.75) -> None:
         super().__init__()
         self.generator = generator
+        if not 0.0 <= float(latent_noise) <= 1.0:
+            raise InvalidParameterError(f"latent_noise must be in [0, 1], got {latent_noise!r}")
+        self.latent_noise = float(latent_noise)
+
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         g = self.generator
@@ -72,7 +97,10 @@ class GeneratorObjective(nn.Module):
             s = (true["spatial"] - g.spatial_mean) / g.spatial_std
         mu, logvar = g.encoder(x)
         z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu) if self.training else mu
-        out = g(torch.cat([s, z], 1), h)
+        latent = torch.cat([s, z], 1)
+        if self.training and self.latent_noise:
+            latent = corrupt_latents(latent, self.latent_noise)
+        out = g(latent, h)
         fake = g.features(out)
         pixel = (out - x).abs().flatten(1).mean(1)
         perceptual = sum(
@@ -191,6 +219,7 @@ def train_generator(
     perceptual_weight: float = 1.0,
     semantic_weight: float = 1.0,
     kl_weight: float = 0.01,
+    latent_noise: float = 0.75,
     seed: int = 0,
     run_dir: str | os.PathLike | None = None,
     device: str | None = None,
@@ -213,6 +242,8 @@ def train_generator(
         See :class:`neurokit.training.Trainer`.
     perceptual_weight, semantic_weight, kl_weight : float
         Loss weights.
+    latent_noise : float
+        Fraction of training rows whose latent is corrupted (:func:`corrupt_latents`).
     seed : int
         Seeds initialisation, data order, flips and noise.
     run_dir : path-like, optional
@@ -257,7 +288,7 @@ def train_generator(
                       loss=loss, metric=loss.metric, patience=None, seed=seed, device=device, progress=progress,
                       run_dir=run_dir, resume=run_dir is not None, max_epochs_this_run=max_epochs_this_run,
                       grad_clip=5.0, drop_last=True)
-    objective = GeneratorObjective(generator)
+    objective = GeneratorObjective(generator, latent_noise)
     start = time.perf_counter()
     history = trainer.fit(objective, (x, x[:, :1, :1, :1]), None if v is None else (v, v[:, :1, :1, :1]))
     seconds = time.perf_counter() - start
@@ -267,7 +298,7 @@ def train_generator(
         "seed": int(seed),
         "training": {"epochs": int(epochs), "batch_size": int(batch_size), "lr": lr, "weight_decay": weight_decay,
                      "perceptual_weight": perceptual_weight, "semantic_weight": semantic_weight,
-                     "kl_weight": kl_weight, "n_train": int(len(x)), "n_val": 0 if v is None else int(len(v)),
+                     "kl_weight": kl_weight, "latent_noise": latent_noise, "n_train": int(len(x)), "n_val": 0 if v is None else int(len(v)),
                      "seconds_this_run": round(seconds, 1), "torch_threads": torch.get_num_threads()},
         "history": history.to_dict(),
     }
@@ -346,6 +377,7 @@ def command(args: argparse.Namespace) -> int:
     command_line = "neurokit train-generator " + " ".join(sys.argv[2:]) if len(sys.argv) > 1 else "train_generator"
     gen = train_generator(data.train, data.val, generator=FeatureInversionGenerator(args.image_size, args.z_dim),
                           epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                          latent_noise=args.latent_noise,
                           run_dir=run_dir, progress=not args.quiet, max_epochs_this_run=args.max_epochs_this_run,
                           info={"command": command_line, "data": data.provenance})
     if not gen.info["history"].get("finished", True):
@@ -378,6 +410,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--val-crops", type=int, default=512)
     p.add_argument("--image-size", type=int, default=64)
     p.add_argument("--z-dim", type=int, default=32)
+    p.add_argument("--latent-noise", type=float, default=0.75,
+                   help="fraction of training rows whose latent is corrupted (conditioning augmentation)")
     p.add_argument("--world-seed", type=int, default=0, help="simulated world whose test photographs are left out")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
