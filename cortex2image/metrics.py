@@ -15,6 +15,7 @@ from skimage.color import rgb2gray
 from skimage.metrics import structural_similarity
 from skimage.transform import resize
 
+from cortex2image.baselines import derangement
 from neurokit.exceptions import DataValidationError, ImageShapeError
 from neurokit.metrics import pearson_r, two_way_identification
 
@@ -210,15 +211,6 @@ class ReconstructionScores:
         return "\n".join(lines)
 
 
-def _derangement(n: int, rng: np.random.Generator) -> np.ndarray:
-    if n < 2:
-        raise DataValidationError("a shuffled-pairs baseline needs at least 2 test images")
-    while True:
-        perm = rng.permutation(n)
-        if not np.any(perm == np.arange(n)):
-            return perm
-
-
 def score_reconstructions(
     true_images: np.ndarray,
     recon_images: np.ndarray,
@@ -250,7 +242,7 @@ def score_reconstructions(
     """
     true_images, recon_images = _check_pair(true_images, recon_images)
     n = len(true_images)
-    perm = _derangement(n, np.random.default_rng(seed))
+    perm = derangement(n, np.random.default_rng(seed))
     result = ReconstructionScores(n_images=n)
 
     def add(name: str, real: np.ndarray, shuffled: np.ndarray) -> None:
