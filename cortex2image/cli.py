@@ -86,7 +86,8 @@ def contact_sheet(samples: np.ndarray, *, pad: int = 2) -> np.ndarray:
 
 
 def write_reconstruction(result: Any, output: str | os.PathLike, *, overwrite: bool = False,
-                         record: dict[str, Any] | None = None, nsd_ids: Sequence[int] | np.ndarray | None = None) -> Path:
+                         record: dict[str, Any] | None = None,
+                         nsd_ids: Sequence[int] | np.ndarray | None = None) -> Path:
     """Write a :class:`~cortex2image.reconstructor.Reconstruction` as a folder, atomically.
 
     Files: ``recon_0000.png`` ... (the chosen image per input),

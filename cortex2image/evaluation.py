@@ -301,7 +301,8 @@ def evaluate_reconstruction(seen: np.ndarray, reconstructions: np.ndarray, *, ns
 
 
 def evaluate_from_nsd(reconstructions: np.ndarray, nsd_ids: np.ndarray, nsd: Any, subject: int, *,
-                      ground_truth: bool = True, **kwargs: Any) -> tuple[ReconstructionEvaluation, dict[str, np.ndarray]]:
+                      ground_truth: bool = True,
+                      **kwargs: Any) -> tuple[ReconstructionEvaluation, dict[str, np.ndarray]]:
     """:func:`evaluate_reconstruction` with everything else read from an NSD-layout dataset.
 
     The subject's responses as :func:`cortex2image.training.train_reconstructor`
@@ -494,7 +495,8 @@ def reconstruction_claims(worlds: Sequence[Distributions], world_seeds: Sequence
     note = (f"{len(worlds)} world seed(s) ({', '.join(map(str, world_seeds))}): the value is their mean; intervals "
             f"resample the {n_test} test images (paired across methods).")
     what = {"reconstruction_identification": "two-way identification in EfficientNet-Lite2 features (the simulated "
-                                             f"brain's network, not the decoder's), and reaches {REQUIRED_IDENTIFICATION}",
+                                             "brain's network, not the decoder's), and reaches "
+                                             f"{REQUIRED_IDENTIFICATION}",
             "reconstruction_pixcorr": "pixel correlation (PixCorr)",
             "reconstruction_ssim": "structural similarity (SSIM)"}
     claims = []
