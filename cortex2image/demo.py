@@ -669,6 +669,9 @@ def _cortex2image_section(run: DemoRun, report: Any) -> None:
     seeds = res["world_seeds"]
     sec.table(f"reconstruction metrics, mean over {res['n_test']} test images with 95 % bootstrap CIs "
               f"({len(seeds)} world seed(s): {', '.join(map(str, seeds))})", header, rows)
+    header, rows = metric_table(dists, differences=True)
+    sec.table("paired differences, reconstruction minus each baseline, on the same test images and resamples "
+              "(95 % bootstrap CIs; for a distance, negative favours the reconstruction)", header, rows)
     sec.text(baseline_verdict(dists, worlds[0]["higher_is_better"]))
     sec.text(f"Two-way identification in the decoder's own semantic space (decoded embedding vs the seen image's, "
              f"main world): {res['semantic_identification']:.3f} (shuffled pairs "

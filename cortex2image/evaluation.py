@@ -76,21 +76,19 @@ CLAIM_METRICS = {"reconstruction_identification": IDENTIFICATION, "reconstructio
                  "reconstruction_ssim": "SSIM"}
 
 
-def lite2_features(size: int | None = None) -> Callable[[np.ndarray], np.ndarray]:
+def lite2_features(size: int) -> Callable[[np.ndarray], np.ndarray]:
     """Images ``(n, H, W, 3)`` -> EfficientNet-Lite2 pooled features ``(n, 1280)`` (ImageNet weights, offline).
 
-    ``size``: the network's input side (default: the images' own side, as the
-    simulated brain reads them).
+    Every image is resized to ``size`` pixels (the network's input side; the
+    evaluation uses the seen images' side, as the simulated brain reads them),
+    so reconstructions of another size land in the same feature space.
     """
     from encoding.features.efficientnet import EfficientNetLite2Extractor
 
-    extractors: dict[int, Any] = {}
+    extractor = EfficientNetLite2Extractor(input_size=max(32, int(size)))
 
     def extract(images: np.ndarray) -> np.ndarray:
-        side = int(size or max(32, np.shape(images)[1]))
-        if side not in extractors:
-            extractors[side] = EfficientNetLite2Extractor(input_size=side)
-        return extractors[side].extract(np.asarray(images, np.float32), layers=["pool"], progress=False)["pool"]
+        return extractor.extract(np.asarray(images, np.float32), layers=["pool"], progress=False)["pool"]
 
     return extract
 
@@ -110,7 +108,7 @@ def baseline_images(train_responses: np.ndarray, train_images: np.ndarray, test_
     seed : int
         Seed of the derangement.
     ridge_size : int, optional
-        Side of the ridge-decoded images (default: the reconstructions' side).
+        Side of the ridge-decoded images (default: the training images' side).
 
     Returns
     -------
@@ -129,8 +127,7 @@ def baseline_images(train_responses: np.ndarray, train_images: np.ndarray, test_
         "reconstruction": recon,
         "mean_image": mean_image_baseline(train_images, len(recon)),
         "nearest_neighbour": nn_images,
-        "ridge_pixels": ridge_pixels_baseline(train_responses, train_images, test_responses,
-                                              size=ridge_size or recon.shape[1]),
+        "ridge_pixels": ridge_pixels_baseline(train_responses, train_images, test_responses, size=ridge_size),
         "shuffled": shuffled,
     }
     return images, {"nearest_neighbour_index": nn_index.tolist(), "shuffled_permutation": perm.tolist()}
@@ -204,12 +201,23 @@ def score_methods(seen: np.ndarray, images: Mapping[str, np.ndarray], *,
     higher_is_better : dict
     """
     seen = np.asarray(seen, dtype=np.float32)
+    for method, imgs in {"seen": seen, **images}.items():
+        if np.shape(imgs)[0] != len(seen) or not np.isfinite(imgs).all():
+            raise DataValidationError(f"images[{method!r}]: expected {len(seen)} finite images, got shape "
+                                      f"{np.shape(imgs)} with {int(np.size(imgs) - np.isfinite(imgs).sum())} "
+                                      "non-finite values")
     scores: dict[str, dict[str, np.ndarray]] = {}
     better: dict[str, bool] = {}
 
+    def features(name: str, extract: Callable, method: str, imgs: np.ndarray) -> np.ndarray:
+        out = np.asarray(extract(imgs), dtype=np.float64)
+        if not np.isfinite(out).all():
+            raise DataValidationError(f"{name}: the features of {method!r} images are not finite")
+        return out
+
     def feature_metric(name: str, extract: Callable, score: Callable, higher: bool) -> None:
-        true_f = np.asarray(extract(seen))
-        scores[name] = {m: score(true_f, np.asarray(extract(imgs))) for m, imgs in images.items()}
+        true_f = features(name, extract, "seen", seen)
+        scores[name] = {m: score(true_f, features(name, extract, m, imgs)) for m, imgs in images.items()}
         better[name] = higher
 
     for name, extract in (identification_spaces or {}).items():
@@ -256,6 +264,7 @@ def evaluate_reconstruction(seen: np.ndarray, reconstructions: np.ndarray, *, ns
                             train_responses: np.ndarray, train_images: np.ndarray, test_responses: np.ndarray,
                             brain: Callable[[np.ndarray], np.ndarray] | None = None,
                             encoder: Callable[[np.ndarray], np.ndarray] | None = None,
+                            measured: np.ndarray | None = None,
                             metric_networks: Mapping[str, str | os.PathLike] | None = None,
                             identification: Callable[[np.ndarray], np.ndarray] | None = None,
                             seed: int = 0, device: str = "cpu",
@@ -273,11 +282,13 @@ def evaluate_reconstruction(seen: np.ndarray, reconstructions: np.ndarray, *, ns
     brain : callable, optional
         Ground-truth noise-free responses (the simulated subject's ``clean_response``).
     encoder : callable, optional
-        An image -> response encoder; scored against ``test_responses``.
+        An image -> response encoder, scored against ``measured``.
+    measured : ndarray of shape (n, V), optional
+        The measured test responses on the encoder's vertices (default: ``test_responses``).
     metric_networks : mapping of name to path, optional
         Local weight files of networks in :data:`cortex2image.metric_networks.METRIC_NETWORKS`.
     identification : callable, optional
-        The identification network (default :func:`lite2_features`).
+        The identification network (default :func:`lite2_features` at the seen images' side).
     seed : int
         Seed of the shuffled pairing.
     device : str
@@ -295,20 +306,26 @@ def evaluate_reconstruction(seen: np.ndarray, reconstructions: np.ndarray, *, ns
     images, details = baseline_images(train_responses, train_images, test_responses, reconstructions, seed=seed)
     ident, dist = _metric_network_spaces(metric_networks, device)
     per_image, better = score_methods(
-        seen, images, identification_spaces={LITE2: identification or lite2_features(), **ident},
-        distance_spaces=dist, brain=brain, encoder=encoder, measured=test_responses if encoder is not None else None)
+        seen, images, identification_spaces={LITE2: identification or lite2_features(np.shape(seen)[1]), **ident},
+        distance_spaces=dist, brain=brain, encoder=encoder,
+        measured=(test_responses if measured is None else measured) if encoder is not None else None)
     return ReconstructionEvaluation(ids, per_image, better, details), images
 
 
 def evaluate_from_nsd(reconstructions: np.ndarray, nsd_ids: np.ndarray, nsd: Any, subject: int, *,
+                      image_size: int | None = None, baseline_rois: str | Sequence[str] | None = "nsdgeneral",
                       ground_truth: bool = True,
                       **kwargs: Any) -> tuple[ReconstructionEvaluation, dict[str, np.ndarray]]:
     """:func:`evaluate_reconstruction` with everything else read from an NSD-layout dataset.
 
     The subject's responses as :func:`cortex2image.training.train_reconstructor`
     reads them (z-scored per session, averaged over repeats, missing vertices
-    0); its non-shared images are the baselines' training set; the seen
-    images are read at the reconstructions' size; the ground truth
+    0); its non-shared images are the baselines' training set, and the
+    baselines read the vertices of ``baseline_rois`` (NSD's ``nsdgeneral``
+    visual-cortex mask by default, as the field's decoders do: outside it the
+    responses are noise that only dilutes retrieval); the seen and
+    training images are read at ``image_size`` (default: as stored; the
+    metrics resize reconstructions of another size to it); the ground truth
     (``<root>/ground_truth``, written by the simulated cohort) is used when
     present and ``ground_truth`` is true.
 
@@ -319,6 +336,9 @@ def evaluate_from_nsd(reconstructions: np.ndarray, nsd_ids: np.ndarray, nsd: Any
         The test image of each reconstruction.
     nsd : path-like or neurokit.datasets.NSD
     subject : int
+    image_size : int, optional
+    baseline_rois : str or sequence of str or None
+        ROI name(s) (or family) whose union the baselines use; None: every vertex.
     ground_truth : bool
     **kwargs
         Passed to :func:`evaluate_reconstruction` (``encoder``, ``metric_networks``, ``seed``, ...).
@@ -334,18 +354,20 @@ def evaluate_from_nsd(reconstructions: np.ndarray, nsd_ids: np.ndarray, nsd: Any
     if missing:
         raise DataValidationError(f"nsd_ids: subject {subject} did not see {missing[:5]} ({len(missing)} in all)")
     test_rows = np.array([rows[int(k)] for k in ids])
+    columns = (np.ones(data.shape[1], bool) if baseline_rois is None
+               else reader.roi_mask(subject, baseline_rois, reader.file_level(subject)))
     train = ~resp.shared & ~np.isin(resp.nsd_ids, ids)
-    size = int(np.shape(reconstructions)[1])
-    seen = reader.images(ids, size=size)
-    train_images = reader.images(resp.nsd_ids[train], size=size)
+    seen = reader.images(ids, size=image_size)
+    train_images = reader.images(resp.nsd_ids[train], size=image_size)
     brain = None
     if ground_truth and (Path(reader.root) / "ground_truth.json").is_file():
         from encoding.simulation import load_ground_truth
 
         truth = load_ground_truth(Path(reader.root) / "ground_truth")[1][subject - 1]
         brain = truth.clean_response
-    return evaluate_reconstruction(seen, reconstructions, nsd_ids=ids, train_responses=data[train],
-                                   train_images=train_images, test_responses=data[test_rows], brain=brain, **kwargs)
+    return evaluate_reconstruction(seen, reconstructions, nsd_ids=ids, train_responses=data[train][:, columns],
+                                   train_images=train_images, test_responses=data[test_rows][:, columns],
+                                   measured=data[test_rows], brain=brain, **kwargs)
 
 
 def read_reconstruction_folder(folder: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
@@ -429,15 +451,26 @@ def _combined(worlds: Sequence[Distributions], metric: str, method: str, minus: 
     return combine_seeds(dists)
 
 
-def metric_table(worlds: Sequence[Distributions], confidence: float = 0.95) -> tuple[list[str], list[list[str]]]:
-    """Header and rows: one row per metric, ``value [low, high]`` per method (mean over world seeds)."""
-    header = ["metric", *(METHOD_LABELS[m] for m in METHODS)]
+def metric_table(worlds: Sequence[Distributions], confidence: float = 0.95, *,
+                 differences: bool = False) -> tuple[list[str], list[list[str]]]:
+    """Header and rows: one row per metric, ``value [low, high]`` per method (mean over world seeds).
+
+    With ``differences``, the columns are the paired differences reconstruction
+    minus each baseline instead (positive: the reconstruction scores higher).
+    """
+    if differences:
+        header = ["metric", *(f"reconstruction - {METHOD_LABELS[m]}" for m in BASELINES)]
+        cells = [("reconstruction", m) for m in BASELINES]
+    else:
+        header = ["metric", *(METHOD_LABELS[m] for m in METHODS)]
+        cells = [(m, None) for m in METHODS]
     rows = []
     for metric in worlds[0]:
         row = [metric]
-        for method in METHODS:
-            value, low, high = _combined(worlds, metric, method).ci(confidence)
-            row.append(f"{value:.3f} [{low:.3f}, {high:.3f}]")
+        for method, minus in cells:
+            value, low, high = _combined(worlds, metric, method, minus=minus).ci(confidence)
+            row.append(f"{value:+.3f} [{low:+.3f}, {high:+.3f}]" if differences else
+                       f"{value:.3f} [{low:.3f}, {high:.3f}]")
         rows.append(row)
     return header, rows
 

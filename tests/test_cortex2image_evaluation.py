@@ -34,6 +34,13 @@ def _flat(images: np.ndarray) -> np.ndarray:
     return np.asarray(images, dtype=np.float64).reshape(len(images), -1)
 
 
+def _thumbnails(images: np.ndarray) -> np.ndarray:
+    """A cheap identification 'network' for any image size: 8 x 8 thumbnails, flattened."""
+    from skimage.transform import resize
+
+    return _flat(resize(np.asarray(images), (len(images), 8, 8, 3), anti_aliasing=True))
+
+
 @pytest.fixture(scope="module")
 def world():
     """Smooth random images, responses linear in their pixels plus noise, and that linear map as the 'brain'."""
@@ -137,6 +144,9 @@ def test_table_and_verdict_follow_the_metric_direction():
     assert float(value) == pytest.approx(evaluation.per_image["PixCorr"]["reconstruction"].mean(), abs=1e-3)
     low, high = (float(x) for x in interval.strip("[]").split(","))
     assert low < float(value) < high
+    header, rows = metric_table(dists, differences=True)
+    assert header[1] == "reconstruction - mean training image" and len(rows[0]) == 1 + len(BASELINES)
+    assert rows[0][1].startswith("+0.4")  # 0.9 - 0.5
     assert baseline_verdict(dists, evaluation.higher_is_better).startswith(
         "Ridge to pixels beats the reconstruction on distance")
     with pytest.raises(DataValidationError, match="at least one world"):
@@ -160,7 +170,8 @@ def test_a_written_folder_rescored_from_the_nsd_root_gives_the_stages_numbers(ns
     nsd = NSD(nsd_tree)
     ids = nsd.shared1000
     rng = np.random.default_rng(0)
-    recon = np.clip(0.7 * nsd.images(ids, size=32) + 0.3 * rng.random((len(ids), 32, 32, 3)), 0, 1).astype(np.float32)
+    # at 24 pixels, the stored stimuli at 32: the metrics resize the reconstructions to the seen images
+    recon = np.clip(0.7 * nsd.images(ids, size=24) + 0.3 * rng.random((len(ids), 24, 24, 3)), 0, 1).astype(np.float32)
     result = Reconstruction(recon, recon[:, None], np.zeros(len(ids), int), np.zeros((len(ids), 4), np.float32))
     folder = write_reconstruction(result, tmp_path / "rec", record={"subject": 1}, nsd_ids=ids)
     index = json.loads((folder / "reconstruction.json").read_text())
@@ -169,8 +180,8 @@ def test_a_written_folder_rescored_from_the_nsd_root_gives_the_stages_numbers(ns
     np.testing.assert_array_equal(read_ids, ids)
     assert np.abs(images - recon).max() <= 0.5 / 255 + 1e-6  # PNG quantisation only
 
-    stage, _ = evaluate_from_nsd(recon, ids, nsd, 1, identification=_flat, seed=0)
-    again, _ = evaluate_reconstruction_folder(folder, nsd_tree, identification=_flat, seed=0)
+    stage, _ = evaluate_from_nsd(recon, ids, nsd, 1, identification=_thumbnails, seed=0)
+    again, _ = evaluate_reconstruction_folder(folder, nsd_tree, identification=_thumbnails, seed=0)
     assert list(again.per_image) == list(stage.per_image)
     assert "brain correlation (ground truth)" in stage.per_image  # the simulated ground truth was found
     for metric, by_method in stage.per_image.items():
@@ -179,7 +190,7 @@ def test_a_written_folder_rescored_from_the_nsd_root_gives_the_stages_numbers(ns
                                        err_msg=f"{metric} / {method}")
     assert again.details == stage.details
     with pytest.raises(DataValidationError, match="did not see"):
-        evaluate_from_nsd(recon, ids + 10_000, nsd, 1, identification=_flat)
+        evaluate_from_nsd(recon, ids + 10_000, nsd, 1, identification=_thumbnails)
     (folder / "reconstruction.json").write_text(json.dumps({"files": index["files"]}))
     with pytest.raises(FileFormatError, match="nsd_ids"):
         read_reconstruction_folder(folder)
