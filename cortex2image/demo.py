@@ -72,6 +72,7 @@ class DemoSettings:
     c2i_epochs: int = 10
     c2i_samples: int = 4
     c2i_world_seeds: int = 1
+    metric_networks: tuple[str, ...] = ()  # "NAME=PATH": local weights of cortex2image.metric_networks networks
     world_seeds: int = 3
     n_boot: int = 1000
     seed: int = 0
@@ -96,7 +97,7 @@ STAGE_DEPENDS: dict[str, tuple[str, ...]] = {
     "neurogen": (*_WORLD, *_NEUROGEN, "n_boot"),
     "replicates": (*_WORLD, *_NEUROGEN, "n_boot", "world_seeds"),
     "claims": (*_WORLD, *_NEUROGEN, "n_boot", "world_seeds"),
-    "cortex2image": (*_WORLD, "c2i_epochs", "c2i_samples", "c2i_world_seeds", "n_boot"),
+    "cortex2image": (*_WORLD, "c2i_epochs", "c2i_samples", "c2i_world_seeds", "n_boot", "metric_networks"),
 }
 #: What Cortex2Image's training depends on (its checkpoint folders are keyed by these).
 _C2I_TRAINING = (*_WORLD, "c2i_epochs", "c2i_samples")
@@ -556,7 +557,7 @@ def _c2i_world(run: DemoRun, nsd_root: Path, folder: Path, training_dir: Path) -
     # the subject's ridge encoder (stage encoders) exists for the main world only
     encoder = run.image_encoder(run.encoder(subject)).predict if nsd_root == run.nsd_root else None
     evaluation, images = evaluate_from_nsd(result.images, test["nsd_ids"], nsd, subject, encoder=encoder,
-                                           seed=s.seed)
+                                           metric_networks=metric_network_files(s), seed=s.seed, device=s.device)
     # Two-way identification in the decoder's own semantic space: decoded embedding vs the seen image's.
     semantic_true = model.space.embed(test["images"])
     perm = np.asarray(evaluation.details["shuffled_permutation"])
@@ -733,6 +734,23 @@ def run_demo(settings: DemoSettings | None = None, *, stages: list[str] | None =
     return run.results
 
 
+def metric_network_files(s: DemoSettings) -> dict[str, str]:
+    """``--metric-network NAME=PATH`` settings as ``{name: path}``, checked against
+    :data:`cortex2image.metric_networks.METRIC_NETWORKS` and the file system."""
+    from cortex2image.metric_networks import METRIC_NETWORKS
+
+    files = {}
+    for entry in s.metric_networks:
+        name, sep, path = str(entry).partition("=")
+        if not sep or name not in METRIC_NETWORKS:
+            raise DataValidationError(f"--metric-network {entry!r}: expected NAME=PATH with NAME one of "
+                                      f"{sorted(METRIC_NETWORKS)}")
+        if not Path(path).is_file():
+            raise DataValidationError(f"--metric-network {entry!r}: no weight file at {path}")
+        files[name] = path
+    return files
+
+
 def _check_settings(s: DemoSettings) -> None:
     if s.n_subjects < 2:
         raise DataValidationError(f"--subjects must be at least 2 (sources plus one new subject), got {s.n_subjects}")
@@ -746,6 +764,7 @@ def _check_settings(s: DemoSettings) -> None:
         raise DataValidationError(f"--world-seeds must be at least 1 (the main world), got {s.world_seeds}")
     if s.c2i_world_seeds < 1:
         raise DataValidationError(f"--c2i-world-seeds must be at least 1 (the main world), got {s.c2i_world_seeds}")
+    metric_network_files(s)
     if s.n_boot < 100:
         raise DataValidationError(f"--bootstrap must be at least 100 resamples, got {s.n_boot}")
 
@@ -773,6 +792,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--c2i-world-seeds", type=int, default=d.c2i_world_seeds,
                         help="world seeds Cortex2Image is trained and scored on, the main one included (each one more "
                              "training; default: %(default)s)")
+    parser.add_argument("--metric-network", action="append", default=[], dest="metric_networks",
+                        metavar="NAME=PATH",
+                        help="score the reconstructions also in this metric network of the field's table (alexnet-2, "
+                             "alexnet-5, inception-v3, clip, efficientnet-b1, swav) from a local weight file; "
+                             "repeatable")
     parser.add_argument("--world-seeds", type=int, default=d.world_seeds,
                         help="world seeds of the encoder, ensemble and NeuroGen claims, the main one included "
                              "(default: %(default)s)")
@@ -794,7 +818,7 @@ def settings_from_args(args: argparse.Namespace) -> DemoSettings:
         image_size=args.image_size, ensemble_images=args.ensemble_images,
         neurogen_rois=tuple(args.neurogen_rois), neurogen_steps=args.neurogen_steps,
         neurogen_seeds=args.neurogen_seeds, c2i_epochs=args.c2i_epochs, c2i_samples=args.c2i_samples,
-        c2i_world_seeds=args.c2i_world_seeds, world_seeds=args.world_seeds, n_boot=args.n_boot, seed=args.seed,
+        c2i_world_seeds=args.c2i_world_seeds, metric_networks=tuple(args.metric_networks), world_seeds=args.world_seeds, n_boot=args.n_boot, seed=args.seed,
         device=args.device, feature_chunk=args.feature_chunk, progress=not args.no_progress, force=args.force,
     )
 

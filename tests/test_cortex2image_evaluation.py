@@ -194,3 +194,19 @@ def test_a_written_folder_rescored_from_the_nsd_root_gives_the_stages_numbers(ns
     (folder / "reconstruction.json").write_text(json.dumps({"files": index["files"]}))
     with pytest.raises(FileFormatError, match="nsd_ids"):
         read_reconstruction_folder(folder)
+
+
+def test_a_metric_network_the_user_names_is_scored_in_its_direction(world, tmp_path):
+    torch = pytest.importorskip("torch")
+    torchvision = pytest.importorskip("torchvision")
+    torch.manual_seed(0)
+    path = tmp_path / "efficientnet_b1.pth"
+    torch.save(torchvision.models.get_model("efficientnet_b1", weights=None).state_dict(), path)
+    n = 6
+    evaluation, _ = evaluate_reconstruction(
+        world["seen"][:n], world["seen"][:n], nsd_ids=world["ids"][:n], train_responses=world["train"],
+        train_images=world["train_images"], test_responses=world["test"][:n], identification=_flat,
+        metric_networks={"efficientnet-b1": path})
+    assert list(evaluation.per_image) == [IDENTIFICATION, "efficientnet-b1 distance", "PixCorr", "SSIM"]
+    assert evaluation.higher_is_better["efficientnet-b1 distance"] is False
+    np.testing.assert_allclose(evaluation.per_image["efficientnet-b1 distance"]["reconstruction"], 0.0, atol=1e-6)

@@ -104,6 +104,12 @@ def test_a_second_run_reuses_finished_stages_and_a_changed_setting_reruns_depend
 def test_bad_settings_are_refused_before_any_work(tmp_path, capsys):
     with pytest.raises(DataValidationError, match="--subjects"):
         run_demo(DemoSettings(output=str(tmp_path / "x"), n_subjects=1))
+    with pytest.raises(DataValidationError, match="--c2i-world-seeds"):
+        run_demo(DemoSettings(output=str(tmp_path / "z"), c2i_world_seeds=0))
+    with pytest.raises(DataValidationError, match="NAME one of"):
+        run_demo(DemoSettings(output=str(tmp_path / "w"), metric_networks=("alexnet-9=/nowhere",)))
+    with pytest.raises(DataValidationError, match="no weight file"):
+        run_demo(DemoSettings(output=str(tmp_path / "w"), metric_networks=("alexnet-2=/nowhere",)))
     assert main(["demo", "--output", str(tmp_path / "y"), "--shared", "700"]) == 1
     assert "--shared" in capsys.readouterr().err
 
