@@ -53,7 +53,7 @@ from cortex2image.baselines import (mean_image_baseline, nearest_neighbour_basel
 from cortex2image.metrics import brain_correlation, feature_distance, feature_identification, pixcorr, ssim
 from neurokit.claims import Claim
 from neurokit.exceptions import DataValidationError, FileFormatError, ImageShapeError
-from neurokit.statistics import BootstrapDistribution, bootstrap_distribution
+from neurokit.statistics import BootstrapDistribution, bootstrap_distribution, combine_seeds
 
 __all__ = ["BASELINES", "IDENTIFICATION", "METHODS", "METHOD_LABELS", "REQUIRED_IDENTIFICATION",
            "ReconstructionEvaluation", "baseline_images", "baseline_verdict", "evaluate_from_nsd",
@@ -396,8 +396,8 @@ def read_reconstruction_folder(folder: str | os.PathLike) -> tuple[np.ndarray, n
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise FileFormatError(f"{index}: not a reconstruction index with 'files' and 'nsd_ids' ({err})") from err
     if not isinstance(files, list) or not isinstance(ids, list) or len(files) != len(ids) or not files:
-        raise FileFormatError(f"{index}: 'files' and 'nsd_ids' must be lists of one length, got {len(files)} files "
-                              f"and {len(ids) if isinstance(ids, list) else ids!r} ids")
+        raise FileFormatError(f"{index}: 'files' and 'nsd_ids' must be non-empty lists of one length, got "
+                              f"{files!r:.80} and {ids!r:.80}")
     images = []
     for name in files:
         path = folder / str(name)
@@ -444,9 +444,8 @@ def _per_world(worlds: Sequence[Distributions], metric: str, method: str) -> lis
     return [_as_distribution(w[metric][method]) for w in worlds]
 
 
-def _combined(worlds: Sequence[Distributions], metric: str, method: str, minus: str | None = None):
-    from neurokit.statistics import combine_seeds
-
+def _combined(worlds: Sequence[Distributions], metric: str, method: str,
+              minus: str | None = None) -> BootstrapDistribution:
     dists = _per_world(worlds, metric, method)
     if minus is not None:
         dists = [a - b for a, b in zip(dists, _per_world(worlds, metric, minus))]
