@@ -554,8 +554,18 @@ def _c2i_world(run: DemoRun, nsd_root: Path, folder: Path, training_dir: Path) -
     result = model.reconstruct((lh, rh), n_samples=s.c2i_samples, seed=s.seed)
     write_reconstruction(result, folder / "reconstructions", overwrite=True, record={"subject": subject, "shuffle_seed": s.seed},
                          nsd_ids=test["nsd_ids"])
-    # the subject's ridge encoder (stage encoders) exists for the main world only
-    encoder = run.image_encoder(run.encoder(subject)).predict if nsd_root == run.nsd_root else None
+    # brain correlation by an encoder: the subject's ridge encoder (stage encoders; in another world fitted here
+    # the same way, on the same stimuli's features)
+    if nsd_root == run.nsd_root:
+        ridge = run.encoder(subject)
+    else:
+        from cortex2image.world_claims import RIDGE_ALPHAS
+        from encoding.ridge import RidgeEncoder
+
+        resp = nsd.responses(subject)
+        ridge = RidgeEncoder(alphas=RIDGE_ALPHAS).fit(run.features_of(resp.nsd_ids[~resp.shared]),
+                                                      resp.data[~resp.shared])
+    encoder = run.image_encoder(ridge).predict
     evaluation, images = evaluate_from_nsd(result.images, test["nsd_ids"], nsd, subject, encoder=encoder,
                                            metric_networks=metric_network_files(s), seed=s.seed, device=s.device)
     # Two-way identification in the decoder's own semantic space: decoded embedding vs the seen image's.

@@ -452,12 +452,18 @@ def _combined(worlds: Sequence[Distributions], metric: str, method: str,
     return combine_seeds(dists)
 
 
+def _common_metrics(worlds: Sequence[Distributions]) -> list[str]:
+    """The metrics every world measured, in the first world's order."""
+    return [m for m in worlds[0] if all(m in w for w in worlds)]
+
+
 def metric_table(worlds: Sequence[Distributions], confidence: float = 0.95, *,
                  differences: bool = False) -> tuple[list[str], list[list[str]]]:
     """Header and rows: one row per metric, ``value [low, high]`` per method (mean over world seeds).
 
     With ``differences``, the columns are the paired differences reconstruction
     minus each baseline instead (positive: the reconstruction scores higher).
+    Only the metrics every world measured are shown.
     """
     if differences:
         header = ["metric", *(f"reconstruction - {METHOD_LABELS[m]}" for m in BASELINES)]
@@ -466,7 +472,7 @@ def metric_table(worlds: Sequence[Distributions], confidence: float = 0.95, *,
         header = ["metric", *(METHOD_LABELS[m] for m in METHODS)]
         cells = [(m, None) for m in METHODS]
     rows = []
-    for metric in worlds[0]:
+    for metric in _common_metrics(worlds):
         row = [metric]
         for method, minus in cells:
             value, low, high = _combined(worlds, metric, method, minus=minus).ci(confidence)
@@ -485,7 +491,7 @@ def baseline_verdict(worlds: Sequence[Distributions], higher_is_better: Mapping[
     positive) lies entirely on the baseline's side of 0.
     """
     wins: dict[str, list[str]] = {}
-    for metric in worlds[0]:
+    for metric in _common_metrics(worlds):
         for method in BASELINES:
             _, low, high = _combined(worlds, metric, "reconstruction", minus=method).ci(confidence)
             if (high < 0) if higher_is_better.get(metric, True) else (low > 0):

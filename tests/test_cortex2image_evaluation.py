@@ -149,6 +149,8 @@ def test_table_and_verdict_follow_the_metric_direction():
     assert rows[0][1].startswith("+0.4")  # 0.9 - 0.5
     assert baseline_verdict(dists, evaluation.higher_is_better).startswith(
         "Ridge to pixels beats the reconstruction on distance")
+    other = _constructed(0.9, 0.6, 0.5, rng).distributions(N_BOOT)  # a world that measured no distance
+    assert [r[0] for r in metric_table([dists[0], other])[1]] == [IDENTIFICATION, "PixCorr", "SSIM"]
     with pytest.raises(DataValidationError, match="at least one world"):
         reconstruction_claims([], [], subject=1, n_test=1)
 
