@@ -163,6 +163,7 @@ def test_report_renders_with_its_figures_in_headless_chromium(demo_run, tmp_path
 #: The command-line spelling of TINY.
 TINY_FLAGS = ["--subjects", "3", "--images", "60", "--shared", "20", "--ensemble-images", "20",
               "--neurogen-steps", "3", "--neurogen-seeds", "1", "--c2i-epochs", "2", "--c2i-samples", "2",
+              "--c2i-world-seeds", "2",
               "--feature-chunk", "64", "--world-seeds", "2", "--bootstrap", "200", "--no-progress"]
 
 
