@@ -135,7 +135,7 @@ def test_stored_features_are_the_encoders_feature_layout(demo_run):
 
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--hide-scrollbars", "--window-size=1200,4800")
+                  "--hide-scrollbars", "--window-size=1200,7200")  # the claims table alone is ~3,000 px
 
 
 def test_report_renders_with_its_figures_in_headless_chromium(demo_run, tmp_path):
@@ -153,7 +153,7 @@ def test_report_renders_with_its_figures_in_headless_chromium(demo_run, tmp_path
     subprocess.run([browser, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}",
                     (out / "report.html").as_uri()], check=True, capture_output=True, timeout=120)
     pixels = np.asarray(Image.open(shot).convert("RGB"), dtype=np.float32)
-    assert pixels.shape[:2] == (4800, 1200)
+    assert pixels.shape[:2] == (7200, 1200)
     # Text alone leaves the page almost white; the surface maps and image grids add large dark, coloured areas.
     dark = (pixels.mean(axis=2) < 100).mean()
     colourful = (pixels.max(axis=2) - pixels.min(axis=2) > 60).mean()
