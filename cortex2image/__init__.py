@@ -9,7 +9,11 @@
 - :func:`fit_reconstructor`, :func:`train_reconstructor` -- training;
 - :mod:`cortex2image.metrics` -- PixCorr, SSIM, two-way identification, feature distance, brain correlation;
 - :mod:`cortex2image.metric_networks` -- the field's metric networks (AlexNet 2/5, InceptionV3, CLIP,
-  EfficientNet-B1, SwAV) from local weight files.
+  EfficientNet-B1, SwAV) from local weight files;
+- :mod:`cortex2image.baselines` -- the baselines a reconstruction must beat (mean training image,
+  nearest-neighbour retrieval, ridge to pixels, shuffled pairs);
+- :mod:`cortex2image.evaluation` -- the reconstruction scored beside every baseline, with paired bootstrap
+  intervals and claims; a written reconstruction folder rescored from the NSD root.
 """
 
 from __future__ import annotations
@@ -27,6 +31,10 @@ _EXPORTS = {
     "cortex2image.metrics": ("pixcorr", "ssim", "feature_identification", "feature_distance", "brain_correlation",
                              "score_reconstructions", "ReconstructionScores"),
     "cortex2image.metric_networks": ("MetricNetwork", "METRIC_NETWORKS"),
+    "cortex2image.baselines": ("mean_image_baseline", "nearest_neighbour_baseline", "ridge_pixels_baseline",
+                               "shuffled_baseline"),
+    "cortex2image.evaluation": ("ReconstructionEvaluation", "evaluate_reconstruction", "evaluate_from_nsd",
+                                "evaluate_reconstruction_folder", "reconstruction_claims"),
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 
@@ -70,4 +78,13 @@ __all__ = [
     "METRIC_NETWORKS",
     "score_reconstructions",
     "ReconstructionScores",
+    "mean_image_baseline",
+    "nearest_neighbour_baseline",
+    "ridge_pixels_baseline",
+    "shuffled_baseline",
+    "ReconstructionEvaluation",
+    "evaluate_reconstruction",
+    "evaluate_from_nsd",
+    "evaluate_reconstruction_folder",
+    "reconstruction_claims",
 ]

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -88,13 +89,18 @@ def contact_sheet(samples: np.ndarray, *, pad: int = 2) -> np.ndarray:
 
 
 def write_reconstruction(result: Any, output: str | os.PathLike, *, overwrite: bool = False,
-                         record: dict[str, Any] | None = None) -> Path:
+                         record: dict[str, Any] | None = None,
+                         nsd_ids: Sequence[int] | np.ndarray | None = None) -> Path:
     """Write a :class:`~cortex2image.reconstructor.Reconstruction` as a folder, atomically.
 
     Files: ``recon_0000.png`` ... (the chosen image per input),
     ``samples/recon_0000_s00.png`` ... (every sample, when more than one),
     ``contact_sheet.png`` and ``reconstruction.json`` (settings, chosen
-    samples, rerank scores and ``record``).
+    samples, rerank scores and ``record``). With ``nsd_ids`` (the seen image
+    of each input), the index also holds ``"nsd_ids"`` (aligned with
+    ``"files"``) and ``"nsd_id_of_file"`` (file name -> NSD id), which
+    :func:`cortex2image.evaluation.evaluate_reconstruction_folder` reads to
+    rescore the folder.
 
     The folder is assembled under a temporary name and renamed into place
     (:func:`neurokit.io.output_folder.atomic_output_folder`): ``overwrite``
@@ -106,9 +112,20 @@ def write_reconstruction(result: Any, output: str | os.PathLike, *, overwrite: b
     OutputExistsError
         If ``output`` is a file or a folder of someone else's, or an earlier
         output folder and ``overwrite`` is false.
+    DataValidationError
+        If ``nsd_ids`` does not give one id per input.
     """
     from PIL import Image
 
+    n = result.samples.shape[0]
+    files = [f"recon_{i:04d}.png" for i in range(n)]
+    index: dict[str, Any] = {}
+    if nsd_ids is not None:
+        ids = np.asarray(nsd_ids)
+        if ids.shape != (n,) or not np.issubdtype(ids.dtype, np.integer):
+            raise DataValidationError(f"nsd_ids: expected {n} integer NSD ids (one per input), got {ids.shape} "
+                                      f"{ids.dtype}")
+        index = {"nsd_ids": ids.tolist(), "nsd_id_of_file": dict(zip(files, ids.tolist()))}
     with atomic_output_folder(output, command="neurokit reconstruct", overwrite=overwrite) as tmp:
         n, s = result.samples.shape[:2]
         for i in range(n):
@@ -125,9 +142,10 @@ def write_reconstruction(result: Any, output: str | os.PathLike, *, overwrite: b
             "image_size": list(result.images.shape[1:3]),
             "chosen_sample": result.chosen.tolist(),
             "rerank_scores": None if result.rerank_scores is None else np.round(result.rerank_scores, 6).tolist(),
-            "files": [f"recon_{i:04d}.png" for i in range(n)],
+            "files": files,
             **dict(result.meta),
             **dict(record or {}),
+            **index,
         }
         (tmp / "reconstruction.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     out = Path(os.fspath(output))

@@ -71,6 +71,8 @@ class DemoSettings:
     neurogen_seeds: int = 3
     c2i_epochs: int = 10
     c2i_samples: int = 4
+    c2i_world_seeds: int = 1
+    metric_networks: tuple[str, ...] = ()  # "NAME=PATH": local weights of cortex2image.metric_networks networks
     world_seeds: int = 3
     n_boot: int = 1000
     seed: int = 0
@@ -95,8 +97,10 @@ STAGE_DEPENDS: dict[str, tuple[str, ...]] = {
     "neurogen": (*_WORLD, *_NEUROGEN, "n_boot"),
     "replicates": (*_WORLD, *_NEUROGEN, "n_boot", "world_seeds"),
     "claims": (*_WORLD, *_NEUROGEN, "n_boot", "world_seeds"),
-    "cortex2image": (*_WORLD, "c2i_epochs", "c2i_samples"),
+    "cortex2image": (*_WORLD, "c2i_epochs", "c2i_samples", "c2i_world_seeds", "n_boot", "metric_networks"),
 }
+#: What Cortex2Image's training depends on (its checkpoint folders are keyed by these).
+_C2I_TRAINING = (*_WORLD, "c2i_epochs", "c2i_samples")
 
 
 @dataclass
@@ -522,30 +526,25 @@ def stage_claims(run: DemoRun) -> dict[str, Any]:
             "claims": [c.to_dict() for c in claims]}
 
 
-def stage_cortex2image(run: DemoRun) -> dict[str, Any]:
-    """Train Cortex2Image for the new subject; reconstruct its test images from fMRI files on disk."""
+def _c2i_world(run: DemoRun, nsd_root: Path, folder: Path, training_dir: Path) -> dict[str, Any]:
+    """Train Cortex2Image for the new subject of one world (an NSD tree), reconstruct its test images from MGH
+    files, write them (PNG + index) and score them beside every baseline (:mod:`cortex2image.evaluation`)."""
     from cortex2image.cli import write_reconstruction
-    from cortex2image.metrics import feature_identification, score_reconstructions
+    from cortex2image.evaluation import evaluate_from_nsd
+    from cortex2image.metrics import feature_identification
     from cortex2image.training import train_reconstructor
+    from neurokit.datasets import NSD
     from neurokit.io import write_surface_data
     from neurokit.surface_data import SurfaceData
 
-    import shutil
-
     s, subject = run.settings, run.target_subject
-    # Checkpoints every epoch: an interrupted run resumes at its last finished epoch. The folder is
-    # keyed by the stage's settings; folders of other settings (and with --force, this one) go first.
-    fingerprint = s.fingerprint(*STAGE_DEPENDS["cortex2image"])
-    for old in run.stage_dir.glob("cortex2image-training-*"):
-        if s.force or old.name != f"cortex2image-training-{fingerprint}":
-            shutil.rmtree(old)
+    nsd = run.nsd() if nsd_root == run.nsd_root else NSD(nsd_root)
     model, test = train_reconstructor(
-        run.nsd(), subject, level=3, image_size=s.image_size, semantic_epochs=s.c2i_epochs,
+        nsd, subject, level=3, image_size=s.image_size, semantic_epochs=s.c2i_epochs,
         detail_epochs=s.c2i_epochs, semantic_dropout=0.2, val_fraction=0.1, patience=None, seed=s.seed,
-        progress=s.progress, device=s.device, run_dir=run.stage_dir / f"cortex2image-training-{fingerprint}",
+        progress=s.progress, device=s.device, run_dir=training_dir,
         trunk=dict(coarse_level=1, channels=[8, 16, 32], attention_dim=64, attention_depth=1, num_heads=4),
     )
-    folder = run.root / "cortex2image"
     folder.mkdir(parents=True, exist_ok=True)
     model.save(folder / "model")
     # The test responses as the files a user would hand over (left and right hemisphere MGH).
@@ -553,67 +552,144 @@ def stage_cortex2image(run: DemoRun) -> dict[str, Any]:
     lh.parent.mkdir(parents=True, exist_ok=True)
     write_surface_data(SurfaceData.from_array(test["responses"], source="test responses"), lh, rh)
     result = model.reconstruct((lh, rh), n_samples=s.c2i_samples, seed=s.seed)
-    write_reconstruction(result, folder / "reconstructions", overwrite=True,
-                         record={"subject": subject, "nsd_ids": test["nsd_ids"].tolist()})
+    write_reconstruction(result, folder / "reconstructions", overwrite=True, record={"subject": subject, "shuffle_seed": s.seed},
+                         nsd_ids=test["nsd_ids"])
+    # brain correlation by an encoder: the subject's ridge encoder (stage encoders; in another world fitted here
+    # the same way, on the same stimuli's features)
+    if nsd_root == run.nsd_root:
+        ridge = run.encoder(subject)
+    else:
+        from cortex2image.world_claims import RIDGE_ALPHAS
+        from encoding.ridge import RidgeEncoder
 
-    encoder = run.image_encoder(run.encoder(subject))
-    scores = score_reconstructions(
-        test["images"], result.images,
-        feature_spaces={"EfficientNet-Lite0": lambda imgs: model.space.embed(imgs)},
-        encoder=lambda imgs: encoder.predict(imgs, batch_size=64), measured=test["responses"], seed=s.seed,
-    )
-    # Two-way identification in the semantic space: decoded embedding vs the seen image's embedding.
+        resp = nsd.responses(subject)
+        ridge = RidgeEncoder(alphas=RIDGE_ALPHAS).fit(run.features_of(resp.nsd_ids[~resp.shared]),
+                                                      resp.data[~resp.shared])
+    encoder = run.image_encoder(ridge).predict
+    evaluation, images = evaluate_from_nsd(result.images, test["nsd_ids"], nsd, subject, encoder=encoder,
+                                           metric_networks=metric_network_files(s), seed=s.seed, device=s.device)
+    # Two-way identification in the decoder's own semantic space: decoded embedding vs the seen image's.
     semantic_true = model.space.embed(test["images"])
-    semantic_id = feature_identification(semantic_true, result.semantic)
-    perm = np.random.default_rng(s.seed).permutation(len(semantic_true))
-    _reconstruction_figure(run, test["images"], result.images)
+    perm = np.asarray(evaluation.details["shuffled_permutation"])
     return {
-        "subject": subject,
-        "n_train_and_validation": int(len(run.responses(subject).nsd_ids) - len(test["images"])),
+        "n_train_and_validation": int(len(nsd.image_ids(subject)) - len(test["images"])),
         "n_test": int(len(test["images"])),
-        "scores": scores.to_dict(),
-        "semantic_identification": float(semantic_id.mean()),
+        "evaluation": evaluation.to_dict(n_boot=s.n_boot),
+        "semantic_identification": float(feature_identification(semantic_true, result.semantic).mean()),
         "semantic_identification_shuffled": float(feature_identification(semantic_true, result.semantic[perm]).mean()),
-        "table": scores.table(),
+        "figure_images": {k: images[k] for k in ("reconstruction", "nearest_neighbour", "ridge_pixels")},
+        "seen": test["images"],
     }
 
 
-def _reconstruction_figure(run: DemoRun, true_images: np.ndarray, recon: np.ndarray, n: int = 12) -> Path:
+def stage_cortex2image(run: DemoRun) -> dict[str, Any]:
+    """Cortex2Image for the new subject on ``--c2i-world-seeds`` worlds, scored beside its baselines, and its claims.
+
+    The main world is read from the demo's NSD tree (its reconstructions, written under
+    ``<output>/cortex2image/reconstructions`` with their NSD ids, can be rescored from that folder and the NSD
+    root alone: :func:`cortex2image.evaluation.evaluate_reconstruction_folder`); each further world
+    (:meth:`encoding.simulation.Cohort.replicate`, seeds ``seed + 1, ...``) is written as an NSD tree in the
+    stage folder, measured the same way, and its tree removed; every finished world is stored, so an
+    interrupted run resumes at the next one.
+    """
+    import shutil
+
+    from cortex2image.evaluation import reconstruction_claims
+
+    s, subject = run.settings, run.target_subject
+    # Checkpoints every epoch: an interrupted run resumes at its last finished epoch. The folders are
+    # keyed by the training settings; folders of other settings (and with --force, these) go first.
+    fingerprint = s.fingerprint(*_C2I_TRAINING)
+    for old in run.stage_dir.glob("cortex2image-training-*"):
+        if s.force or not old.name.startswith(f"cortex2image-training-{fingerprint}"):
+            shutil.rmtree(old)
+    main = _c2i_world(run, run.nsd_root, run.root / "cortex2image",
+                      run.stage_dir / f"cortex2image-training-{fingerprint}")
+    figure_images, seen = main.pop("figure_images"), main.pop("seen")
+    _reconstruction_figure(run, seen, figure_images)
+    seeds = [s.seed + k for k in range(s.c2i_world_seeds)]
+    worlds = {str(s.seed): main}
+    for seed in seeds[1:]:
+        unit = f"world{seed}"
+        cached = _load_stage(run, "cortex2image", unit=unit)
+        if cached is None:
+            folder = run.stage_dir / f"cortex2image-{unit}"
+            if folder.exists():
+                shutil.rmtree(folder)
+            run.cohort().replicate(seed, progress=s.progress).write(folder / "nsd", progress=s.progress)
+            cached = _c2i_world(run, folder / "nsd", folder,
+                                run.stage_dir / f"cortex2image-training-{fingerprint}-{unit}")
+            for key in ("figure_images", "seen"):
+                cached.pop(key)
+            shutil.rmtree(folder / "nsd")
+            _save_stage(run, "cortex2image", cached, unit=unit)
+        else:
+            run.log(f"[demo] cortex2image: reusing world seed {seed}")
+        worlds[str(seed)] = cached
+    claims = reconstruction_claims([w["evaluation"]["distributions"] for w in worlds.values()], seeds,
+                                   subject=subject, n_test=main["n_test"])
+    return {"subject": subject, "world_seeds": seeds, **main,
+            "worlds": {k: v for k, v in worlds.items() if k != str(s.seed)},
+            "claims": [c.to_dict() for c in claims]}
+
+
+#: Test images in the reconstruction figure (chosen at random with the demo's seed).
+FIGURE_IMAGES = 12
+
+
+def _reconstruction_figure(run: DemoRun, seen: np.ndarray, images: dict[str, np.ndarray]) -> Path:
+    """Seen image, reconstruction, nearest-neighbour retrieval and ridge to pixels for random test images."""
     from matplotlib.figure import Figure
 
+    from cortex2image.evaluation import METHOD_LABELS
     from neurokit.plotting import save_figure
 
-    n = min(n, len(true_images))
-    fig = Figure(figsize=(1.3 * n, 2.8), constrained_layout=True)
-    axes = fig.subplots(2, n, squeeze=False)
-    for j in range(n):
-        axes[0, j].imshow(true_images[j])
-        axes[1, j].imshow(recon[j])
-        for ax in axes[:, j]:
-            ax.set_axis_off()
-    axes[0, 0].set_title("seen", fontsize=9, loc="left")
-    axes[1, 0].set_title("reconstructed", fontsize=9, loc="left")
+    n = min(FIGURE_IMAGES, len(seen))
+    pick = np.sort(np.random.default_rng(run.settings.seed).choice(len(seen), n, replace=False))
+    rows = [("seen", seen)] + [(METHOD_LABELS[k], v) for k, v in images.items()]
+    fig = Figure(figsize=(1.3 * n, 1.4 * len(rows)), constrained_layout=True)
+    axes = fig.subplots(len(rows), n, squeeze=False)
+    for i, (label, imgs) in enumerate(rows):
+        for j, k in enumerate(pick):
+            axes[i, j].imshow(np.clip(imgs[k], 0.0, 1.0))
+            axes[i, j].set_axis_off()
+        axes[i, 0].set_title(label, fontsize=9, loc="left")
     path = run.figure("reconstructions.png")
     return save_figure(fig, path)
 
 
 def _cortex2image_section(run: DemoRun, report: Any) -> None:
+    from cortex2image.evaluation import BASELINES, METHOD_LABELS, baseline_verdict, metric_table
+
     res, subject = run.results["cortex2image"], run.target_subject
+    worlds = [res["evaluation"]] + [w["evaluation"] for w in res["worlds"].values()]
+    dists = [w["distributions"] for w in worlds]
     sec = report.section(f"4. Cortex2Image: subject {subject}'s test images reconstructed from its fMRI files")
     sec.text("Cortex2Semantic (MeshConv trunk + sigmoid-attention blocks -> EfficientNet-Lite0 embedding) and "
              "Cortex2Detail (the same kind of trunk -> a Gaussian over the generator's latent, trained through the "
-             "frozen generator) were trained on the subject's non-shared images; the shared test images were then "
-             "reconstructed from the test responses written as lh/rh MGH files. Offline the generator is a "
-             "Fourier image parameterisation: no pretrained natural-scene generator ships with the installed "
-             "packages (the DCGAN draws only faces). Every metric is shown beside a shuffled-pairs baseline "
-             "computed in the same run.")
-    scores = res["scores"]
-    rows = [[name, value, scores["shuffled_baseline"].get(name, float("nan"))]
-            for name, value in scores["scores"].items()]
-    rows.append(["semantic-space 2-way identification", res["semantic_identification"],
-                 res["semantic_identification_shuffled"]])
-    sec.table(f"reconstruction metrics (n = {res['n_test']} test images)", ["metric", "score", "shuffled pairs"], rows)
-    sec.figure(run.figure("reconstructions.png"), "seen test images (top) and reconstructions (bottom)")
+             f"frozen generator) were trained on the subject's {res['n_train_and_validation']} non-shared images; "
+             f"the {res['n_test']} shared test images (from photographs no training image was cut from) were then "
+             "reconstructed from the test responses written as lh/rh MGH files. Every metric is shown beside four "
+             "baselines on the same test images: the " + ", ".join(METHOD_LABELS[b] for b in BASELINES) + " "
+             "(the training image whose measured response correlates best with the test response; a linear map "
+             "from responses to pixels; the reconstructions paired with the wrong test images). Identification "
+             "is two-way, in EfficientNet-Lite2 pooled features (the simulated brain's network, not the decoder's "
+             "semantic space); brain correlation (ground truth) compares the subject's noise-free response to each "
+             "image with its response to the seen image.")
+    header, rows = metric_table(dists)
+    seeds = res["world_seeds"]
+    sec.table(f"reconstruction metrics, mean over {res['n_test']} test images with 95 % bootstrap CIs "
+              f"({len(seeds)} world seed(s): {', '.join(map(str, seeds))})", header, rows)
+    header, rows = metric_table(dists, differences=True)
+    sec.table("paired differences, reconstruction minus each baseline, on the same test images and resamples "
+              "(95 % bootstrap CIs; for a distance, negative favours the reconstruction)", header, rows)
+    sec.text(baseline_verdict(dists, worlds[0]["higher_is_better"]))
+    sec.text(f"Two-way identification in the decoder's own semantic space (decoded embedding vs the seen image's, "
+             f"main world): {res['semantic_identification']:.3f} (shuffled pairs "
+             f"{res['semantic_identification_shuffled']:.3f}).")
+    sec.figure(run.figure("reconstructions.png"),
+               f"{min(FIGURE_IMAGES, res['n_test'])} test images chosen at random (seed {run.settings.seed}): seen "
+               "image, reconstruction, nearest-neighbour retrieval, ridge to pixels")
 
 
 def _slug(text: str) -> str:
@@ -668,6 +744,23 @@ def run_demo(settings: DemoSettings | None = None, *, stages: list[str] | None =
     return run.results
 
 
+def metric_network_files(s: DemoSettings) -> dict[str, str]:
+    """``--metric-network NAME=PATH`` settings as ``{name: path}``, checked against
+    :data:`cortex2image.metric_networks.METRIC_NETWORKS` and the file system."""
+    from cortex2image.metric_networks import METRIC_NETWORKS
+
+    files = {}
+    for entry in s.metric_networks:
+        name, sep, path = str(entry).partition("=")
+        if not sep or name not in METRIC_NETWORKS:
+            raise DataValidationError(f"--metric-network {entry!r}: expected NAME=PATH with NAME one of "
+                                      f"{sorted(METRIC_NETWORKS)}")
+        if not Path(path).is_file():
+            raise DataValidationError(f"--metric-network {entry!r}: no weight file at {path}")
+        files[name] = path
+    return files
+
+
 def _check_settings(s: DemoSettings) -> None:
     if s.n_subjects < 2:
         raise DataValidationError(f"--subjects must be at least 2 (sources plus one new subject), got {s.n_subjects}")
@@ -679,6 +772,9 @@ def _check_settings(s: DemoSettings) -> None:
         raise DataValidationError(f"--feature-chunk must be at least 1, got {s.feature_chunk}")
     if s.world_seeds < 1:
         raise DataValidationError(f"--world-seeds must be at least 1 (the main world), got {s.world_seeds}")
+    if s.c2i_world_seeds < 1:
+        raise DataValidationError(f"--c2i-world-seeds must be at least 1 (the main world), got {s.c2i_world_seeds}")
+    metric_network_files(s)
     if s.n_boot < 100:
         raise DataValidationError(f"--bootstrap must be at least 100 resamples, got {s.n_boot}")
 
@@ -703,6 +799,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--c2i-epochs", type=int, default=d.c2i_epochs, help="Cortex2Image training epochs")
     parser.add_argument("--c2i-samples", type=int, default=d.c2i_samples,
                         help="reconstructions sampled per test image (reranked by brain correlation)")
+    parser.add_argument("--c2i-world-seeds", type=int, default=d.c2i_world_seeds,
+                        help="world seeds Cortex2Image is trained and scored on, the main one included (each one more "
+                             "training; default: %(default)s)")
+    parser.add_argument("--metric-network", action="append", default=[], dest="metric_networks",
+                        metavar="NAME=PATH",
+                        help="score the reconstructions also in this metric network of the field's table (alexnet-2, "
+                             "alexnet-5, inception-v3, clip, efficientnet-b1, swav) from a local weight file; "
+                             "repeatable")
     parser.add_argument("--world-seeds", type=int, default=d.world_seeds,
                         help="world seeds of the encoder, ensemble and NeuroGen claims, the main one included "
                              "(default: %(default)s)")
@@ -724,8 +828,8 @@ def settings_from_args(args: argparse.Namespace) -> DemoSettings:
         image_size=args.image_size, ensemble_images=args.ensemble_images,
         neurogen_rois=tuple(args.neurogen_rois), neurogen_steps=args.neurogen_steps,
         neurogen_seeds=args.neurogen_seeds, c2i_epochs=args.c2i_epochs, c2i_samples=args.c2i_samples,
-        world_seeds=args.world_seeds, n_boot=args.n_boot, seed=args.seed, device=args.device, feature_chunk=args.feature_chunk, progress=not args.no_progress,
-        force=args.force,
+        c2i_world_seeds=args.c2i_world_seeds, metric_networks=tuple(args.metric_networks), world_seeds=args.world_seeds, n_boot=args.n_boot, seed=args.seed,
+        device=args.device, feature_chunk=args.feature_chunk, progress=not args.no_progress, force=args.force,
     )
 
 
@@ -782,13 +886,19 @@ def stage_report(run: DemoRun) -> dict[str, Any]:
         "of EfficientNet-Lite2) shares no model's features, so its ground truth can prove a method wrong; every "
         "claim below is checked against it and against held-out data, beside its baselines."
     )
-    report.numbers = {"settings": asdict(s), **_without_distributions({k: v for k, v in res.items() if k != "claims"})}
+    # every number but the claims (written once, as report.json's top-level "claims")
+    numbers = {k: v for k, v in res.items() if k != "claims"}
+    if "cortex2image" in numbers:
+        numbers["cortex2image"] = {k: v for k, v in numbers["cortex2image"].items() if k != "claims"}
+    report.numbers = {"settings": asdict(s), **_without_distributions(numbers)}
     if "claims" in res:
         report.numbers["world_seeds"] = res["claims"]["world_seeds"]
-    if "claims" in res:
-        from neurokit.claims import Claim
+    from neurokit.claims import Claim
 
-        report.claims = [Claim.from_dict(c) for c in res["claims"]["claims"]]
+    # the world claims (stage claims) and Cortex2Image's (its stage; their notes name their world seeds)
+    report.claims = [Claim.from_dict(c) for name in ("claims", "cortex2image")
+                     for c in res.get(name, {}).get("claims", [])]
+    if "claims" in res:
         report.claims_scope = (f"on this simulated world ({len(res['claims']['world_seeds'])} world seeds: "
                                f"{', '.join(map(str, res['claims']['world_seeds']))})")
 

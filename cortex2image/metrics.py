@@ -15,6 +15,7 @@ from skimage.color import rgb2gray
 from skimage.metrics import structural_similarity
 from skimage.transform import resize
 
+from cortex2image.baselines import derangement
 from neurokit.exceptions import DataValidationError, ImageShapeError
 from neurokit.metrics import pearson_r, two_way_identification
 
@@ -123,15 +124,30 @@ def feature_identification(
     -------
     ndarray of shape (n,)
         Per-reconstruction fraction of correct two-way trials, in [0, 1].
+
+    Notes
+    -----
+    A reconstruction whose features are constant (a network that does not
+    respond to a nearly flat image gives all-zero pooled features) correlates
+    with no image: every one of its trials is a tie, and ties count as wrong
+    (:func:`neurokit.metrics.two_way_identification`), so it scores 0.
     """
     true_features = np.asarray(true_features, dtype=np.float64)
     recon_features = np.asarray(recon_features, dtype=np.float64)
-    if true_features.ndim < 2 or recon_features.ndim < 2:
+    if true_features.ndim < 2 or recon_features.shape != true_features.shape:
         raise DataValidationError(
-            f"true_features and recon_features must be (n, n_features), got shapes {true_features.shape} "
-            f"and {recon_features.shape}"
+            f"true_features and recon_features must be (n, n_features) of one shape, got shapes "
+            f"{true_features.shape} and {recon_features.shape}"
         )
-    return np.asarray(two_way_identification(recon_features, true_features).per_sample)
+    rows = recon_features.reshape(len(recon_features), -1)
+    flat = np.ptp(rows, axis=1) == 0
+    if flat.all():
+        return np.zeros(len(rows))
+    # a flat row's score is set below; any informative row stands in so the others' similarities are defined
+    rows = np.where(flat[:, None], rows[np.flatnonzero(~flat)[0]], rows)
+    per_sample = np.asarray(two_way_identification(rows, true_features).per_sample, dtype=np.float64)
+    per_sample[flat] = 0.0
+    return per_sample
 
 
 def feature_distance(true_features: np.ndarray, recon_features: np.ndarray) -> np.ndarray:
@@ -210,15 +226,6 @@ class ReconstructionScores:
         return "\n".join(lines)
 
 
-def _derangement(n: int, rng: np.random.Generator) -> np.ndarray:
-    if n < 2:
-        raise DataValidationError("a shuffled-pairs baseline needs at least 2 test images")
-    while True:
-        perm = rng.permutation(n)
-        if not np.any(perm == np.arange(n)):
-            return perm
-
-
 def score_reconstructions(
     true_images: np.ndarray,
     recon_images: np.ndarray,
@@ -250,7 +257,7 @@ def score_reconstructions(
     """
     true_images, recon_images = _check_pair(true_images, recon_images)
     n = len(true_images)
-    perm = _derangement(n, np.random.default_rng(seed))
+    perm = derangement(n, np.random.default_rng(seed))
     result = ReconstructionScores(n_images=n)
 
     def add(name: str, real: np.ndarray, shuffled: np.ndarray) -> None:

@@ -61,6 +61,22 @@ def test_feature_identification_perfect_and_chance():
     assert 0.3 < random.mean() < 0.7
     with pytest.raises(DataValidationError):
         feature_identification(feats[:, 0], feats[:, 0])
+    with pytest.raises(DataValidationError, match="one shape"):
+        feature_identification(feats, feats[:5])
+
+
+def test_a_reconstruction_with_constant_features_identifies_nothing():
+    """All-zero features (a network silent on a flat image) tie every trial: score 0, the others unchanged."""
+    rng = np.random.default_rng(1)
+    feats = rng.normal(size=(20, 50))
+    recon = feats + 0.5 * rng.normal(size=feats.shape)
+    expected = feature_identification(feats, recon)
+    recon[[3, 7]] = 0.0
+    scores = feature_identification(feats, recon)
+    assert scores[3] == 0.0 and scores[7] == 0.0
+    keep = np.setdiff1d(np.arange(20), [3, 7])
+    np.testing.assert_array_equal(scores[keep], expected[keep])
+    np.testing.assert_array_equal(feature_identification(feats, np.ones_like(feats)), np.zeros(20))
 
 
 def test_brain_correlation_and_shape_errors():

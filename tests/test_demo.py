@@ -15,7 +15,8 @@ from neurokit.exceptions import DataValidationError
 pytestmark = pytest.mark.slow
 
 TINY = dict(n_subjects=3, n_images=60, n_shared=20, ensemble_images=20, neurogen_steps=3, neurogen_seeds=1,
-            c2i_epochs=2, c2i_samples=2, feature_chunk=64, world_seeds=2, n_boot=200, progress=False)
+            c2i_epochs=2, c2i_samples=2, c2i_world_seeds=2, feature_chunk=64, world_seeds=2, n_boot=200,
+            progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +42,10 @@ def test_every_stage_runs_and_the_report_has_real_numbers(demo_run):
     # every claim with its baselines, CIs, per-seed values and a computed verdict
     claims = {c["id"]: c for c in numbers["claims"]}
     assert set(claims) == {"encoder_accuracy", "ensemble_vs_full", "ensemble_private_tuning",
-                           "neurogen_FFA-1", "neurogen_EBA", "neurogen_PPA"}
+                           "neurogen_FFA-1", "neurogen_EBA", "neurogen_PPA", "reconstruction_identification",
+                           "reconstruction_pixcorr", "reconstruction_ssim"}
+    assert set(claims["reconstruction_ssim"]["baselines"]) == {"mean_image", "nearest_neighbour", "ridge_pixels",
+                                                               "shuffled"}
     assert {"oracle", "mismatched_features"} <= set(claims["encoder_accuracy"]["baselines"])
     assert set(claims["ensemble_vs_full"]["baselines"]) == {"full_data", "same_few_images", "cohort_average"}
     assert set(claims["neurogen_EBA"]["baselines"]) == {"natural_max_true", "natural_best_predicted_true"}
@@ -54,13 +58,34 @@ def test_every_stage_runs_and_the_report_has_real_numbers(demo_run):
         assert -1.0 <= numbers["encoders"]["subjects"][subject]["median_r_visual"] <= 1.0
     assert set(numbers["neurogen"]["per_roi"]) == {"FFA-1", "EBA", "PPA"}
     c2i = numbers["cortex2image"]
-    assert c2i["n_test"] == 20 and set(c2i["scores"]["scores"]) >= {"PixCorr", "SSIM", "brain correlation"}
+    assert c2i["n_test"] == 20 and c2i["world_seeds"] == [0, 1] and set(c2i["worlds"]) == {"1"}
+    assert set(c2i["evaluation"]["mean"]) == {"EfficientNet-Lite2 2-way", "PixCorr", "SSIM",
+                                              "brain correlation (ground truth)", "brain correlation (encoder)"}
+    assert "distributions" not in c2i["evaluation"] and "claims" not in c2i
     assert 0.0 <= c2i["semantic_identification"] <= 1.0
     assert len(list((out / "cortex2image" / "reconstructions").glob("recon_*.png"))) == 20
+    index = json.loads((out / "cortex2image" / "reconstructions" / "reconstruction.json").read_text())
+    assert index["nsd_ids"] == c2i["evaluation"]["nsd_ids"] and len(index["nsd_id_of_file"]) == 20
+    assert "nearest-neighbour retrieval" in html and "ridge to pixels" in html
     for figure in ("noise-ceiling.png", "encoder-accuracy.png", "ensemble-vs-full.png", "neurogen-vs-natural.png",
                    "reconstructions.png"):
         assert (out / "figures" / figure).stat().st_size > 1000
         assert f"figures/{figure}" in html
+
+
+def test_the_written_reconstructions_rescore_to_the_stages_numbers(demo_run):
+    from cortex2image.evaluation import evaluate_reconstruction_folder
+
+    out, _, _, numbers = demo_run
+    stage = numbers["cortex2image"]["evaluation"]
+    again, _ = evaluate_reconstruction_folder(out / "cortex2image" / "reconstructions", out / "nsd")
+    assert set(again.per_image) == set(stage["mean"]) - {"brain correlation (encoder)"}  # no encoder on disk
+    for metric, by_method in again.per_image.items():
+        for method, scores in by_method.items():  # only PNG quantisation differs
+            if "2-way" in metric:  # a two-way trial may flip where two distractors are nearly as close
+                assert abs(scores.mean() - stage["mean"][metric][method]) < 0.03
+            else:
+                np.testing.assert_allclose(scores, stage["per_image"][metric][method], atol=0.02)
 
 
 def test_a_second_run_reuses_finished_stages_and_a_changed_setting_reruns_dependents(demo_run):
@@ -79,6 +104,12 @@ def test_a_second_run_reuses_finished_stages_and_a_changed_setting_reruns_depend
 def test_bad_settings_are_refused_before_any_work(tmp_path, capsys):
     with pytest.raises(DataValidationError, match="--subjects"):
         run_demo(DemoSettings(output=str(tmp_path / "x"), n_subjects=1))
+    with pytest.raises(DataValidationError, match="--c2i-world-seeds"):
+        run_demo(DemoSettings(output=str(tmp_path / "z"), c2i_world_seeds=0))
+    with pytest.raises(DataValidationError, match="NAME one of"):
+        run_demo(DemoSettings(output=str(tmp_path / "w"), metric_networks=("alexnet-9=/nowhere",)))
+    with pytest.raises(DataValidationError, match="no weight file"):
+        run_demo(DemoSettings(output=str(tmp_path / "w"), metric_networks=("alexnet-2=/nowhere",)))
     assert main(["demo", "--output", str(tmp_path / "y"), "--shared", "700"]) == 1
     assert "--shared" in capsys.readouterr().err
 
@@ -104,7 +135,7 @@ def test_stored_features_are_the_encoders_feature_layout(demo_run):
 
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--hide-scrollbars", "--window-size=1200,4800")
+                  "--hide-scrollbars", "--window-size=1200,7200")  # the claims table alone is ~3,000 px
 
 
 def test_report_renders_with_its_figures_in_headless_chromium(demo_run, tmp_path):
@@ -122,7 +153,7 @@ def test_report_renders_with_its_figures_in_headless_chromium(demo_run, tmp_path
     subprocess.run([browser, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}",
                     (out / "report.html").as_uri()], check=True, capture_output=True, timeout=120)
     pixels = np.asarray(Image.open(shot).convert("RGB"), dtype=np.float32)
-    assert pixels.shape[:2] == (4800, 1200)
+    assert pixels.shape[:2] == (7200, 1200)
     # Text alone leaves the page almost white; the surface maps and image grids add large dark, coloured areas.
     dark = (pixels.mean(axis=2) < 100).mean()
     colourful = (pixels.max(axis=2) - pixels.min(axis=2) > 60).mean()
@@ -132,6 +163,7 @@ def test_report_renders_with_its_figures_in_headless_chromium(demo_run, tmp_path
 #: The command-line spelling of TINY.
 TINY_FLAGS = ["--subjects", "3", "--images", "60", "--shared", "20", "--ensemble-images", "20",
               "--neurogen-steps", "3", "--neurogen-seeds", "1", "--c2i-epochs", "2", "--c2i-samples", "2",
+              "--c2i-world-seeds", "2",
               "--feature-chunk", "64", "--world-seeds", "2", "--bootstrap", "200", "--no-progress"]
 
 
