@@ -83,6 +83,8 @@ def test_interrupts_stop_with_one_line_and_run_clean_up(how, status, word, capsy
             cleaned.append(True)
 
     cli.add_subcommand(lambda sub: sub.add_parser("work").set_defaults(func=work))
+    # as from an interactive shell: a run started in the background of a script inherits an ignored SIGINT
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     before = signal.getsignal(signal.SIGTERM)
     start = time.monotonic()
     assert cli.main(["work"]) == status
@@ -90,6 +92,7 @@ def test_interrupts_stop_with_one_line_and_run_clean_up(how, status, word, capsy
     err = capsys.readouterr().err
     assert err.strip().splitlines() == [f"neurokit work: {word}; run the same command again to resume"]
     assert signal.getsignal(signal.SIGTERM) is before  # the handler is put back
+    signal.signal(signal.SIGINT, previous_int)
 
 
 def test_registering_a_command_twice_adds_it_once(monkeypatch):

@@ -418,7 +418,7 @@ def test_reranking_is_the_default_and_more_samples_never_lower_the_kept_brain_co
     assert np.array_equal(runs[8].samples[:, :4], runs[4].samples)
     assert np.allclose(instance_model.reconstruct(x, n_samples=4, seed=2, batch_size=2).samples, runs[4].samples,
                        atol=1e-5)
-    assert np.all(np.diff(np.stack(kept), axis=0) >= 0)
+    assert np.all(np.diff(np.stack(kept), axis=0) >= -1e-6)  # float noise of batched features only
     assert np.stack(kept)[-1].mean() > np.stack(kept)[0].mean()  # and here they raise it
     off = instance_model.reconstruct(x, n_samples=4, seed=2, rerank_encoder=False)
     assert off.rerank_scores is None and not off.chosen.any()

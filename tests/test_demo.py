@@ -175,8 +175,12 @@ def _demo_until(out, appears, sig):
 
     from processes import signal_when
 
+    import signal
+
+    # Ctrl-C as from an interactive shell, even when the tests run in a script's background (SIGINT ignored)
     proc = subprocess.Popen([sys.executable, "-m", "neurokit.cli", "demo", "--output", str(out), *TINY_FLAGS],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     stdout, stderr = signal_when(proc, lambda: bool(list(out.glob(appears))), sig, what=appears)
     return proc.returncode, stdout, stderr
 
