@@ -44,6 +44,7 @@ __all__ = [
     "Reconstructor",
     "LinearImageEncoder",
     "as_surface_data",
+    "at_level",
     "generator_spec",
     "generator_from_spec",
 ]
@@ -99,7 +100,22 @@ def as_surface_data(responses: ResponsesLike, *, level: int | None = None, what:
     )
 
 
-def _to_level(data: SurfaceData, level: int, whose: str) -> SurfaceData:
+def at_level(data: SurfaceData, level: int, whose: str = "the model") -> SurfaceData:
+    """``data`` mapped to fsaverage ``level`` by slicing the nested hierarchy (finer data only).
+
+    Parameters
+    ----------
+    data : SurfaceData
+    level : int
+        Target level, at most ``data.level``.
+    whose : str
+        What works at ``level``, for the error message.
+
+    Raises
+    ------
+    VertexCountError
+        If ``data`` are coarser than ``level``.
+    """
     if data.level < level:
         raise VertexCountError(
             f"{data.source}: data are at fsaverage level {data.level} ({n_vertices(data.level):,} vertices per "
@@ -453,7 +469,7 @@ class Reconstructor:
         VertexCountError
             If the data are coarser than the model (or not an fsaverage level).
         """
-        data = _to_level(as_surface_data(responses, level=self.level), self.level, "the model")
+        data = at_level(as_surface_data(responses, level=self.level), self.level, "the model")
         return ((data.data - self.response_mean) / self.response_std).astype(np.float32)
 
     # -- decoding -----------------------------------------------------------------------
@@ -560,7 +576,7 @@ class Reconstructor:
         predicted = np.asarray(encoder(samples.reshape(n * s, *samples.shape[2:])), dtype=np.float64)
         level = getattr(encoder, "level_", None)
         if level is not None:
-            data = _to_level(SurfaceData(measured, self.level, "measured responses"), int(level), "the rerank encoder")
+            data = at_level(SurfaceData(measured, self.level, "measured responses"), int(level), "the rerank encoder")
             measured = data.data
         if predicted.shape != (n * s, measured.shape[1]):
             raise DataValidationError(

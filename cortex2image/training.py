@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from cortex2image.detail import ClassConditioner, Cortex2Detail, kl_divergence
-from cortex2image.reconstructor import LinearImageEncoder, Reconstructor, _to_level, as_surface_data
+from cortex2image.reconstructor import LinearImageEncoder, Reconstructor, as_surface_data, at_level
 from cortex2image.semantic import Cortex2Semantic, EfficientNetSemanticSpace, SemanticSpace
 from neurokit.exceptions import DataValidationError, ImageShapeError, InvalidParameterError
 from neurokit.mesh.levels import check_level
@@ -268,7 +268,7 @@ def fit_reconstructor(
     data = as_surface_data(responses)
     images = _check_images(images, data.n_samples)
     level = min(data.level, 4) if level is None else check_level(level)
-    data = _to_level(data, level, "the requested model")
+    data = at_level(data, level, "the requested model")
     if not 0.0 <= float(val_fraction) < 0.5:
         raise InvalidParameterError(f"val_fraction must be in [0, 0.5), got {val_fraction!r}")
     trunk = dict(trunk or {})

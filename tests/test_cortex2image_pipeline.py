@@ -451,3 +451,15 @@ def test_latent_calibration_rescales_the_decoded_latent_and_is_saved(instance_mo
     with pytest.raises(InvalidParameterError, match="latent_calibration"):
         Reconstructor(m.semantic, m.detail, m.generator, m.space, m.response_mean, m.response_std,
                       latent_calibration=(scale[:3], shift))
+
+
+def test_at_level_slices_finer_data_and_refuses_coarser():
+    from cortex2image.reconstructor import at_level
+    from neurokit.surface_data import SurfaceData
+
+    fine = SurfaceData.from_array(_responses(3, 2))
+    coarse = at_level(fine, 2)
+    assert coarse.level == 2 and np.array_equal(coarse.data, fine.to_level(2).data)
+    assert at_level(fine, 3) is fine
+    with pytest.raises(VertexCountError, match="the rerank encoder works at level 4"):
+        at_level(fine, 4, "the rerank encoder")
