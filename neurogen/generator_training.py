@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,15 +135,16 @@ class TrainingSet:
     ----------
     train, val : ndarray of uint8, shape (n, 3, size, size)
         Training crops; validation crops of other photographs.
-    test_photos : ndarray of int
-        Bank ids of the photographs left out (the simulated world's test photographs).
+    left_out : ndarray of uint8, shape (n_left_out, 3, size, size)
+        Crops of the photographs left out (the simulated world's test
+        photographs), for :func:`generator_quality`.
     provenance : dict
         Bank, split, crop settings and the left-out photographs by source and file.
     """
 
     train: np.ndarray
     val: np.ndarray
-    test_photos: np.ndarray
+    left_out: np.ndarray
     provenance: dict[str, Any]
 
 
@@ -156,6 +156,7 @@ def photo_bank_training_set(
     *,
     n_crops: int = 12000,
     n_val: int = 512,
+    n_left_out: int = 256,
     size: int = 64,
     world_seed: int = 0,
     test_fraction: float = 0.2,
@@ -167,8 +168,8 @@ def photo_bank_training_set(
 
     Parameters
     ----------
-    n_crops, n_val : int
-        Training and validation crops.
+    n_crops, n_val, n_left_out : int
+        Training, validation and left-out crops.
     size : int
         Side of the crops in pixels.
     world_seed : int
@@ -194,6 +195,7 @@ def photo_bank_training_set(
     val_photos, fit_photos = np.sort(shuffled[:n_hold]), np.sort(shuffled[n_hold:])
     train, _ = sample_crops(bank, fit_photos, int(n_crops), int(size), seed, scale=(0.4, 1.0), jitter=0.15)
     val, _ = sample_crops(bank, val_photos, int(n_val), int(size), seed + 1)
+    left_out, _ = sample_crops(bank, test_photos, int(n_left_out), int(size), seed + 2, scale=(0.8, 1.0))
     provenance = {
         "photo_bank": {"path": str(bank.path), "n_photos": len(bank), "sources": list(bank.sources),
                        "missing_sources": list(bank.missing)},
@@ -204,7 +206,7 @@ def photo_bank_training_set(
         "crops": {"n_train": int(n_crops), "n_val": int(n_val), "size": int(size), "scale": [0.4, 1.0],
                   "jitter": 0.15, "seed": int(seed)},
     }
-    return TrainingSet(_to_uint8_chw(train), _to_uint8_chw(val), test_photos, provenance)
+    return TrainingSet(_to_uint8_chw(train), _to_uint8_chw(val), _to_uint8_chw(left_out), provenance)
 
 
 def train_generator(
@@ -290,6 +292,7 @@ def train_generator(
                       grad_clip=5.0, drop_last=True)
     objective = GeneratorObjective(generator, latent_noise)
     start = time.perf_counter()
+    # the objective returns its own loss terms; Trainer's targets are placeholders (one value per image)
     history = trainer.fit(objective, (x, x[:, :1, :1, :1]), None if v is None else (v, v[:, :1, :1, :1]))
     seconds = time.perf_counter() - start
     generator.cpu().eval()
@@ -370,11 +373,14 @@ def generator_quality(generator: FeatureInversionGenerator, images: np.ndarray, 
 # ----------------------------------------------------------------------------- command line
 def command(args: argparse.Namespace) -> int:
     """``neurokit train-generator``: train on the photo bank and write safetensors + JSON."""
-    torch.set_num_threads(max(1, int(args.threads))) if args.threads else None
+    if args.threads:
+        torch.set_num_threads(int(args.threads))
     data = photo_bank_training_set(n_crops=args.crops, n_val=args.val_crops, size=args.image_size,
                                    world_seed=args.world_seed, seed=args.seed)
     run_dir = Path(args.run_dir) if args.run_dir else Path(str(args.output) + ".run")
-    command_line = "neurokit train-generator " + " ".join(sys.argv[2:]) if len(sys.argv) > 1 else "train_generator"
+    options = {k: v for k, v in vars(args).items() if k not in ("func", "command") and v is not None and v is not False}
+    command_line = "neurokit train-generator " + " ".join(
+        f"--{k.replace('_', '-')}" + ("" if v is True else f" {v}") for k, v in options.items())
     gen = train_generator(data.train, data.val, generator=FeatureInversionGenerator(args.image_size, args.z_dim),
                           epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                           latent_noise=args.latent_noise,
@@ -383,13 +389,7 @@ def command(args: argparse.Namespace) -> int:
     if not gen.info["history"].get("finished", True):
         print(f"stopped after this run's epochs; resume with the same command (checkpoints in {run_dir})")
         return 0
-    from neurokit.datasets.photo_bank import load_photo_bank
-
-    bank = load_photo_bank()
-    from neurokit.datasets.photo_bank import sample_crops
-
-    held_out, _ = sample_crops(bank, data.test_photos, 256, args.image_size, args.seed + 2, scale=(0.8, 1.0))
-    gen.info["quality_on_left_out_photos"] = generator_quality(gen, _to_uint8_chw(held_out), seed=args.seed)
+    gen.info["quality_on_left_out_photos"] = generator_quality(gen, data.left_out, seed=args.seed)
     path = gen.save(args.output)
     print(json.dumps(gen.info["quality_on_left_out_photos"], indent=2))
     print(f"wrote {path}")

@@ -165,7 +165,8 @@ class FeatureInversionGenerator(InstanceConditionedGenerator):
     instance_dim : int
         1,280 (Lite0's pooled embedding).
     latent_shape : tuple of int
-        ``(640 + z_dim,)``: standardised spatial features, then the noise.
+        ``(640 + z_dim,)``: standardised spatial features, then the noise;
+        :meth:`sample_latents` draws both from a (truncated) standard normal.
     instance_center, spatial_mean, spatial_std : Tensor buffers
         Statistics of the training photos' features (see :meth:`fit_feature_statistics`).
     info : dict
@@ -259,11 +260,6 @@ class FeatureInversionGenerator(InstanceConditionedGenerator):
         return torch.cat([s, mu_z], 1), torch.cat([torch.full_like(s, -8.0), logvar_z], 1)
 
     # -- generation ----------------------------------------------------------------------
-    def sample_latents(self, n: int, *, truncation: float = 1.0, seed: int | torch.Generator | None = None
-                       ) -> torch.Tensor:
-        """Latents from the prior: ``s`` and ``z`` both standard normal (``s`` is standardised), truncated."""
-        return super().sample_latents(n, truncation=truncation, seed=seed)
-
     def split_latents(self, latents: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(s, z)`` parts of latents ``(n, 640 + z_dim)``."""
         return latents[:, : self.spatial_dim], latents[:, self.spatial_dim :]
@@ -300,16 +296,12 @@ class FeatureInversionGenerator(InstanceConditionedGenerator):
         return {"image_size": self.image_size[0], "z_dim": self.z_dim, "channels": list(self.channels),
                 "cond_dim": self.cond_dim}
 
-    def trainable_state(self) -> dict[str, torch.Tensor]:
-        """The trained weights and feature statistics (the frozen Lite0 network excluded)."""
-        return {k: v for k, v in self.state_dict().items() if not k.startswith("features.")}
-
     def save(self, path: str | os.PathLike) -> Path:
         """Write ``<path>.safetensors`` + ``<path>.json`` (config, provenance in :attr:`info`); returns the JSON."""
         from neurokit.checkpoints import save_checkpoint
 
         config = {"kind": KIND, "generator": self.config(), "info": self.info}
-        return save_checkpoint(path, self.trainable_state(), config, seed=self.info.get("seed"))[1]
+        return save_checkpoint(path, self.state_dict(), config, seed=self.info.get("seed"))[1]
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None) -> "FeatureInversionGenerator":
@@ -332,14 +324,14 @@ class FeatureInversionGenerator(InstanceConditionedGenerator):
         except (KeyError, TypeError, InvalidParameterError) as exc:
             raise CheckpointError(f"{path}: invalid generator config {config.get('generator')!r} ({exc})") from exc
         state = {k: torch.as_tensor(v) for k, v in tensors.items()}
-        missing = set(gen.trainable_state()) - set(state)
-        extra = set(state) - set(gen.trainable_state())
+        missing = set(gen.state_dict()) - set(state)
+        extra = set(state) - set(gen.state_dict())
         if missing or extra:
             raise CheckpointError(
                 f"{path}: weights do not match the config (missing {sorted(missing)[:5]}, unexpected {sorted(extra)[:5]})"
             )
         try:
-            gen.load_state_dict(state, strict=False)
+            gen.load_state_dict(state, strict=True)
         except RuntimeError as exc:
             raise CheckpointError(f"{path}: weights do not match the config ({exc})") from exc
         gen.info = dict(config.get("info") or {})
