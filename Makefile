@@ -1,6 +1,7 @@
 # The two commands a new user needs:
 #   make demo   -- the whole pipeline on the embedded default data, offline
 #   make test   -- the whole test suite (what CI runs)
+# For development, `make test-fast` skips the tests marked slow.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -8,7 +9,7 @@ STAMP := $(VENV)/.installed
 DEMO_OUT ?= neurokit-demo
 PYTEST_ARGS ?=
 
-.PHONY: install demo test benchmarks clean
+.PHONY: install demo test test-fast clean
 
 $(STAMP): setup.cfg pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +31,9 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --durations=15 $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -n 2 -m "not slow" --durations=15 $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -1,5 +1,12 @@
 """Shared fixtures.
 
+Every test runs with ``$NEUROKIT_CACHE_DIR`` pointing at a temporary cache of
+its own test session, never at the user's ``~/.cache/neurokit``: meshes,
+operators and feature caches are built there. The one installed asset, the
+photo bank (``make install`` fetches and builds it), is linked in file by file
+from the user's cache when it exists, so tests that need photographs find it;
+an atomic rewrite (``os.replace``) then replaces the link, never the user's file.
+
 ``small_cohort`` is the simulated cohort most end-to-end tests use: 3 subjects
 at fsaverage level 4, built once per test process (pytest-xdist workers each
 build their own; it takes 15-30 s on 2 cores).
@@ -21,6 +28,24 @@ if os.environ.get("PYTEST_XDIST_WORKER") and "OMP_NUM_THREADS" not in os.environ
         os.environ.setdefault(_var, _threads)
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(int(_threads))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_cache(tmp_path_factory):
+    """Point ``$NEUROKIT_CACHE_DIR`` at a fresh per-session cache (the photo bank linked in)."""
+    from neurokit.mesh.hierarchy import cache_root
+
+    user_bank = cache_root() / "photo-bank"
+    root = tmp_path_factory.getbasetemp() / "neurokit-cache"
+    bank = root / "photo-bank"
+    bank.mkdir(parents=True, exist_ok=True)
+    if user_bank.is_dir():
+        for entry in user_bank.iterdir():
+            if not (bank / entry.name).exists():
+                (bank / entry.name).symlink_to(entry.resolve(), target_is_directory=entry.is_dir())
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NEUROKIT_CACHE_DIR", str(root))
+        yield root
 
 
 @pytest.fixture(scope="session")
