@@ -7,9 +7,10 @@ photo bank (``make install`` fetches and builds it), is linked in file by file
 from the user's cache when it exists, so tests that need photographs find it;
 an atomic rewrite (``os.replace``) then replaces the link, never the user's file.
 
-``small_cohort`` is the simulated cohort most end-to-end tests use: 3 subjects
-at fsaverage level 4, built once per test process (pytest-xdist workers each
-build their own; it takes 15-30 s on 2 cores).
+``make_cohort`` builds simulated cohorts once per test process for every file
+that asks for the same settings (pytest-xdist workers each build their own);
+``small_cohort`` is the one most end-to-end tests use: 3 subjects at fsaverage
+level 4 (15-30 s on 2 cores).
 """
 
 from __future__ import annotations
@@ -49,7 +50,28 @@ def isolated_cache(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def small_cohort():
+def make_cohort():
+    """Memoised :func:`~encoding.simulation.simulate_cohort`, shared by every test file of a process.
+
+    ``make_cohort(**settings)`` returns the same cohort object for the same
+    settings (``progress=False`` unless given), so files that need the same
+    simulated world build it once per pytest(-xdist) process. Treat the
+    cohort as read-only.
+    """
     from encoding.simulation.cohort import simulate_cohort
 
-    return simulate_cohort(n_subjects=3, n_images=120, n_shared=30, level=4, seed=0, progress=False)
+    built: dict[tuple, object] = {}
+
+    def make(**settings):
+        settings.setdefault("progress", False)
+        key = tuple(sorted(settings.items()))
+        if key not in built:
+            built[key] = simulate_cohort(**settings)
+        return built[key]
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def small_cohort(make_cohort):
+    return make_cohort(n_subjects=3, n_images=120, n_shared=30, level=4, seed=0)
