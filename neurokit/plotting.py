@@ -20,8 +20,10 @@ import numpy as np
 
 from neurokit.exceptions import DataValidationError, VertexCountError
 from neurokit.io.atomic import atomic_path
-from neurokit.mesh.hierarchy import BUNDLED_LEVEL, downsample, resolve_freesurfer_dir, upsample
+from neurokit.mesh.freesurfer import resolve_freesurfer_dir
 from neurokit.mesh.levels import check_level, n_vertices
+from neurokit.mesh.resampling import downsample, upsample
+from neurokit.mesh.subdivision import BUNDLED_LEVEL
 from neurokit.mesh.surfaces import SURFACE_KINDS, anatomical_surface, surface_map
 from neurokit.surface_data import SurfaceData
 

@@ -23,8 +23,8 @@ from neurokit.nn import (
     MeshUnpool,
     ResidualBlock,
     UpBlock,
+    interpolation_parents,
     mesh_norm,
-    parent_edges,
     pooling_neighbourhoods,
     stacked_operator,
 )
@@ -293,14 +293,14 @@ def _neighbours(faces: np.ndarray, n: int) -> list[set[int]]:
     return nb
 
 
-def test_pooling_neighbourhoods_and_parent_edges_match_brute_force():
+def test_pooling_neighbourhoods_and_interpolation_parents_match_brute_force():
     v, f = mesh(3)
     nb = _neighbours(f, len(v))
     rings = pooling_neighbourhoods(f, 3)
     assert rings.shape == (162, 7)
     for i, row in enumerate(rings):
         assert row[0] == i and set(row[1:][row[1:] >= 0]) == nb[i]
-    par = parent_edges(f, 3)
+    par = interpolation_parents(f, 3)
     np.testing.assert_array_equal(par[:162], np.stack([np.arange(162)] * 2, 1))
     # each new vertex is the normalised midpoint of its parents
     mid = v[par[162:, 0]] + v[par[162:, 1]]
@@ -328,7 +328,7 @@ def test_unpool_keeps_coarse_values_and_interpolates_parents():
     y = MeshUnpool(2, "left", faces=[f])(x)
     assert y.shape == (1, 2, 642)
     torch.testing.assert_close(y[:, :, :162], x)
-    par = torch.from_numpy(parent_edges(f, 3))
+    par = torch.from_numpy(interpolation_parents(f, 3))
     torch.testing.assert_close(y[:, :, 162:], 0.5 * (x[:, :, par[162:, 0]] + x[:, :, par[162:, 1]]))
 
 
@@ -444,8 +444,10 @@ def test_with_toolkit_fsaverage_operators():
         ref = 0.5 * xs + dense(o[h].laplacian) @ xs - dense(o[h].ew_derivative) @ xs + 2 * dense(o[h].ns_derivative) @ xs
         np.testing.assert_allclose(y[h * 162 : (h + 1) * 162], ref, rtol=1e-4, atol=1e-4)
     hemi = hierarchy.fsaverage_hemisphere(3, "left")
-    par = parent_edges(np.asarray(hemi.faces), 3)  # raises if fsaverage were not nested
+    par = interpolation_parents(np.asarray(hemi.faces), 3)  # raises if fsaverage were not nested
     assert par.shape == (642, 2)
+    # read off the faces, the unpooling table agrees with the hierarchy's parent edges
+    np.testing.assert_array_equal(par[162:], hierarchy.parent_edges(3))
     # known function through the layer: d z / d(north) = cos(latitude) on the unit sphere
     v = np.array(hemi.vertices, dtype=np.float64)
     v = v / np.linalg.norm(v, axis=1, keepdims=True)

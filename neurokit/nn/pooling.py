@@ -35,10 +35,10 @@ POOL_MODES = ("max", "mean")
 
 def _load_faces(level: int, hemispheres: tuple[str, ...]) -> list[np.ndarray]:
     try:
-        from neurokit.mesh.hierarchy import fsaverage_hemisphere
+        from neurokit.mesh.loader import fsaverage_hemisphere
     except ImportError as err:  # pragma: no cover - depends on the install
         raise MeshUnavailableError(
-            "mesh pooling needs neurokit.mesh.hierarchy.fsaverage_hemisphere; pass faces=... explicitly"
+            "mesh pooling needs neurokit.mesh.loader.fsaverage_hemisphere; pass faces=... explicitly"
         ) from err
     return [np.asarray(fsaverage_hemisphere(level, hemi).faces) for hemi in hemispheres]
 
@@ -101,8 +101,13 @@ def pooling_neighbourhoods(fine_faces: np.ndarray, fine_level: int) -> np.ndarra
     return out
 
 
-def parent_edges(fine_faces: np.ndarray, fine_level: int) -> np.ndarray:
-    """The two parents of every vertex of level ``fine_level``.
+def interpolation_parents(fine_faces: np.ndarray, fine_level: int) -> np.ndarray:
+    """The two parents of every vertex of level ``fine_level``, found from its faces (the unpooling table).
+
+    Unlike :func:`neurokit.mesh.parent_edges` (the new vertices' parent edges
+    of the fsaverage topology, by level), this reads the parents off any
+    nested triangulation given as faces, and gives every old vertex the pair
+    ``(i, i)``, the row layout :func:`interpolation_matrix` takes.
 
     Parameters
     ----------
@@ -146,7 +151,7 @@ def interpolation_matrix(parents: torch.Tensor | np.ndarray, n_coarse: int) -> t
     ----------
     parents : array of shape (n_fine, 2), int
         Parents of every fine vertex (``(i, i)`` for a vertex that exists at
-        the coarse level), as :func:`parent_edges` returns (offset per
+        the coarse level), as :func:`interpolation_parents` returns (offset per
         hemisphere when hemispheres are concatenated).
     n_coarse : int
         Number of coarse vertices (columns).
@@ -191,7 +196,7 @@ class MeshPool(nn.Module):
         Hemispheres concatenated along the vertex axis, left first.
     faces : sequence of ndarray, optional
         Triangles of level ``level``, one array per hemisphere; default from
-        :func:`neurokit.mesh.hierarchy.fsaverage_hemisphere`.
+        :func:`neurokit.mesh.loader.fsaverage_hemisphere`.
 
     Notes
     -----
@@ -250,7 +255,7 @@ class MeshUnpool(nn.Module):
         Hemispheres concatenated along the vertex axis, left first.
     faces : sequence of ndarray, optional
         Triangles of level ``level + 1``, one array per hemisphere; default
-        from :func:`neurokit.mesh.hierarchy.fsaverage_hemisphere`.
+        from :func:`neurokit.mesh.loader.fsaverage_hemisphere`.
 
     Notes
     -----
@@ -275,7 +280,7 @@ class MeshUnpool(nn.Module):
         n_fine, n_coarse = n_vertices(self.level + 1), n_vertices(self.level)
         parents = []
         for h, f in enumerate(_faces_for(self.level + 1, self.hemispheres, faces)):
-            parents.append(parent_edges(f, self.level + 1) + h * n_coarse)
+            parents.append(interpolation_parents(f, self.level + 1) + h * n_coarse)
         self.n_in, self.n_out = len(self.hemispheres) * n_coarse, len(self.hemispheres) * n_fine
         parents_t = torch.from_numpy(np.concatenate(parents))
         self.register_buffer("parents", parents_t, persistent=False)
