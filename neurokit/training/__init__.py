@@ -7,7 +7,7 @@ script started by torchrun.
 
 from neurokit.training.distributed import DistributedContext, init_distributed
 from neurokit.training.sampling import epoch_batches, epoch_seed, shard
-from neurokit.training.state import list_checkpoints, load_checkpoint, save_checkpoint
+from neurokit.training.state import list_training_states, load_training_state, save_training_state
 from neurokit.training.trainer import PRECISIONS, SCHEDULES, Trainer, TrainingHistory, fit_model
 from neurokit.training.validation import StreamingPearson, mean_pearson_r
 
@@ -22,9 +22,9 @@ __all__ = [
     "epoch_seed",
     "fit_model",
     "init_distributed",
-    "list_checkpoints",
-    "load_checkpoint",
+    "list_training_states",
+    "load_training_state",
     "mean_pearson_r",
-    "save_checkpoint",
+    "save_training_state",
     "shard",
 ]

@@ -30,10 +30,10 @@ from neurokit.training.sampling import epoch_batches, epoch_seed, shard
 from neurokit.training.state import (
     atomic_save_tensors,
     atomic_write_json,
-    list_checkpoints,
-    load_checkpoint,
+    list_training_states,
+    load_training_state,
     load_tensors,
-    save_checkpoint,
+    save_training_state,
 )
 from neurokit.training.validation import StreamingPearson
 
@@ -377,14 +377,14 @@ class Trainer:
         if run_dir is not None:
             if ctx.is_main:
                 remove_stale_temporaries(run_dir)  # half-written checkpoints of a killed run
-            existing = list_checkpoints(run_dir)
+            existing = list_training_states(run_dir)
             if existing and not self.resume:
                 raise OutputExistsError(
                     f"{run_dir}: holds checkpoints up to epoch {existing[-1]}; pass resume=True to continue "
                     "or choose another run_dir"
                 )
             if existing:
-                start_epoch, state = load_checkpoint(run_dir)
+                start_epoch, state = load_training_state(run_dir)
                 self._restore(state, model, optimizer, scheduler, scaler, ctx)
                 history = TrainingHistory.from_dict(state["history"])
                 patience_left = state["patience_left"]
@@ -463,7 +463,7 @@ class Trainer:
             if run_dir is not None:
                 if ctx.is_main:
                     state = self._state(model, optimizer, scheduler, scaler, history, patience_left)
-                    save_checkpoint(run_dir, epoch, state, keep=self.keep_checkpoints)
+                    save_training_state(run_dir, epoch, state, keep=self.keep_checkpoints)
                     atomic_write_json(run_dir / "history.json", history.to_dict())
                 D.barrier(ctx)
 
