@@ -7,7 +7,7 @@ PyTorch implementation with the same results. The modules built on it
 (self-attention, cross-attention, transformer block) take (batch, seq, dim).
 
 This package sits at the bottom of the toolkit: it imports only
-``neurokit.exceptions`` from the rest of it.
+``neurokit.exceptions`` and ``neurokit.validation`` from the rest of it.
 """
 
 from kernels.dispatch import (

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from neurokit.exceptions import DataValidationError, VertexCountError
+from neurokit.exceptions import DataValidationError, InvalidParameterError, VertexCountError
 from neurokit.nn import (
     ChannelLayerNorm,
     DownBlock,
@@ -263,13 +263,13 @@ def test_meshconv_validates_inputs():
         conv(torch.randn(1, 2, 84))
     with pytest.raises(DataValidationError, match="batch, channels, vertices"):
         conv(torch.randn(2, 42))
-    with pytest.raises(DataValidationError, match="in_channels"):
+    with pytest.raises(InvalidParameterError, match="in_channels"):
         MeshConv(0, 1, operators=[ops(1)], hemispheres="left")
     with pytest.raises(DataValidationError, match="operator sets"):
         MeshConv(1, 1, hemispheres="both", operators=[ops(1)])
-    with pytest.raises(DataValidationError, match="hemispheres"):
+    with pytest.raises(InvalidParameterError, match="hemispheres"):
         MeshConv(1, 1, hemispheres="middle", operators=[ops(1)])
-    with pytest.raises(DataValidationError, match="level or explicit operators"):
+    with pytest.raises(InvalidParameterError, match="level or explicit operators"):
         MeshConv(1, 1)
 
 
@@ -355,15 +355,15 @@ def test_pool_gradients_flow_and_validation():
     x = torch.randn(1, 1, 162, requires_grad=True)
     pool(x).sum().backward()
     assert int(torch.count_nonzero(x.grad)) > 0
-    with pytest.raises(DataValidationError, match="mode"):
+    with pytest.raises(InvalidParameterError, match="mode"):
         MeshPool(2, "median", "left", faces=[f])
-    with pytest.raises(DataValidationError, match="level must be 1"):
+    with pytest.raises(InvalidParameterError, match="level must be 1"):
         MeshPool(0, "max", "left", faces=[f])
     with pytest.raises(DataValidationError, match="faces"):
         MeshPool(3, "max", "left", faces=[f])  # level-2 faces for a level-3 pool
     with pytest.raises(VertexCountError):
         pool(torch.randn(1, 1, 163))
-    with pytest.raises(DataValidationError, match="level must be 0..6"):
+    with pytest.raises(InvalidParameterError, match="level must be 0..6"):
         MeshUnpool(7, "left", faces=[f])
 
 
@@ -385,7 +385,7 @@ def test_mesh_norm_kinds(kind):
         torch.testing.assert_close(y.mean(2), torch.zeros(5, 4), atol=1e-5, rtol=0)
     elif kind == "none":
         assert torch.equal(y, x)
-    with pytest.raises(DataValidationError, match="kind"):
+    with pytest.raises(InvalidParameterError, match="kind"):
         mesh_norm("weird", 4)
 
 

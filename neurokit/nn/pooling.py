@@ -25,10 +25,11 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
-from neurokit.exceptions import DataValidationError, MeshUnavailableError
+from neurokit.exceptions import DataValidationError, InvalidParameterError, MeshUnavailableError
 from neurokit.mesh.levels import check_level, n_vertices
 from neurokit.nn._layout import check_input, resolve_hemispheres
 from neurokit.nn._sparse import csr_pair, sparse_apply
+from neurokit.validation import check_option
 
 POOL_MODES = ("max", "mean")
 
@@ -82,7 +83,7 @@ def pooling_neighbourhoods(fine_faces: np.ndarray, fine_level: int) -> np.ndarra
     """
     fine_level = check_level(fine_level, "fine_level")
     if fine_level < 1:
-        raise DataValidationError("fine_level must be at least 1 to pool to a coarser level")
+        raise InvalidParameterError("fine_level must be at least 1 to pool to a coarser level")
     faces = _check_faces(fine_faces, fine_level, "fine_faces")
     n_coarse = n_vertices(fine_level - 1)
     edges = _edges(faces)
@@ -126,7 +127,7 @@ def interpolation_parents(fine_faces: np.ndarray, fine_level: int) -> np.ndarray
     """
     fine_level = check_level(fine_level, "fine_level")
     if fine_level < 1:
-        raise DataValidationError("fine_level must be at least 1 to have parent edges")
+        raise InvalidParameterError("fine_level must be at least 1 to have parent edges")
     faces = _check_faces(fine_faces, fine_level, "fine_faces")
     n_coarse, n_fine = n_vertices(fine_level - 1), n_vertices(fine_level)
     edges = _edges(faces)
@@ -214,10 +215,8 @@ class MeshPool(nn.Module):
         super().__init__()
         self.level = check_level(level)
         if self.level < 1:
-            raise DataValidationError("MeshPool: level must be 1..7 (the output is level - 1)")
-        if mode not in POOL_MODES:
-            raise DataValidationError(f"MeshPool: mode must be one of {POOL_MODES}, got {mode!r}")
-        self.mode = mode
+            raise InvalidParameterError("MeshPool: level must be 1..7 (the output is level - 1)")
+        self.mode = check_option(mode, "MeshPool: mode", POOL_MODES)
         self.hemispheres = resolve_hemispheres(hemispheres)
         n_fine, n_coarse = n_vertices(self.level), n_vertices(self.level - 1)
         rings, valid = [], []
@@ -275,7 +274,7 @@ class MeshUnpool(nn.Module):
         super().__init__()
         self.level = check_level(level)
         if self.level >= 7:
-            raise DataValidationError("MeshUnpool: level must be 0..6 (the output is level + 1)")
+            raise InvalidParameterError("MeshUnpool: level must be 0..6 (the output is level + 1)")
         self.hemispheres = resolve_hemispheres(hemispheres)
         n_fine, n_coarse = n_vertices(self.level + 1), n_vertices(self.level)
         parents = []
@@ -330,7 +329,7 @@ class MeshUpsample(nn.Module):
         super().__init__()
         self.level, self.target_level = check_level(level), check_level(target_level, "target_level")
         if self.level > self.target_level:
-            raise DataValidationError(f"MeshUpsample: level ({level}) must not exceed target_level ({target_level})")
+            raise InvalidParameterError(f"MeshUpsample: level ({level}) must not exceed target_level ({target_level})")
         self.hemispheres = resolve_hemispheres(hemispheres)
         n_hemi = len(self.hemispheres)
         self.n_in, self.n_out = n_hemi * n_vertices(self.level), n_hemi * n_vertices(self.target_level)
