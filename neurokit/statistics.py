@@ -47,7 +47,7 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 
 from neurokit.exceptions import DataValidationError, InvalidParameterError, NonFiniteDataError
-from neurokit.validation import check_int, check_option, check_real, is_integer
+from neurokit.validation import check_bool, check_int, check_option, check_real, is_integer
 
 __all__ = [
     "BootstrapCI",
@@ -349,6 +349,7 @@ def _distributions(
     for i, s in enumerate(statistics):
         if not callable(s):
             raise InvalidParameterError(f"statistic {i} must be callable, got {type(s).__name__}")
+    check_bool(progress, "progress")
     arrays, n_items = _validate(arrays, axis, n_boot, seed)
     fast = [hasattr(s, "resampled") for s in statistics]
     if any(fast) and axis not in (0, -arrays[0].ndim):
