@@ -11,6 +11,7 @@ This package sits at the bottom of the toolkit: it imports only
 """
 
 from kernels.dispatch import (
+    BACKENDS,
     MAX_TRITON_HEAD_DIM,
     SIGMOID_IMPLS,
     TORCH_DTYPES,
@@ -32,6 +33,7 @@ __all__ = [
     "TRITON_DTYPES",
     "TORCH_DTYPES",
     "MAX_TRITON_HEAD_DIM",
+    "BACKENDS",
     "SIGMOID_IMPLS",
     "SigmoidSelfAttention",
     "SigmoidCrossAttention",

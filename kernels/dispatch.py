@@ -213,9 +213,11 @@ def sigmoid_attention(
     Raises
     ------
     DataValidationError
-        On wrong shapes, dtypes or devices, a non-scalar ``bias`` or
-        ``scale``, an unknown ``sigmoid_impl``, or a ``backend`` that cannot
-        run these tensors.
+        On wrong shapes, dtypes or devices, or a ``backend`` that cannot run
+        these tensors.
+    InvalidParameterError
+        On a non-scalar or non-finite ``bias`` or ``scale``, a ``causal`` that
+        is not a bool, an unknown ``sigmoid_impl`` or ``backend``.
 
     Notes
     -----

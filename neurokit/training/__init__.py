@@ -1,8 +1,13 @@
-"""The shared training loop: AdamW + schedule, early stopping, checkpoints, resume, DDP.
+"""The shared training loop: AdamW + schedule, early stopping, per-epoch training states, exact resume, DDP.
 
-Run data-parallel with ``torchrun --nproc_per_node N -m neurokit.training ...``
-(see ``python -m neurokit.training --help``) or call :class:`Trainer` from a
-script started by torchrun.
+:class:`Trainer` fits any ``torch.nn.Module``; with a ``run_dir`` it writes
+the run's training state after every epoch (:func:`save_training_state`:
+model, optimizer, scheduler, RNG and trainer state, safetensors + JSON) so a
+killed run resumes exactly. Finished models are saved with
+:mod:`neurokit.checkpoints` instead. Run data-parallel with
+``torchrun --nproc_per_node N -m neurokit.training ...`` (see
+``python -m neurokit.training --help``) or call :class:`Trainer` from a script
+started by torchrun.
 """
 
 from neurokit.training.distributed import DistributedContext, init_distributed
