@@ -7,10 +7,11 @@ PyTorch implementation with the same results. The modules built on it
 (self-attention, cross-attention, transformer block) take (batch, seq, dim).
 
 This package sits at the bottom of the toolkit: it imports only
-``neurokit.exceptions`` from the rest of it.
+``neurokit.exceptions`` and ``neurokit.validation`` from the rest of it.
 """
 
 from kernels.dispatch import (
+    BACKENDS,
     MAX_TRITON_HEAD_DIM,
     SIGMOID_IMPLS,
     TORCH_DTYPES,
@@ -32,6 +33,7 @@ __all__ = [
     "TRITON_DTYPES",
     "TORCH_DTYPES",
     "MAX_TRITON_HEAD_DIM",
+    "BACKENDS",
     "SIGMOID_IMPLS",
     "SigmoidSelfAttention",
     "SigmoidCrossAttention",

@@ -20,16 +20,18 @@ from __future__ import annotations
 
 import importlib.util
 import math
-import numbers
 import os
 from typing import Literal
 
 import torch
 
 from kernels.torch_sigmoid import SIGMOID_IMPLS, SigmoidImpl, sigmoid_attention_torch
-from neurokit.exceptions import DataValidationError
+from neurokit.exceptions import DataValidationError, InvalidParameterError
+from neurokit.validation import check_bool, check_option, check_real
 
 Backend = Literal["auto", "triton", "torch"]
+#: The accepted ``backend`` values.
+BACKENDS = ("auto", "triton", "torch")
 
 TRITON_DTYPES = (torch.float16, torch.bfloat16, torch.float32)
 """Dtypes the Triton kernels accept."""
@@ -112,19 +114,13 @@ def _check_inputs(q, k, v, key_padding_mask) -> None:
 def _as_float(value, name: str) -> float:
     if isinstance(value, torch.Tensor):
         if value.numel() != 1:
-            raise DataValidationError(f"{name} must be a scalar, got a tensor of shape {tuple(value.shape)}")
+            raise InvalidParameterError(f"{name} must be a scalar, got a tensor of shape {tuple(value.shape)}")
         value = value.item()
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise DataValidationError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise DataValidationError(f"{name} must be finite, got {value}")
-    return value
+    return check_real(value, name)
 
 
 def _choose_backend(backend: str, q: torch.Tensor) -> str:
-    if backend not in ("auto", "triton", "torch"):
-        raise DataValidationError(f"backend must be 'auto', 'triton' or 'torch', got {backend!r}")
+    check_option(backend, "backend", BACKENDS)
     triton_ok = (
         triton_available()
         and q.dtype in TRITON_DTYPES
@@ -217,9 +213,11 @@ def sigmoid_attention(
     Raises
     ------
     DataValidationError
-        On wrong shapes, dtypes or devices, a non-scalar ``bias`` or
-        ``scale``, an unknown ``sigmoid_impl``, or a ``backend`` that cannot
-        run these tensors.
+        On wrong shapes, dtypes or devices, or a ``backend`` that cannot run
+        these tensors.
+    InvalidParameterError
+        On a non-scalar or non-finite ``bias`` or ``scale``, a ``causal`` that
+        is not a bool, an unknown ``sigmoid_impl`` or ``backend``.
 
     Notes
     -----
@@ -231,10 +229,8 @@ def sigmoid_attention(
     head_dim, n_keys = q.shape[-1], k.shape[2]
     scale = 1.0 / math.sqrt(head_dim) if scale is None else _as_float(scale, "scale")
     bias = -math.log(n_keys) if bias is None else _as_float(bias, "bias")
-    if not isinstance(causal, bool):
-        raise DataValidationError(f"causal must be a bool, got {causal!r}")
-    if sigmoid_impl not in SIGMOID_IMPLS:
-        raise DataValidationError(f"sigmoid_impl must be 'exact' or 'tanh', got {sigmoid_impl!r}")
+    causal = check_bool(causal, "causal")
+    check_option(sigmoid_impl, "sigmoid_impl", SIGMOID_IMPLS)
     chosen = _choose_backend(backend, q)
     if chosen == "triton":
         from kernels.triton_sigmoid import sigmoid_attention_triton
@@ -250,6 +246,7 @@ def sigmoid_attention(
 
 
 __all__ = [
+    "BACKENDS",
     "Backend",
     "SIGMOID_IMPLS",
     "SigmoidImpl",

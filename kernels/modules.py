@@ -21,14 +21,9 @@ from typing import Literal
 import torch
 from torch import nn
 
-from kernels.dispatch import SIGMOID_IMPLS, Backend, SigmoidImpl, sigmoid_attention
-from neurokit.exceptions import DataValidationError
-
-
-def _check_positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise DataValidationError(f"{name} must be a positive integer, got {value!r}")
-    return value
+from kernels.dispatch import BACKENDS, SIGMOID_IMPLS, Backend, SigmoidImpl, sigmoid_attention
+from neurokit.exceptions import DataValidationError, InvalidParameterError
+from neurokit.validation import check_bool, check_int, check_option, check_real
 
 
 def _check_sequence(x: torch.Tensor, dim: int, name: str) -> None:
@@ -55,26 +50,27 @@ class _MultiHeadSigmoidAttention(nn.Module):
         sigmoid_impl: SigmoidImpl,
     ) -> None:
         super().__init__()
-        dim = _check_positive_int(dim, "dim")
-        num_heads = _check_positive_int(num_heads, "num_heads")
-        num_kv_heads = num_heads if num_kv_heads is None else _check_positive_int(num_kv_heads, "num_kv_heads")
-        context_dim = dim if context_dim is None else _check_positive_int(context_dim, "context_dim")
+        dim = check_int(dim, "dim", minimum=1)
+        num_heads = check_int(num_heads, "num_heads", minimum=1)
+        num_kv_heads = num_heads if num_kv_heads is None else check_int(num_kv_heads, "num_kv_heads", minimum=1)
+        context_dim = dim if context_dim is None else check_int(context_dim, "context_dim", minimum=1)
         if dim % num_heads:
-            raise DataValidationError(f"dim ({dim}) must be divisible by num_heads ({num_heads})")
+            raise InvalidParameterError(f"dim ({dim}) must be divisible by num_heads ({num_heads})")
         if num_heads % num_kv_heads:
-            raise DataValidationError(
+            raise InvalidParameterError(
                 f"num_heads ({num_heads}) must be a multiple of num_kv_heads ({num_kv_heads})"
             )
-        if backend not in ("auto", "triton", "torch"):
-            raise DataValidationError(f"backend must be 'auto', 'triton' or 'torch', got {backend!r}")
-        if sigmoid_impl not in SIGMOID_IMPLS:
-            raise DataValidationError(f"sigmoid_impl must be 'exact' or 'tanh', got {sigmoid_impl!r}")
+        qk_norm = check_bool(qk_norm, "qk_norm")
+        qkv_bias = check_bool(qkv_bias, "qkv_bias")
+        check_real(attn_bias, "attn_bias", allow_none=True)
+        backend = check_option(backend, "backend", BACKENDS)
+        sigmoid_impl = check_option(sigmoid_impl, "sigmoid_impl", SIGMOID_IMPLS)
         self.dim = dim
         self.num_heads = num_heads
         self.num_kv_heads = num_kv_heads
         self.head_dim = dim // num_heads
         self.attn_bias = attn_bias
-        self.causal = bool(causal)
+        self.causal = check_bool(causal, "causal")
         self.backend = backend
         self.sigmoid_impl = sigmoid_impl
         self.q_proj = nn.Linear(dim, dim, bias=qkv_bias)
@@ -351,11 +347,10 @@ class SigmoidTransformerBlock(nn.Module):
         sigmoid_impl: SigmoidImpl = "exact",
     ) -> None:
         super().__init__()
-        if norm not in ("hybrid", "layerscale"):
-            raise DataValidationError(f"norm must be 'hybrid' or 'layerscale', got {norm!r}")
-        if not (isinstance(mlp_ratio, (int, float)) and mlp_ratio > 0):
-            raise DataValidationError(f"mlp_ratio must be a positive number, got {mlp_ratio!r}")
-        dim = _check_positive_int(dim, "dim")
+        norm = check_option(norm, "norm", ("hybrid", "layerscale"))
+        check_real(mlp_ratio, "mlp_ratio", minimum=0, include_minimum=False)
+        check_real(layerscale_init, "layerscale_init")
+        dim = check_int(dim, "dim", minimum=1)
         self.dim = dim
         self.norm = norm
         self.self_attn = SigmoidSelfAttention(

@@ -53,14 +53,14 @@ images with the same bootstrap seed (hence the same resamples, so paired):
 from __future__ import annotations
 
 import math
-import numbers
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Union
 
-from neurokit.exceptions import DataValidationError, InvalidParameterError
+from neurokit.exceptions import DataValidationError
 from neurokit.statistics import BootstrapDistribution, combine_seeds
+from neurokit.validation import check_real, is_real
 
 __all__ = ["Claim", "KINDS", "check_claims", "summarize_claims"]
 
@@ -75,7 +75,7 @@ Estimate = Union[BootstrapDistribution, Sequence[BootstrapDistribution]]
 
 
 def _number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if not is_real(value):
         raise DataValidationError(f"{where}: expected a number, got {value!r}")
     value = float(value)
     if not math.isfinite(value):
@@ -381,8 +381,7 @@ class Claim:
         default 0.05), as :func:`neurokit.statistics.equivalence_test`.
         Other parameters as in :meth:`not_below`.
         """
-        if not (isinstance(alpha, (int, float)) and 0.0 < alpha < 0.5):
-            raise InvalidParameterError(f"alpha must be in (0, 0.5), got {alpha!r}")
+        check_real(alpha, "alpha", minimum=0, maximum=0.5, include_minimum=False, include_maximum=False)
         return cls._build("equivalent", id, statement, claim, baselines, against, confidence, margin, note,
                           difference_confidence=1.0 - 2.0 * alpha)
 
@@ -399,14 +398,11 @@ class Claim:
         missing = [a for a in against if a not in baselines]
         if missing:
             raise DataValidationError(f"{where}: against names {missing}, not among the baselines {list(baselines)}")
-        bad_margin = isinstance(margin, bool) or not isinstance(margin, numbers.Real) or not math.isfinite(margin)
-        if margin is not None and (bad_margin or margin < 0 or (kind == "equivalent" and margin == 0)):
-            raise InvalidParameterError(f"{where}: margin must be a finite number "
-                                        f"{'> 0' if kind == 'equivalent' else '>= 0'}, got {margin!r}")
+        check_real(margin, f"{where}: margin", minimum=0, include_minimum=kind != "equivalent", allow_none=True)
         difference_confidence = confidence if difference_confidence is None else difference_confidence
         summaries, differences = {}, {}
         for name, baseline in baselines.items():
-            if isinstance(baseline, numbers.Real) and not isinstance(baseline, bool):
+            if is_real(baseline):
                 fixed = _number(baseline, f"{where}: baselines[{name!r}]")
                 summaries[name] = {"value": fixed, "ci": [fixed, fixed]}
                 shifted = BootstrapDistribution(combined.value - fixed, combined.samples - fixed,

@@ -14,6 +14,7 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 
 from neurokit.exceptions import DataValidationError
+from neurokit.validation import check_option
 
 __all__ = [
     "pearson_r",
@@ -88,8 +89,7 @@ def pearson_r(
     NaN in the inputs propagate to the targets they occur in.
     """
     was_1d = np.ndim(y_true) == 1 if not _is_torch(y_true) else y_true.ndim == 1
-    if zero_variance not in ("zero", "nan"):
-        raise DataValidationError(f"zero_variance must be 'zero' or 'nan', got {zero_variance!r}")
+    check_option(zero_variance, "zero_variance", ("zero", "nan"))
     a, b, torch_in = _pair(y_true, y_pred, "pearson_r")
     a = a - a.mean(0)
     b = b - b.mean(0)
@@ -358,8 +358,7 @@ def two_way_identification(
     TwoWayIdentification
         ``(per_sample, mean)``.
     """
-    if metric not in ("correlation", "cosine", "euclidean"):
-        raise DataValidationError(f"metric must be 'correlation', 'cosine' or 'euclidean', got {metric!r}")
+    check_option(metric, "metric", ("correlation", "cosine", "euclidean"))
 
     def as_np(x: Any, name: str) -> np.ndarray:
         x = x.detach().cpu().double().numpy() if _is_torch(x) else np.asarray(x, dtype=np.float64)

@@ -18,12 +18,15 @@ from typing import Any
 
 import numpy as np
 
-from neurokit.exceptions import DataValidationError, VertexCountError
+from neurokit.exceptions import DataValidationError, InvalidParameterError, VertexCountError
 from neurokit.io.atomic import atomic_path
-from neurokit.mesh.hierarchy import BUNDLED_LEVEL, downsample, resolve_freesurfer_dir, upsample
+from neurokit.mesh.freesurfer import resolve_freesurfer_dir
 from neurokit.mesh.levels import check_level, n_vertices
+from neurokit.mesh.resampling import downsample, upsample
+from neurokit.mesh.subdivision import BUNDLED_LEVEL
 from neurokit.mesh.surfaces import SURFACE_KINDS, anatomical_surface, surface_map
 from neurokit.surface_data import SurfaceData
+from neurokit.validation import check_option
 
 #: Views nilearn understands for a static plot.
 VIEWS = ("lateral", "medial", "dorsal", "ventral", "anterior", "posterior")
@@ -34,8 +37,7 @@ def _prepare(
     values: Any, level: int | None, hemi: str, freesurfer_dir: Any
 ) -> tuple[dict[str, np.ndarray], int, Path | None]:
     """Per-hemisphere float64 values at the display level, the level, and the FreeSurfer dir used."""
-    if hemi not in _HEMI_CHOICES:
-        raise DataValidationError(f"hemi must be one of {_HEMI_CHOICES}, got {hemi!r}")
+    check_option(hemi, "hemi", _HEMI_CHOICES)
     if isinstance(values, SurfaceData):
         if values.n_samples != 1:
             raise DataValidationError(
@@ -97,7 +99,7 @@ def _prepare(
 
 def _color_limits(per_hemi: dict[str, np.ndarray], vmin: float | None, vmax: float | None) -> tuple[float, float]:
     if vmin is not None and vmax is not None and vmin >= vmax:
-        raise DataValidationError(f"vmin ({vmin}) must be smaller than vmax ({vmax})")
+        raise InvalidParameterError(f"vmin ({vmin}) must be smaller than vmax ({vmax})")
     finite = np.concatenate([v[np.isfinite(v)] for v in per_hemi.values()])
     if finite.size == 0:
         raise DataValidationError("values are all NaN or infinite; nothing to plot")
@@ -115,12 +117,6 @@ def _color_limits(per_hemi: dict[str, np.ndarray], vmin: float | None, vmax: flo
         pad = 0.5 * max(abs(vmin), 1.0)
         vmin, vmax = vmin - pad, vmax + pad
     return float(vmin), float(vmax)
-
-
-def _check_surface(surface: str) -> str:
-    if surface not in SURFACE_KINDS:
-        raise DataValidationError(f"surface must be one of {tuple(SURFACE_KINDS)}, got {surface!r}")
-    return surface
 
 
 def _background(hemi: str, level: int, subject: Path | None) -> np.ndarray | None:
@@ -204,8 +200,10 @@ def plot_surface_map(
     ------
     VertexCountError
         ``values`` do not have an fsaverage vertex count (or disagree with ``level``).
+    InvalidParameterError
+        Bad ``hemi``, ``view``, ``surface``, or ``vmin >= vmax``.
     DataValidationError
-        Bad ``hemi``, ``view``, ``surface``, or all-NaN values.
+        All-NaN values.
     MeshUnavailableError
         A surface cannot be loaded.
     """
@@ -213,9 +211,8 @@ def plot_surface_map(
     from matplotlib.figure import Figure
     from nilearn.plotting import plot_surf_stat_map
 
-    if view not in VIEWS:
-        raise DataValidationError(f"view must be one of {VIEWS}, got {view!r}")
-    surface = _check_surface(surface)
+    check_option(view, "view", VIEWS)
+    surface = check_option(surface, "surface", SURFACE_KINDS)
     per_hemi, level, subject = _prepare(values, level, hemi, freesurfer_dir)
     lo, hi = _color_limits(per_hemi, vmin, vmax)
     shown = list(per_hemi)
@@ -287,7 +284,7 @@ def view_surface_map(
             "view_surface_map needs the optional package plotly (nilearn's interactive engine): "
             "pip install plotly; plot_surface_map draws static figures without it"
         ) from exc
-    surface = _check_surface(surface)
+    surface = check_option(surface, "surface", SURFACE_KINDS)
     per_hemi, level, subject = _prepare(values, level, hemi, freesurfer_dir)
     lo, hi = _color_limits(per_hemi, vmin, vmax)
     coords, faces, data, bg = [], [], [], []

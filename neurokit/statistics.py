@@ -47,6 +47,7 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 
 from neurokit.exceptions import DataValidationError, InvalidParameterError, NonFiniteDataError
+from neurokit.validation import check_bool, check_int, check_option, check_real, is_integer
 
 __all__ = [
     "BootstrapCI",
@@ -193,7 +194,7 @@ class BootstrapDistribution:
             raise DataValidationError(f"BootstrapDistribution: 'samples' must be at least {_MIN_BOOT} finite "
                                       "numbers and 'value' finite")
         ints = [data[k] for k in ("seed", "n_items")]
-        if any(v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0) for v in ints):
+        if any(v is not None and (not is_integer(v) or v < 0) for v in ints):
             raise DataValidationError(f"BootstrapDistribution: 'seed' and 'n_items' must be ints or null, got {ints}")
         return cls(value, samples, *ints)
 
@@ -230,14 +231,9 @@ class PearsonStatistic:
     """
 
     def __init__(self, reduce: Literal["median", "mean"] = "median", *, true: int = 0, pred: int = 1) -> None:
-        if reduce not in ("median", "mean"):
-            raise InvalidParameterError(f"PearsonStatistic: reduce must be 'median' or 'mean', got {reduce!r}")
-        for name, value in (("true", true), ("pred", pred)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise InvalidParameterError(f"PearsonStatistic: {name} must be a non-negative int, got {value!r}")
-        self.reduce = reduce
-        self.true = true
-        self.pred = pred
+        self.reduce = check_option(reduce, "PearsonStatistic: reduce", ("median", "mean"))
+        self.true = check_int(true, "PearsonStatistic: true", minimum=0)
+        self.pred = check_int(pred, "PearsonStatistic: pred", minimum=0)
 
     def __repr__(self) -> str:
         return f"PearsonStatistic(reduce={self.reduce!r}, true={self.true}, pred={self.pred})"
@@ -296,24 +292,18 @@ class PearsonStatistic:
 
 
 def _check_tost(margin: Any, alpha: Any) -> None:
-    if isinstance(margin, bool) or not (isinstance(margin, (int, float, np.floating)) and np.isfinite(margin)
-                                        and margin > 0):
-        raise InvalidParameterError(f"margin must be a positive finite number, got {margin!r}")
-    if isinstance(alpha, bool) or not (isinstance(alpha, (int, float, np.floating)) and 0.0 < alpha < 0.5):
-        raise InvalidParameterError(f"alpha must be in (0, 0.5), got {alpha!r}")
+    check_real(margin, "margin", minimum=0, include_minimum=False)
+    check_real(alpha, "alpha", minimum=0, maximum=0.5, include_minimum=False, include_maximum=False)
 
 
 def _check_confidence(confidence: Any, name: str) -> None:
-    if not (isinstance(confidence, (int, float, np.floating)) and not isinstance(confidence, bool)
-            and 0.0 < confidence < 1.0):
-        raise InvalidParameterError(f"{name} must be a number in (0, 1), got {confidence!r}")
+    check_real(confidence, name, minimum=0, maximum=1, include_minimum=False, include_maximum=False)
 
 
 def _validate(arrays: Sequence[Any], axis: int, n_boot: int, seed: Any) -> tuple[list[np.ndarray], int]:
-    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < _MIN_BOOT:
-        raise InvalidParameterError(f"n_boot must be an integer >= {_MIN_BOOT}, got {n_boot!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InvalidParameterError(f"seed must be a non-negative integer, got {seed!r}")
+    check_int(n_boot, "n_boot", minimum=_MIN_BOOT)
+    check_int(seed, "seed", minimum=0)
+    check_int(axis, "axis")
     if not arrays:
         raise DataValidationError("arrays: the statistic needs at least one array to resample")
     out: list[np.ndarray] = []
@@ -359,6 +349,7 @@ def _distributions(
     for i, s in enumerate(statistics):
         if not callable(s):
             raise InvalidParameterError(f"statistic {i} must be callable, got {type(s).__name__}")
+    check_bool(progress, "progress")
     arrays, n_items = _validate(arrays, axis, n_boot, seed)
     fast = [hasattr(s, "resampled") for s in statistics]
     if any(fast) and axis not in (0, -arrays[0].ndim):

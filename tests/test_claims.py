@@ -159,7 +159,7 @@ def test_constructor_input_errors(models):
         Claim.greater_than("a", "x.", [0.5, 0.6], {"worse": models["worse"]})
     with pytest.raises(DataValidationError, match="has 5 seeds"):
         Claim.greater_than("a", "x.", models["good"], {"worse": models["worse"] * 2 + models["same"]})
-    with pytest.raises(InvalidParameterError, match="margin must be a finite number >= 0"):
+    with pytest.raises(InvalidParameterError, match="margin must be a finite real number >= 0"):
         Claim.not_below("a", "x.", models["good"], {"worse": models["worse"]}, margin=-0.1)
     with pytest.raises(InvalidParameterError, match="> 0"):
         Claim.equivalent("a", "x.", models["good"], {"worse": models["worse"]}, margin=0.0)

@@ -15,7 +15,7 @@ from kernels.torch_sigmoid import (
     sigmoid_attention_naive,
     sigmoid_attention_torch,
 )
-from neurokit.exceptions import DataValidationError, NeurokitError
+from neurokit.exceptions import DataValidationError, InvalidParameterError
 
 
 def _inputs(batch, heads, kv_heads, n_q, n_k, dim, dtype=torch.float64, seed=0, grad=False):
@@ -196,12 +196,12 @@ def test_auto_uses_torch_on_cpu(monkeypatch):
     assert calls and calls[0]["scale"] == 0.5
 
 
-def _bad(msg_part, **overrides):
+def _bad(msg_part, error=DataValidationError, **overrides):
     q, k, v = _inputs(2, 4, 2, 5, 6, 8, dtype=torch.float32)
     args = dict(q=q, k=k, v=v)
     args.update(overrides)
     kw = {key: args.pop(key) for key in list(args) if key not in ("q", "k", "v")}
-    with pytest.raises(DataValidationError, match=msg_part):
+    with pytest.raises(error, match=msg_part):
         sigmoid_attention(args["q"], args["k"], args["v"], **kw)
 
 
@@ -215,12 +215,13 @@ def test_validation_errors_name_the_argument():
     _bad("float16, bfloat16, float32 or float64", q=q.int(), k=k.int(), v=v.int())
     _bad("key_padding_mask must be a bool", key_padding_mask=torch.zeros(2, 6))
     _bad(r"key_padding_mask must have shape \(batch, n_keys\)", key_padding_mask=torch.zeros(2, 5, dtype=torch.bool))
-    _bad("backend must be", backend="cuda")
-    _bad("bias must be a real number", bias="big")
-    _bad("scale must be finite", scale=float("nan"))
-    _bad("causal must be a bool", causal=1)
-    _bad("sigmoid_impl must be 'exact' or 'tanh'", sigmoid_impl="fast")
-    with pytest.raises(NeurokitError):
+    # bad parameters (not bad data) raise InvalidParameterError
+    _bad("backend must be", InvalidParameterError, backend="cuda")
+    _bad("bias must be a finite real number", InvalidParameterError, bias="big")
+    _bad("scale must be a finite real number", InvalidParameterError, scale=float("nan"))
+    _bad("causal must be True or False", InvalidParameterError, causal=1)
+    _bad(r"sigmoid_impl must be one of \['exact', 'tanh'\]", InvalidParameterError, sigmoid_impl="fast")
+    with pytest.raises(InvalidParameterError, match="bias must be a scalar"):
         sigmoid_attention(q, k, v, bias=torch.ones(3))
 
 

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from kernels import SigmoidCrossAttention, SigmoidSelfAttention, SigmoidTransformerBlock
-from neurokit.exceptions import DataValidationError
+from neurokit.exceptions import DataValidationError, InvalidParameterError
 
 
 @pytest.fixture(autouse=True)
@@ -107,17 +107,17 @@ def test_padding_mask_hides_padded_tokens():
 
 
 def test_modules_validate_configuration_and_inputs():
-    with pytest.raises(DataValidationError, match="divisible by num_heads"):
+    with pytest.raises(InvalidParameterError, match="divisible by num_heads"):
         SigmoidSelfAttention(30, 4)
-    with pytest.raises(DataValidationError, match="multiple of num_kv_heads"):
+    with pytest.raises(InvalidParameterError, match="multiple of num_kv_heads"):
         SigmoidSelfAttention(32, 4, num_kv_heads=3)
-    with pytest.raises(DataValidationError, match="num_heads must be a positive integer"):
+    with pytest.raises(InvalidParameterError, match="num_heads must be a positive integer"):
         SigmoidSelfAttention(32, 0)
-    with pytest.raises(DataValidationError, match="backend"):
+    with pytest.raises(InvalidParameterError, match="backend"):
         SigmoidCrossAttention(32, 4, backend="gpu")
-    with pytest.raises(DataValidationError, match="norm must be"):
+    with pytest.raises(InvalidParameterError, match="norm must be"):
         SigmoidTransformerBlock(32, 4, norm="post")
-    with pytest.raises(DataValidationError, match="sigmoid_impl must be"):
+    with pytest.raises(InvalidParameterError, match="sigmoid_impl must be"):
         SigmoidSelfAttention(32, 4, sigmoid_impl="fast")
     attn = SigmoidSelfAttention(32, 4)
     with pytest.raises(DataValidationError, match=r"x must have shape \(batch, seq, 32\)"):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from neurokit.exceptions import DataValidationError, VertexCountError
+from neurokit.exceptions import DataValidationError, InvalidParameterError, VertexCountError
 from neurokit.mesh.levels import n_vertices
 from neurokit.nn import MeshConv, MeshUnpool, MeshUpsample, VertexReadout, interpolation_matrix
 
@@ -39,7 +39,7 @@ def test_vertex_readout_of_shared_features_equals_the_expanded_readout():
 
 
 def test_vertex_readout_validation():
-    with pytest.raises(DataValidationError, match="channels"):
+    with pytest.raises(InvalidParameterError, match="channels"):
         VertexReadout(0, 10)
     with pytest.raises(VertexCountError):
         VertexReadout(2, 10)(torch.zeros(1, 2, 11))
@@ -71,5 +71,5 @@ def test_upsample_equals_chained_unpooling_and_backpropagates():
     # every coarse value is spread with total weight = number of fine vertices it reaches (weights sum per row to 1)
     assert torch.isclose(x.grad.sum(), torch.tensor(2 * 4 * 2.0 * n_vertices(3)))
     assert torch.equal(MeshUpsample(2, 2)(x.detach()[:, :, :0].new_ones(1, 1, 2 * n_vertices(2))), torch.ones(1, 1, 2 * n_vertices(2)))
-    with pytest.raises(DataValidationError, match="target_level"):
+    with pytest.raises(InvalidParameterError, match="target_level"):
         MeshUpsample(3, 2)

@@ -8,7 +8,8 @@ import torch
 
 from neurokit import SurfaceData
 from neurokit.exceptions import DataValidationError, MeshUnavailableError, NeurokitError, VertexCountError
-from neurokit.mesh import hierarchy
+from neurokit.mesh import hierarchy, subdivision
+from neurokit.mesh.cache import mesh_cache_path
 from neurokit.mesh.hierarchy import (
     HemisphereMesh,
     downsample,
@@ -78,14 +79,14 @@ def test_subdivision_reproduces_nilearn_level5_exactly():
     """Rebuilding level 5 from level 4 gives nilearn's faces and vertex order exactly."""
     level4 = fsaverage_hemisphere(4, "left")
     faces5, parents5 = subdivide(level4.faces, level4.n_vertices)
-    bundled_vertices, bundled_faces = hierarchy._bundled_sphere("left")
+    bundled_vertices, bundled_faces = subdivision.bundled_sphere("left")
     np.testing.assert_array_equal(faces5, bundled_faces)
     # the new vertices, in order, at the normalised midpoints FreeSurfer stores (4 decimals)
     mid = level4.vertices[parents5[:, 0]] + level4.vertices[parents5[:, 1]]
     mid /= np.linalg.norm(mid, axis=1, keepdims=True)
     np.testing.assert_allclose(mid, bundled_vertices[level4.n_vertices :], atol=1.5e-4)
     # the generated positions (exact icosahedron, rounded like FreeSurfer) agree to a rounding unit
-    generated = hierarchy._exact_icosahedron(bundled_vertices[:12])
+    generated = subdivision.exact_icosahedron(bundled_vertices[:12])
     for k in range(1, 6):
         p = parent_edges(k)
         new = generated[p[:, 0]] + generated[p[:, 1]]
@@ -132,7 +133,7 @@ def test_disk_cache_round_trip(tmp_path):
     hierarchy.clear_cache()
     built = fsaverage_hemisphere(3, "right", cache_dir=tmp_path)
     files = list((tmp_path / "mesh").glob("*right-level3.npz"))
-    assert len(files) == 1 and not list((tmp_path / "mesh").glob(".*tmp"))
+    assert len(files) == 1 and not list((tmp_path / "mesh").glob(".*"))  # no temporaries left
     hierarchy.clear_cache()
     loaded = fsaverage_hemisphere(3, "right", cache_dir=tmp_path)
     assert loaded is not built
@@ -145,6 +146,38 @@ def test_disk_cache_round_trip(tmp_path):
     hierarchy.clear_cache()
     rebuilt = fsaverage_hemisphere(3, "right", cache_dir=tmp_path)
     np.testing.assert_array_equal(rebuilt.faces, built.faces)
+
+
+def test_cache_file_written_by_the_previous_writer_loads(tmp_path):
+    """A cache file as the previous version wrote it (plain np.savez at the same path) is read, not rebuilt."""
+    hierarchy.clear_cache()
+    built = fsaverage_hemisphere(2, "left", cache_dir=tmp_path)
+    path = mesh_cache_path(2, "left", "nilearn", tmp_path)
+    assert path.is_file()
+    marker = np.array(built.vertices)
+    marker[0] = [0.0, 0.0, 1.0]  # a value the builder would not produce, to tell reading from rebuilding
+    with open(path, "wb") as handle:
+        np.savez(handle, vertices=marker, faces=built.faces, indptr=built.indptr, indices=built.indices,
+                 parent_edges=built.parent_edges)
+    hierarchy.clear_cache()
+    loaded = fsaverage_hemisphere(2, "left", cache_dir=tmp_path)
+    np.testing.assert_array_equal(loaded.vertices, marker)
+    np.testing.assert_array_equal(loaded.parent_edges, built.parent_edges)
+    hierarchy.clear_cache()
+
+
+def test_layout_from_n_vertices_is_the_one_level_inference():
+    from neurokit.mesh import layout_from_n_vertices, level_from_n_vertices
+
+    for level in range(8):
+        n = n_vertices(level)
+        assert layout_from_n_vertices(n) == (level, False) == (level_from_n_vertices(n), False)
+        assert layout_from_n_vertices(2 * n) == (level, True)
+        assert level_from_n_vertices(2 * n, both_hemispheres=True) == level
+    with pytest.raises(VertexCountError, match="upsample"):
+        layout_from_n_vertices(100, what="upsample(data)")
+    with pytest.raises(VertexCountError, match="upsample"):
+        upsample(np.zeros(100), None, 2)
 
 
 @pytest.mark.parametrize(

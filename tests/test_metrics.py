@@ -4,7 +4,7 @@ import torch
 from scipy import stats
 from sklearn.metrics import r2_score as sk_r2
 
-from neurokit.exceptions import DataValidationError
+from neurokit.exceptions import DataValidationError, InvalidParameterError
 from neurokit.metrics import (
     ncsnr_to_noise_ceiling,
     noise_ceiling,
@@ -50,7 +50,7 @@ def test_pearson_constant_columns(yy):
     assert np.isfinite(pearson_r(y, p)[[0, 1, 3]]).all()
     with pytest.raises(DataValidationError, match="same shape"):
         pearson_r(y, p[:, :3])
-    with pytest.raises(DataValidationError, match="zero_variance"):
+    with pytest.raises(InvalidParameterError, match="zero_variance"):
         pearson_r(y, p, zero_variance="drop")
 
 
@@ -157,7 +157,7 @@ def test_two_way_identification_cases():
     # torch input and images with trailing dimensions
     tt = torch.tensor(rng.normal(size=(10, 3, 4, 4)))
     assert two_way_identification(tt, tt).mean == 1.0
-    with pytest.raises(DataValidationError, match="metric"):
+    with pytest.raises(InvalidParameterError, match="metric"):
         two_way_identification(t, t, metric="l1")
     with pytest.raises(DataValidationError, match="not finite"):
         two_way_identification(np.zeros((3, 4)), t)

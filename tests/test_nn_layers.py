@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from neurokit.exceptions import DataValidationError, VertexCountError
+from neurokit.exceptions import DataValidationError, InvalidParameterError, VertexCountError
 from neurokit.nn import (
     ChannelLayerNorm,
     DownBlock,
@@ -23,8 +23,8 @@ from neurokit.nn import (
     MeshUnpool,
     ResidualBlock,
     UpBlock,
+    interpolation_parents,
     mesh_norm,
-    parent_edges,
     pooling_neighbourhoods,
     stacked_operator,
 )
@@ -263,13 +263,13 @@ def test_meshconv_validates_inputs():
         conv(torch.randn(1, 2, 84))
     with pytest.raises(DataValidationError, match="batch, channels, vertices"):
         conv(torch.randn(2, 42))
-    with pytest.raises(DataValidationError, match="in_channels"):
+    with pytest.raises(InvalidParameterError, match="in_channels"):
         MeshConv(0, 1, operators=[ops(1)], hemispheres="left")
     with pytest.raises(DataValidationError, match="operator sets"):
         MeshConv(1, 1, hemispheres="both", operators=[ops(1)])
-    with pytest.raises(DataValidationError, match="hemispheres"):
+    with pytest.raises(InvalidParameterError, match="hemispheres"):
         MeshConv(1, 1, hemispheres="middle", operators=[ops(1)])
-    with pytest.raises(DataValidationError, match="level or explicit operators"):
+    with pytest.raises(InvalidParameterError, match="level or explicit operators"):
         MeshConv(1, 1)
 
 
@@ -293,14 +293,14 @@ def _neighbours(faces: np.ndarray, n: int) -> list[set[int]]:
     return nb
 
 
-def test_pooling_neighbourhoods_and_parent_edges_match_brute_force():
+def test_pooling_neighbourhoods_and_interpolation_parents_match_brute_force():
     v, f = mesh(3)
     nb = _neighbours(f, len(v))
     rings = pooling_neighbourhoods(f, 3)
     assert rings.shape == (162, 7)
     for i, row in enumerate(rings):
         assert row[0] == i and set(row[1:][row[1:] >= 0]) == nb[i]
-    par = parent_edges(f, 3)
+    par = interpolation_parents(f, 3)
     np.testing.assert_array_equal(par[:162], np.stack([np.arange(162)] * 2, 1))
     # each new vertex is the normalised midpoint of its parents
     mid = v[par[162:, 0]] + v[par[162:, 1]]
@@ -328,7 +328,7 @@ def test_unpool_keeps_coarse_values_and_interpolates_parents():
     y = MeshUnpool(2, "left", faces=[f])(x)
     assert y.shape == (1, 2, 642)
     torch.testing.assert_close(y[:, :, :162], x)
-    par = torch.from_numpy(parent_edges(f, 3))
+    par = torch.from_numpy(interpolation_parents(f, 3))
     torch.testing.assert_close(y[:, :, 162:], 0.5 * (x[:, :, par[162:, 0]] + x[:, :, par[162:, 1]]))
 
 
@@ -355,15 +355,15 @@ def test_pool_gradients_flow_and_validation():
     x = torch.randn(1, 1, 162, requires_grad=True)
     pool(x).sum().backward()
     assert int(torch.count_nonzero(x.grad)) > 0
-    with pytest.raises(DataValidationError, match="mode"):
+    with pytest.raises(InvalidParameterError, match="mode"):
         MeshPool(2, "median", "left", faces=[f])
-    with pytest.raises(DataValidationError, match="level must be 1"):
+    with pytest.raises(InvalidParameterError, match="level must be 1"):
         MeshPool(0, "max", "left", faces=[f])
     with pytest.raises(DataValidationError, match="faces"):
         MeshPool(3, "max", "left", faces=[f])  # level-2 faces for a level-3 pool
     with pytest.raises(VertexCountError):
         pool(torch.randn(1, 1, 163))
-    with pytest.raises(DataValidationError, match="level must be 0..6"):
+    with pytest.raises(InvalidParameterError, match="level must be 0..6"):
         MeshUnpool(7, "left", faces=[f])
 
 
@@ -385,7 +385,7 @@ def test_mesh_norm_kinds(kind):
         torch.testing.assert_close(y.mean(2), torch.zeros(5, 4), atol=1e-5, rtol=0)
     elif kind == "none":
         assert torch.equal(y, x)
-    with pytest.raises(DataValidationError, match="kind"):
+    with pytest.raises(InvalidParameterError, match="kind"):
         mesh_norm("weird", 4)
 
 
@@ -444,8 +444,10 @@ def test_with_toolkit_fsaverage_operators():
         ref = 0.5 * xs + dense(o[h].laplacian) @ xs - dense(o[h].ew_derivative) @ xs + 2 * dense(o[h].ns_derivative) @ xs
         np.testing.assert_allclose(y[h * 162 : (h + 1) * 162], ref, rtol=1e-4, atol=1e-4)
     hemi = hierarchy.fsaverage_hemisphere(3, "left")
-    par = parent_edges(np.asarray(hemi.faces), 3)  # raises if fsaverage were not nested
+    par = interpolation_parents(np.asarray(hemi.faces), 3)  # raises if fsaverage were not nested
     assert par.shape == (642, 2)
+    # read off the faces, the unpooling table agrees with the hierarchy's parent edges
+    np.testing.assert_array_equal(par[162:], hierarchy.parent_edges(3))
     # known function through the layer: d z / d(north) = cos(latitude) on the unit sphere
     v = np.array(hemi.vertices, dtype=np.float64)
     v = v / np.linalg.norm(v, axis=1, keepdims=True)

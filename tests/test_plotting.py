@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from neurokit import SurfaceData
-from neurokit.exceptions import DataValidationError, VertexCountError
+from neurokit.exceptions import DataValidationError, InvalidParameterError, VertexCountError
 from neurokit.mesh import fsaverage_hemisphere, n_vertices
 from neurokit.plotting import plot_surface_map, save_figure, view_surface_map
 
@@ -54,13 +54,13 @@ def test_plot_bad_inputs(tmp_path):
         plot_surface_map(values[:642])  # one hemisphere needs hemi='left' or 'right'
     with pytest.raises(VertexCountError):
         plot_surface_map(values, level=4)
-    with pytest.raises(DataValidationError):
+    with pytest.raises(InvalidParameterError):
         plot_surface_map(values, hemi="middle")
-    with pytest.raises(DataValidationError):
+    with pytest.raises(InvalidParameterError):
         plot_surface_map(values, view="sideways")
-    with pytest.raises(DataValidationError):
+    with pytest.raises(InvalidParameterError):
         plot_surface_map(values, surface="midthickness")
-    with pytest.raises(DataValidationError):
+    with pytest.raises(InvalidParameterError):
         plot_surface_map(values, vmin=1, vmax=0)
     with pytest.raises(DataValidationError):
         plot_surface_map(np.full(values.shape, np.nan))

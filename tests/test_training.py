@@ -17,10 +17,10 @@ from neurokit.training import (
     TrainingHistory,
     epoch_batches,
     fit_model,
-    list_checkpoints,
-    load_checkpoint,
+    list_training_states,
+    load_training_state,
     mean_pearson_r,
-    save_checkpoint,
+    save_training_state,
     shard,
 )
 from neurokit.training.state import decode, encode
@@ -105,8 +105,8 @@ def test_optimizer_state_roundtrips_through_safetensors_and_json(tmp_path):
     model(torch.randn(4, 6)).sum().backward()
     opt.step()
     state = {"optimizer": opt.state_dict(), "nan": float("nan"), "t": (1, "a")}
-    save_checkpoint(tmp_path, 1, state)
-    epoch, back = load_checkpoint(tmp_path)
+    save_training_state(tmp_path, 1, state)
+    epoch, back = load_training_state(tmp_path)
     assert epoch == 1 and back["t"] == (1, "a") and np.isnan(back["nan"])
     o = back["optimizer"]
     assert o["param_groups"][0]["betas"] == (0.8, 0.95)
@@ -121,21 +121,41 @@ def test_optimizer_state_roundtrips_through_safetensors_and_json(tmp_path):
         decode({"__tensor__": "nope"}, {})
 
 
+def test_training_state_written_by_the_previous_version_loads(tmp_path):
+    """A run folder as the previous version wrote it (files made here by hand) still resumes."""
+    import json
+
+    from safetensors.torch import save_file
+
+    folder = tmp_path / "checkpoints"
+    folder.mkdir()
+    save_file({"s.model.w": torch.arange(3.0)}, str(folder / "epoch-0002.safetensors"),
+              metadata={"format": "neurokit.training.checkpoint/1"})
+    state = {"__dict__": [["model", {"__dict__": [["w", {"__tensor__": "s.model.w"}]]}],
+                          ["patience_left", 4], ["lr", {"__float__": "inf"}]]}
+    (folder / "epoch-0002.json").write_text(json.dumps({"format": "neurokit.training.checkpoint/1", "epoch": 2,
+                                                        "state": state}))
+    assert list_training_states(tmp_path) == [2]
+    epoch, back = load_training_state(tmp_path)
+    assert epoch == 2 and back["patience_left"] == 4 and back["lr"] == float("inf")
+    assert torch.equal(back["model"]["w"], torch.arange(3.0))
+
+
 def test_checkpoints_are_pruned_and_corruption_is_reported(tmp_path):
     for e in range(1, 5):
-        save_checkpoint(tmp_path, e, {"e": e}, keep=2)
-    assert list_checkpoints(tmp_path) == [3, 4]
+        save_training_state(tmp_path, e, {"e": e}, keep=2)
+    assert list_training_states(tmp_path) == [3, 4]
     # nothing but the kept checkpoints: no temporary files left behind
     assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == [
         "epoch-0003.json", "epoch-0003.safetensors", "epoch-0004.json", "epoch-0004.safetensors"]
     (tmp_path / "checkpoints" / "epoch-0004.safetensors").write_bytes(b"garbage")
     with pytest.raises(CheckpointError, match="safetensors"):
-        load_checkpoint(tmp_path)
+        load_training_state(tmp_path)
     (tmp_path / "checkpoints" / "epoch-0003.json").write_text("{")
     with pytest.raises(CheckpointError, match="corrupt"):
-        load_checkpoint(tmp_path, 3)
+        load_training_state(tmp_path, 3)
     with pytest.raises(CheckpointError, match="no complete checkpoint"):
-        load_checkpoint(tmp_path / "empty")
+        load_training_state(tmp_path / "empty")
 
 
 # --------------------------------------------------------------------------- Trainer
@@ -221,7 +241,7 @@ def test_resume_after_a_crash_mid_epoch(tmp_path):
     run = make_model()
     with pytest.raises(Crash):
         trainer(tmp_path / "b", max_epochs=5, loss=crashing_mse).fit(run, train, val)
-    assert list_checkpoints(tmp_path / "b")[-1] == 3
+    assert list_training_states(tmp_path / "b")[-1] == 3
     run = make_model(seed=5)
     trainer(tmp_path / "b", max_epochs=5, resume=True).fit(run, train, val)
     for k, v in ref.state_dict().items():

@@ -17,7 +17,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from neurokit.training import load_checkpoint
+from neurokit.training import load_training_state
 from neurokit.training.__main__ import main
 
 pytestmark = pytest.mark.skipif(not torch.distributed.is_available(), reason="torch.distributed unavailable")
@@ -63,8 +63,8 @@ def test_two_processes_match_one_and_resume_matches_uninterrupted(arrays):
     assert out.stdout.count("paused after 2 epochs") == 1  # only rank 0 prints
     assert not (ddp / "model.safetensors").exists()
     # 61 training samples, global batch 15: shards 8/7 and a last batch of 1 (one rank idle)
-    _, s2 = load_checkpoint(single, 2)
-    _, d2 = load_checkpoint(ddp, 2)
+    _, s2 = load_training_state(single, 2)
+    _, d2 = load_training_state(ddp, 2)
     for k, v in s2["model"].items():
         torch.testing.assert_close(d2["model"][k], v, rtol=1e-5, atol=1e-6)
     run([*data, *COMMON, "--run-dir", str(ddp), "--resume"], nproc=2)

@@ -28,15 +28,10 @@ import scipy.sparse as sp
 import torch
 
 from neurokit.exceptions import DataValidationError
-from neurokit.mesh.hierarchy import (
-    HemisphereMesh,
-    atomic_save_npz,
-    cache_root,
-    check_hemi,
-    fsaverage_hemisphere,
-    load_npz,
-    resolve_freesurfer_dir,
-)
+from neurokit.mesh.cache import atomic_save_npz, cache_root, load_npz
+from neurokit.mesh.freesurfer import resolve_freesurfer_dir
+from neurokit.mesh.hemisphere import HemisphereMesh, check_hemi
+from neurokit.mesh.loader import fsaverage_hemisphere
 from neurokit.mesh.levels import check_level
 
 #: Version of the operator cache layout; bump when the operators change.
@@ -496,7 +491,7 @@ def mesh_operators(
         Icosahedron level 0..7.
     hemi : {'left', 'right'}
     freesurfer_dir, cache_dir : path-like, optional
-        As for :func:`neurokit.mesh.hierarchy.fsaverage_hemisphere`. The
+        As for :func:`neurokit.mesh.loader.fsaverage_hemisphere`. The
         operators are stored under ``<cache>/operators/``, keyed by level,
         hemisphere and a digest of the mesh geometry.
     device : torch device, optional

@@ -3,7 +3,7 @@
 Levels 0..5 come offline from the fsaverage5 files nilearn ships (pial,
 white, inflated, sphere, flat; sulc, curv, thickness, area); a coarser level
 keeps the first ``n_vertices(level)`` vertices (the hierarchy is nested) with
-the faces of :func:`neurokit.mesh.hierarchy.fsaverage_hemisphere`. Levels 6
+the faces of :func:`neurokit.mesh.loader.fsaverage_hemisphere`. Levels 6
 and 7 are read from a FreeSurfer ``fsaverage`` subject directory.
 """
 
@@ -16,13 +16,10 @@ from typing import NamedTuple
 import numpy as np
 
 from neurokit.exceptions import DataValidationError, MeshUnavailableError
-from neurokit.mesh.hierarchy import (
-    BUNDLED_LEVEL,
-    check_hemi,
-    fsaverage_hemisphere,
-    read_freesurfer_surface,
-    resolve_freesurfer_dir,
-)
+from neurokit.mesh.freesurfer import read_freesurfer_surface, resolve_freesurfer_dir
+from neurokit.mesh.hemisphere import check_hemi
+from neurokit.mesh.loader import fsaverage_hemisphere
+from neurokit.mesh.subdivision import BUNDLED_LEVEL
 from neurokit.mesh.levels import check_level, n_vertices
 
 #: Surface kinds, with nilearn's fsaverage5 key and FreeSurfer's file suffix.

@@ -7,7 +7,14 @@ weights are shared between hemispheres, operators are per hemisphere.
 
 from neurokit.nn.blocks import NORMS, ChannelLayerNorm, DownBlock, ResidualBlock, UpBlock, mesh_norm
 from neurokit.nn.meshconv import MeshConv, stacked_operator
-from neurokit.nn.pooling import MeshPool, MeshUnpool, MeshUpsample, interpolation_matrix, parent_edges, pooling_neighbourhoods
+from neurokit.nn.pooling import (
+    MeshPool,
+    MeshUnpool,
+    MeshUpsample,
+    interpolation_matrix,
+    interpolation_parents,
+    pooling_neighbourhoods,
+)
 from neurokit.nn.readout import VertexReadout
 
 __all__ = [
@@ -22,8 +29,8 @@ __all__ = [
     "UpBlock",
     "VertexReadout",
     "interpolation_matrix",
+    "interpolation_parents",
     "mesh_norm",
-    "parent_edges",
     "pooling_neighbourhoods",
     "stacked_operator",
 ]

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import torch
 
-from neurokit.exceptions import DataValidationError, VertexCountError
+from neurokit.exceptions import DataValidationError, InvalidParameterError, VertexCountError
 from neurokit.mesh.levels import HEMISPHERES
 
 
@@ -23,9 +23,12 @@ def resolve_hemispheres(hemispheres: str | Sequence[str]) -> tuple[str, ...]:
     if isinstance(hemispheres, str):
         hemis: tuple[str, ...] = HEMISPHERES if hemispheres == "both" else (hemispheres,)
     else:
-        hemis = tuple(hemispheres)
+        try:
+            hemis = tuple(hemispheres)
+        except TypeError:
+            hemis = ()
     if not hemis or any(h not in HEMISPHERES for h in hemis) or len(set(hemis)) != len(hemis):
-        raise DataValidationError(
+        raise InvalidParameterError(
             f"hemispheres must be 'both', 'left', 'right' or distinct names from {HEMISPHERES}, got {hemispheres!r}"
         )
     return hemis

@@ -16,6 +16,7 @@ from neurokit.mesh.levels import check_level
 from neurokit.nn._layout import resolve_hemispheres
 from neurokit.nn.meshconv import MeshConv
 from neurokit.nn.pooling import MeshPool, MeshUnpool
+from neurokit.validation import check_int, check_option
 
 NORMS = ("batch", "group", "layer", "instance", "none")
 
@@ -61,8 +62,8 @@ def mesh_norm(kind: str, channels: int, groups: int = 8) -> nn.Module:
     -------
     torch.nn.Module
     """
-    if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
-        raise DataValidationError(f"mesh_norm: channels must be a positive int, got {channels!r}")
+    channels = check_int(channels, "mesh_norm: channels", minimum=1)
+    kind = check_option(kind, "mesh_norm: kind", NORMS)
     if kind == "batch":
         return nn.BatchNorm1d(channels)
     if kind == "group":
@@ -73,9 +74,7 @@ def mesh_norm(kind: str, channels: int, groups: int = 8) -> nn.Module:
         return ChannelLayerNorm(channels)
     if kind == "instance":
         return nn.GroupNorm(channels, channels)
-    if kind == "none":
-        return nn.Identity()
-    raise DataValidationError(f"mesh_norm: kind must be one of {NORMS}, got {kind!r}")
+    return nn.Identity()  # kind == "none"
 
 
 class ResidualBlock(nn.Module):
@@ -188,8 +187,7 @@ class UpBlock(nn.Module):
     ) -> None:
         super().__init__()
         self.level = check_level(level)
-        if isinstance(skip_channels, bool) or not isinstance(skip_channels, int) or skip_channels < 0:
-            raise DataValidationError(f"UpBlock: skip_channels must be a non-negative int, got {skip_channels!r}")
+        skip_channels = check_int(skip_channels, "UpBlock: skip_channels", minimum=0)
         self.skip_channels = skip_channels
         self.unpool = MeshUnpool(self.level, hemispheres)
         self.block = ResidualBlock(

@@ -29,10 +29,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from neurokit.exceptions import DataValidationError, MeshUnavailableError
+from neurokit.exceptions import DataValidationError, InvalidParameterError, MeshUnavailableError
 from neurokit.mesh.levels import check_level
 from neurokit.nn._layout import check_input, resolve_hemispheres
 from neurokit.nn._sparse import block_stack, csr_pair, spmm, to_coo
+from neurokit.validation import check_int
 
 OPERATOR_NAMES = ("laplacian", "ew_derivative", "ns_derivative")
 
@@ -195,15 +196,14 @@ class MeshConv(nn.Module):
         operators: Sequence[Any] | None = None,
     ) -> None:
         super().__init__()
-        for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise DataValidationError(f"MeshConv: {name} must be a positive int, got {value!r}")
+        in_channels = check_int(in_channels, "MeshConv: in_channels", minimum=1)
+        out_channels = check_int(out_channels, "MeshConv: out_channels", minimum=1)
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.hemispheres = resolve_hemispheres(hemispheres)
         if operators is None:
             if level is None:
-                raise DataValidationError("MeshConv: give a mesh level or explicit operators")
+                raise InvalidParameterError("MeshConv: give a mesh level or explicit operators")
             self.level: int | None = check_level(level)
             operators = _load_operators(self.level, self.hemispheres)
         else:

@@ -25,20 +25,21 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
-from neurokit.exceptions import DataValidationError, MeshUnavailableError
+from neurokit.exceptions import DataValidationError, InvalidParameterError, MeshUnavailableError
 from neurokit.mesh.levels import check_level, n_vertices
 from neurokit.nn._layout import check_input, resolve_hemispheres
 from neurokit.nn._sparse import csr_pair, sparse_apply
+from neurokit.validation import check_option
 
 POOL_MODES = ("max", "mean")
 
 
 def _load_faces(level: int, hemispheres: tuple[str, ...]) -> list[np.ndarray]:
     try:
-        from neurokit.mesh.hierarchy import fsaverage_hemisphere
+        from neurokit.mesh.loader import fsaverage_hemisphere
     except ImportError as err:  # pragma: no cover - depends on the install
         raise MeshUnavailableError(
-            "mesh pooling needs neurokit.mesh.hierarchy.fsaverage_hemisphere; pass faces=... explicitly"
+            "mesh pooling needs neurokit.mesh.loader.fsaverage_hemisphere; pass faces=... explicitly"
         ) from err
     return [np.asarray(fsaverage_hemisphere(level, hemi).faces) for hemi in hemispheres]
 
@@ -82,7 +83,7 @@ def pooling_neighbourhoods(fine_faces: np.ndarray, fine_level: int) -> np.ndarra
     """
     fine_level = check_level(fine_level, "fine_level")
     if fine_level < 1:
-        raise DataValidationError("fine_level must be at least 1 to pool to a coarser level")
+        raise InvalidParameterError("fine_level must be at least 1 to pool to a coarser level")
     faces = _check_faces(fine_faces, fine_level, "fine_faces")
     n_coarse = n_vertices(fine_level - 1)
     edges = _edges(faces)
@@ -101,8 +102,13 @@ def pooling_neighbourhoods(fine_faces: np.ndarray, fine_level: int) -> np.ndarra
     return out
 
 
-def parent_edges(fine_faces: np.ndarray, fine_level: int) -> np.ndarray:
-    """The two parents of every vertex of level ``fine_level``.
+def interpolation_parents(fine_faces: np.ndarray, fine_level: int) -> np.ndarray:
+    """The two parents of every vertex of level ``fine_level``, found from its faces (the unpooling table).
+
+    Unlike :func:`neurokit.mesh.parent_edges` (the new vertices' parent edges
+    of the fsaverage topology, by level), this reads the parents off any
+    nested triangulation given as faces, and gives every old vertex the pair
+    ``(i, i)``, the row layout :func:`interpolation_matrix` takes.
 
     Parameters
     ----------
@@ -121,7 +127,7 @@ def parent_edges(fine_faces: np.ndarray, fine_level: int) -> np.ndarray:
     """
     fine_level = check_level(fine_level, "fine_level")
     if fine_level < 1:
-        raise DataValidationError("fine_level must be at least 1 to have parent edges")
+        raise InvalidParameterError("fine_level must be at least 1 to have parent edges")
     faces = _check_faces(fine_faces, fine_level, "fine_faces")
     n_coarse, n_fine = n_vertices(fine_level - 1), n_vertices(fine_level)
     edges = _edges(faces)
@@ -146,7 +152,7 @@ def interpolation_matrix(parents: torch.Tensor | np.ndarray, n_coarse: int) -> t
     ----------
     parents : array of shape (n_fine, 2), int
         Parents of every fine vertex (``(i, i)`` for a vertex that exists at
-        the coarse level), as :func:`parent_edges` returns (offset per
+        the coarse level), as :func:`interpolation_parents` returns (offset per
         hemisphere when hemispheres are concatenated).
     n_coarse : int
         Number of coarse vertices (columns).
@@ -191,7 +197,7 @@ class MeshPool(nn.Module):
         Hemispheres concatenated along the vertex axis, left first.
     faces : sequence of ndarray, optional
         Triangles of level ``level``, one array per hemisphere; default from
-        :func:`neurokit.mesh.hierarchy.fsaverage_hemisphere`.
+        :func:`neurokit.mesh.loader.fsaverage_hemisphere`.
 
     Notes
     -----
@@ -209,10 +215,8 @@ class MeshPool(nn.Module):
         super().__init__()
         self.level = check_level(level)
         if self.level < 1:
-            raise DataValidationError("MeshPool: level must be 1..7 (the output is level - 1)")
-        if mode not in POOL_MODES:
-            raise DataValidationError(f"MeshPool: mode must be one of {POOL_MODES}, got {mode!r}")
-        self.mode = mode
+            raise InvalidParameterError("MeshPool: level must be 1..7 (the output is level - 1)")
+        self.mode = check_option(mode, "MeshPool: mode", POOL_MODES)
         self.hemispheres = resolve_hemispheres(hemispheres)
         n_fine, n_coarse = n_vertices(self.level), n_vertices(self.level - 1)
         rings, valid = [], []
@@ -250,7 +254,7 @@ class MeshUnpool(nn.Module):
         Hemispheres concatenated along the vertex axis, left first.
     faces : sequence of ndarray, optional
         Triangles of level ``level + 1``, one array per hemisphere; default
-        from :func:`neurokit.mesh.hierarchy.fsaverage_hemisphere`.
+        from :func:`neurokit.mesh.loader.fsaverage_hemisphere`.
 
     Notes
     -----
@@ -270,12 +274,12 @@ class MeshUnpool(nn.Module):
         super().__init__()
         self.level = check_level(level)
         if self.level >= 7:
-            raise DataValidationError("MeshUnpool: level must be 0..6 (the output is level + 1)")
+            raise InvalidParameterError("MeshUnpool: level must be 0..6 (the output is level + 1)")
         self.hemispheres = resolve_hemispheres(hemispheres)
         n_fine, n_coarse = n_vertices(self.level + 1), n_vertices(self.level)
         parents = []
         for h, f in enumerate(_faces_for(self.level + 1, self.hemispheres, faces)):
-            parents.append(parent_edges(f, self.level + 1) + h * n_coarse)
+            parents.append(interpolation_parents(f, self.level + 1) + h * n_coarse)
         self.n_in, self.n_out = len(self.hemispheres) * n_coarse, len(self.hemispheres) * n_fine
         parents_t = torch.from_numpy(np.concatenate(parents))
         self.register_buffer("parents", parents_t, persistent=False)
@@ -325,7 +329,7 @@ class MeshUpsample(nn.Module):
         super().__init__()
         self.level, self.target_level = check_level(level), check_level(target_level, "target_level")
         if self.level > self.target_level:
-            raise DataValidationError(f"MeshUpsample: level ({level}) must not exceed target_level ({target_level})")
+            raise InvalidParameterError(f"MeshUpsample: level ({level}) must not exceed target_level ({target_level})")
         self.hemispheres = resolve_hemispheres(hemispheres)
         n_hemi = len(self.hemispheres)
         self.n_in, self.n_out = n_hemi * n_vertices(self.level), n_hemi * n_vertices(self.target_level)

@@ -21,6 +21,7 @@ from torch import nn
 
 from neurokit.exceptions import DataValidationError
 from neurokit.nn._layout import check_input
+from neurokit.validation import check_int, check_option, check_real
 
 
 class VertexReadout(nn.Module):
@@ -63,14 +64,11 @@ class VertexReadout(nn.Module):
     def __init__(self, channels: int, n_vertices: int, bias: bool = True, init: str = "normal",
                  gain: float = 1.0) -> None:
         super().__init__()
-        for name, value in (("channels", channels), ("n_vertices", n_vertices)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise DataValidationError(f"VertexReadout: {name} must be a positive int, got {value!r}")
-        if init not in ("normal", "zeros"):
-            raise DataValidationError(f"VertexReadout: init must be 'normal' or 'zeros', got {init!r}")
-        if not (isinstance(gain, (int, float)) and not isinstance(gain, bool) and gain > 0):
-            raise DataValidationError(f"VertexReadout: gain must be a positive number, got {gain!r}")
-        self.channels, self.n_vertices, self.init, self.gain = channels, n_vertices, init, float(gain)
+        channels = check_int(channels, "VertexReadout: channels", minimum=1)
+        n_vertices = check_int(n_vertices, "VertexReadout: n_vertices", minimum=1)
+        init = check_option(init, "VertexReadout: init", ("normal", "zeros"))
+        gain = check_real(gain, "VertexReadout: gain", minimum=0, include_minimum=False)
+        self.channels, self.n_vertices, self.init, self.gain = channels, n_vertices, init, gain
         self.weight = nn.Parameter(torch.empty(n_vertices, channels))
         self.bias = nn.Parameter(torch.zeros(n_vertices)) if bias else None
         self.reset_parameters()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from neurokit.exceptions import InvalidParameterError
+from neurokit.validation import check_int
 
 
 def epoch_seed(seed: int, epoch: int, rank: int = 0) -> int:
@@ -46,10 +46,8 @@ def epoch_batches(
         Index batches; together they cover every sample once (but for a
         dropped remainder).
     """
-    if n_samples < 1:
-        raise InvalidParameterError(f"n_samples must be positive, got {n_samples}")
-    if batch_size < 1:
-        raise InvalidParameterError(f"batch_size must be positive, got {batch_size}")
+    n_samples = check_int(n_samples, "n_samples", minimum=1)
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
     if shuffle:
         gen = torch.Generator().manual_seed(epoch_seed(seed, epoch))
         order = torch.randperm(n_samples, generator=gen)
@@ -68,8 +66,8 @@ def shard(indices: torch.Tensor, rank: int, world_size: int) -> torch.Tensor:
     concatenated in rank order, give back ``indices``. A shard may be empty
     when ``len(indices) < world_size``.
     """
-    if not 0 <= rank < world_size:
-        raise InvalidParameterError(f"rank must be in 0..{world_size - 1}, got {rank}")
+    world_size = check_int(world_size, "world_size", minimum=1)
+    rank = check_int(rank, "rank", minimum=0, maximum=world_size - 1)
     n = len(indices)
     base, extra = divmod(n, world_size)
     start = rank * base + min(rank, extra)

@@ -1,6 +1,13 @@
-"""Training checkpoints as safetensors + JSON, written atomically, never unpickled.
+"""Training state (model, optimizer, scheduler, RNG and trainer state after an epoch) for exact resume.
 
-A checkpoint of epoch ``e`` is two files in ``<run_dir>/checkpoints``:
+This is not a model checkpoint: :mod:`neurokit.checkpoints` stores the flat
+tensors and config of a finished model with provenance and a hash, while a
+training state stores the *nested* state of a run in progress (optimizer
+moments, scheduler, grad scaler, RNG states, history), one per epoch, so
+that :class:`neurokit.training.Trainer` resumes exactly. Both are
+safetensors + JSON, written atomically, never unpickled.
+
+The training state of epoch ``e`` is two files in ``<run_dir>/checkpoints``:
 ``epoch-000e.safetensors`` (every tensor: model weights, optimizer moments,
 RNG states) and ``epoch-000e.json`` (everything else: epoch, best score,
 history, scheduler and grad-scaler state, the non-tensor structure of the
@@ -91,14 +98,14 @@ def decode(obj: Any, tensors: dict[str, torch.Tensor]) -> Any:
     return obj
 
 
-def checkpoint_paths(run_dir: Path, epoch: int) -> tuple[Path, Path]:
+def training_state_paths(run_dir: Path, epoch: int) -> tuple[Path, Path]:
     """(safetensors, JSON) paths of the checkpoint after ``epoch`` (1-based)."""
     base = Path(run_dir) / "checkpoints" / f"epoch-{epoch:04d}"
     return base.with_suffix(".safetensors"), base.with_suffix(".json")
 
 
-def list_checkpoints(run_dir: Path) -> list[int]:
-    """Epochs with a complete checkpoint (JSON and tensors present), ascending."""
+def list_training_states(run_dir: Path) -> list[int]:
+    """Epochs with a complete training state (JSON and tensors present), ascending."""
     folder = Path(run_dir) / "checkpoints"
     if not folder.is_dir():
         return []
@@ -110,8 +117,8 @@ def list_checkpoints(run_dir: Path) -> list[int]:
     return sorted(epochs)
 
 
-def save_checkpoint(run_dir: Path, epoch: int, state: dict[str, Any], keep: int | None = 2) -> Path:
-    """Write the checkpoint of ``epoch`` and prune all but the ``keep`` newest.
+def save_training_state(run_dir: Path, epoch: int, state: dict[str, Any], keep: int | None = 2) -> Path:
+    """Write the training state of ``epoch`` and prune all but the ``keep`` newest.
 
     Parameters
     ----------
@@ -130,18 +137,18 @@ def save_checkpoint(run_dir: Path, epoch: int, state: dict[str, Any], keep: int 
     """
     tensors: dict[str, torch.Tensor] = {}
     meta = {"format": FORMAT, "epoch": epoch, "state": encode(state, "s", tensors)}
-    st_path, js_path = checkpoint_paths(run_dir, epoch)
+    st_path, js_path = training_state_paths(run_dir, epoch)
     atomic_save_tensors(st_path, tensors, metadata={"format": FORMAT})
     atomic_write_json(js_path, meta)
     if keep is not None:
-        for old in list_checkpoints(run_dir)[:-keep]:
-            for p in checkpoint_paths(run_dir, old)[::-1]:
+        for old in list_training_states(run_dir)[:-keep]:
+            for p in training_state_paths(run_dir, old)[::-1]:
                 p.unlink(missing_ok=True)
     return js_path
 
 
-def load_checkpoint(run_dir: Path, epoch: int | None = None) -> tuple[int, dict[str, Any]]:
-    """Read a checkpoint (by default the newest complete one).
+def load_training_state(run_dir: Path, epoch: int | None = None) -> tuple[int, dict[str, Any]]:
+    """Read a training state (by default the newest complete one).
 
     Returns
     -------
@@ -152,12 +159,12 @@ def load_checkpoint(run_dir: Path, epoch: int | None = None) -> tuple[int, dict[
     CheckpointError
         If there is none, or its files are corrupt or of another format.
     """
-    epochs = list_checkpoints(run_dir)
+    epochs = list_training_states(run_dir)
     if epoch is None:
         if not epochs:
             raise CheckpointError(f"{Path(run_dir) / 'checkpoints'}: no complete checkpoint to resume from")
         epoch = epochs[-1]
-    st_path, js_path = checkpoint_paths(run_dir, epoch)
+    st_path, js_path = training_state_paths(run_dir, epoch)
     try:
         meta = json.loads(js_path.read_text())
     except FileNotFoundError as err:
@@ -167,3 +174,17 @@ def load_checkpoint(run_dir: Path, epoch: int | None = None) -> tuple[int, dict[
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CheckpointError(f"{js_path}: expected format {FORMAT!r}, got {meta.get('format') if isinstance(meta, dict) else meta!r}")
     return int(meta["epoch"]), decode(meta["state"], load_tensors(st_path))
+
+
+__all__ = [
+    "FORMAT",
+    "atomic_save_tensors",
+    "atomic_write_json",
+    "decode",
+    "encode",
+    "list_training_states",
+    "load_tensors",
+    "load_training_state",
+    "save_training_state",
+    "training_state_paths",
+]

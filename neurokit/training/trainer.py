@@ -30,12 +30,13 @@ from neurokit.training.sampling import epoch_batches, epoch_seed, shard
 from neurokit.training.state import (
     atomic_save_tensors,
     atomic_write_json,
-    list_checkpoints,
-    load_checkpoint,
+    list_training_states,
+    load_training_state,
     load_tensors,
-    save_checkpoint,
+    save_training_state,
 )
 from neurokit.training.validation import StreamingPearson
+from neurokit.validation import check_bool, check_int, check_option, check_real
 
 SCHEDULES = ("cosine", "constant")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
@@ -253,38 +254,30 @@ class Trainer:
     # ------------------------------------------------------------------ set-up
 
     def _validate(self) -> None:
-        def positive_int(name: str, value: Any, allow_none: bool = False) -> None:
-            if allow_none and value is None:
-                return
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InvalidParameterError(f"Trainer: {name} must be a positive int, got {value!r}")
-
-        positive_int("max_epochs", self.max_epochs)
-        positive_int("batch_size", self.batch_size)
-        positive_int("keep_checkpoints", self.keep_checkpoints)
-        positive_int("patience", self.patience, allow_none=True)
-        positive_int("max_epochs_this_run", self.max_epochs_this_run, allow_none=True)
-        positive_int("val_batch_size", self.val_batch_size, allow_none=True)
-        if not (isinstance(self.lr, (int, float)) and self.lr > 0):
-            raise InvalidParameterError(f"Trainer: lr must be positive, got {self.lr!r}")
-        if not (isinstance(self.weight_decay, (int, float)) and self.weight_decay >= 0):
-            raise InvalidParameterError(f"Trainer: weight_decay must be >= 0, got {self.weight_decay!r}")
-        if self.schedule not in SCHEDULES:
-            raise InvalidParameterError(f"Trainer: schedule must be one of {SCHEDULES}, got {self.schedule!r}")
-        if not 0 <= self.warmup_fraction < 1:
-            raise InvalidParameterError(f"Trainer: warmup_fraction must be in [0, 1), got {self.warmup_fraction!r}")
-        if not 0 <= self.min_lr_ratio <= 1:
-            raise InvalidParameterError(f"Trainer: min_lr_ratio must be in [0, 1], got {self.min_lr_ratio!r}")
-        if self.precision not in PRECISIONS:
-            raise InvalidParameterError(f"Trainer: precision must be one of {PRECISIONS}, got {self.precision!r}")
+        """Check the parameters (at fit time, scikit-learn style); raise :class:`InvalidParameterError`."""
+        check_int(self.max_epochs, "Trainer: max_epochs", minimum=1)
+        check_int(self.batch_size, "Trainer: batch_size", minimum=1)
+        check_int(self.keep_checkpoints, "Trainer: keep_checkpoints", minimum=1)
+        check_int(self.patience, "Trainer: patience", minimum=1, allow_none=True)
+        check_int(self.max_epochs_this_run, "Trainer: max_epochs_this_run", minimum=1, allow_none=True)
+        check_int(self.val_batch_size, "Trainer: val_batch_size", minimum=1, allow_none=True)
+        check_int(self.seed, "Trainer: seed", minimum=0)
+        check_real(self.lr, "Trainer: lr", minimum=0, include_minimum=False)
+        check_real(self.weight_decay, "Trainer: weight_decay", minimum=0)
+        check_option(self.schedule, "Trainer: schedule", SCHEDULES)
+        check_real(self.warmup_fraction, "Trainer: warmup_fraction", minimum=0, maximum=1, include_maximum=False)
+        check_real(self.min_lr_ratio, "Trainer: min_lr_ratio", minimum=0, maximum=1)
+        check_real(self.min_delta, "Trainer: min_delta")
+        check_option(self.precision, "Trainer: precision", PRECISIONS)
+        check_real(self.grad_clip, "Trainer: grad_clip", minimum=0, include_minimum=False, allow_none=True)
+        for name in ("restore_best", "resume", "drop_last", "progress"):
+            check_bool(getattr(self, name), f"Trainer: {name}")
         if not (self.loss == "mse" or callable(self.loss)):
             raise InvalidParameterError(f"Trainer: loss must be 'mse' or a callable, got {self.loss!r}")
         if self.metric is not None and not callable(self.metric):
             raise InvalidParameterError(f"Trainer: metric must be callable, got {self.metric!r}")
         if self.on_epoch_start is not None and not callable(self.on_epoch_start):
             raise InvalidParameterError(f"Trainer: on_epoch_start must be callable, got {self.on_epoch_start!r}")
-        if self.grad_clip is not None and not self.grad_clip > 0:
-            raise InvalidParameterError(f"Trainer: grad_clip must be positive, got {self.grad_clip!r}")
         if self.resume and self.run_dir is None:
             raise InvalidParameterError("Trainer: resume=True needs a run_dir")
 
@@ -377,14 +370,14 @@ class Trainer:
         if run_dir is not None:
             if ctx.is_main:
                 remove_stale_temporaries(run_dir)  # half-written checkpoints of a killed run
-            existing = list_checkpoints(run_dir)
+            existing = list_training_states(run_dir)
             if existing and not self.resume:
                 raise OutputExistsError(
                     f"{run_dir}: holds checkpoints up to epoch {existing[-1]}; pass resume=True to continue "
                     "or choose another run_dir"
                 )
             if existing:
-                start_epoch, state = load_checkpoint(run_dir)
+                start_epoch, state = load_training_state(run_dir)
                 self._restore(state, model, optimizer, scheduler, scaler, ctx)
                 history = TrainingHistory.from_dict(state["history"])
                 patience_left = state["patience_left"]
@@ -463,7 +456,7 @@ class Trainer:
             if run_dir is not None:
                 if ctx.is_main:
                     state = self._state(model, optimizer, scheduler, scaler, history, patience_left)
-                    save_checkpoint(run_dir, epoch, state, keep=self.keep_checkpoints)
+                    save_training_state(run_dir, epoch, state, keep=self.keep_checkpoints)
                     atomic_write_json(run_dir / "history.json", history.to_dict())
                 D.barrier(ctx)
 
