@@ -8,7 +8,9 @@ import torch
 from skimage import data as skdata
 
 from encoding.features import (
+    EXTRACTORS,
     EfficientNetLite0Extractor,
+    EfficientNetLite2Extractor,
     FeatureExtractor,
     OpenCLIPExtractor,
     TorchModuleExtractor,
@@ -340,6 +342,24 @@ class _Net(torch.nn.Module):
         self.calls += 1
         h = self.block(self.conv1(x))
         return self.fc(h.mean(dim=(2, 3)))
+
+
+def test_registered_extractors_are_rebuilt_from_their_configs(effnet, images):
+    from encoding.feature_store import extractor_fingerprint
+
+    config = EXTRACTORS.config_of(effnet)
+    assert config == {"class": "EfficientNetLite0Extractor", "weights": "imagenet", "input_size": 96, "fuse": True}
+    rebuilt = EXTRACTORS.build(config, device="cpu")
+    assert type(rebuilt) is EfficientNetLite0Extractor and extractor_fingerprint(rebuilt) == extractor_fingerprint(effnet)
+    np.testing.assert_array_equal(rebuilt.extract(images, ["pool"], progress=False)["pool"],
+                                  effnet.extract(images, ["pool"], progress=False)["pool"])
+    lite2 = EfficientNetLite2Extractor(weights=None, input_size=64, fuse=False)
+    assert EXTRACTORS.config_of(lite2) == {"class": "EfficientNetLite2Extractor", "weights": None, "input_size": 64,
+                                           "fuse": False}
+    assert type(EXTRACTORS.build(EXTRACTORS.config_of(lite2))) is EfficientNetLite2Extractor
+    assert sorted(EXTRACTORS) == ["EfficientNetLite0Extractor", "EfficientNetLite2Extractor", "OpenCLIPExtractor"]
+    with pytest.raises(CheckpointError, match="unknown feature extractor 'TorchModuleExtractor'"):
+        EXTRACTORS.build({"class": "TorchModuleExtractor"})
 
 
 def test_torch_module_extractor_hooks(images):

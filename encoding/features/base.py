@@ -12,6 +12,13 @@ A :class:`FeatureExtractor` turns images into named intermediate activations
 Images at the API edge are float32 arrays ``(n, H, W, 3)`` in [0, 1] (numpy)
 or tensors ``(n, 3, H, W)`` in [0, 1] (torch). Every extractor centre-crops to
 a square, resizes to its own input size and applies its own normalisation.
+
+Extractors that a saved config can name join :data:`EXTRACTORS` under their
+class name and describe themselves with ``get_config()`` (their constructor
+arguments, the device aside): ``EXTRACTORS.config_of(extractor)`` and
+``EXTRACTORS.build(config, device=...)`` save and rebuild them. (The feature
+store's fingerprint hashes the class's module path and weights, not this
+config, so registering changes no cache key.)
 """
 
 from __future__ import annotations
@@ -26,12 +33,16 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from neurokit.exceptions import DataValidationError, ImageShapeError, NotFittedError
+from neurokit.registry import Registry
 
 Pooling = Literal["avg", "max", "none", "grid"]
 POOLINGS: tuple[str, ...] = ("avg", "max", "none", "grid")
 
 #: Tolerance on the [0, 1] range check of input images (float rounding).
 RANGE_TOLERANCE = 1e-3
+
+#: The feature extractors that saved configs can name (a wrapped user module is not among them).
+EXTRACTORS = Registry("feature extractor")
 
 
 # ----------------------------------------------------------------------------- images

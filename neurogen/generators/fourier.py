@@ -20,6 +20,7 @@ import torch
 
 from neurokit.exceptions import DataValidationError
 from neurogen.generators.base import ImageGenerator
+from neurogen.generators.registry import GENERATORS
 
 #: Square root of the colour covariance of ImageNet (Lucid's ``color_correlation_svd_sqrt``);
 #: rows are R, G, B, columns the decorrelated components.
@@ -127,10 +128,22 @@ class FourierImage(ImageGenerator):
         image = torch.einsum("ij,njhw->nihw", self.color_mix, image)
         return torch.sigmoid(image)
 
-    def describe(self) -> dict:
+    def get_config(self) -> dict:
+        """The constructor arguments (JSON), from which :data:`~neurogen.generators.GENERATORS` rebuilds it."""
         return {
-            **super().describe(),
+            "image_size": list(self.image_size),
             "decay_power": self.decay_power,
             "decorrelate_colors": self.decorrelate_colors,
             "init_std": self.init_std,
         }
+
+    def describe(self) -> dict:
+        return {**super().describe(), **self.get_config()}
+
+
+def _from_config(image_size: Sequence[int], **settings: object) -> FourierImage:
+    """Rebuild a :class:`FourierImage` from its config (the image size is required there)."""
+    return FourierImage(image_size, **settings)
+
+
+GENERATORS.register("FourierImage", builder=_from_config)(FourierImage)

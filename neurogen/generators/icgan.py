@@ -50,6 +50,7 @@ from neurogen.generators.base import (
     check_truncation,
     make_torch_generator,
 )
+from neurogen.generators.registry import GENERATORS, RANDOM_WEIGHTS, weights_file
 
 #: Size of IC-GAN's instance features (SwAV ResNet-50 pooled features); fixed by the architecture.
 INSTANCE_DIM = 2048
@@ -404,7 +405,7 @@ class ICGANGenerator(InstanceConditionedGenerator):
         self.latent_shape = (self.network.dim_z,)
         size = self.architecture["bottom_width"] * 2 ** len(self.network.blocks)
         self.image_size = (size, size)
-        self.source = "random initialisation"
+        self.source = RANDOM_WEIGHTS
 
     # construction ---------------------------------------------------------------
     @classmethod
@@ -570,9 +571,36 @@ class ICGANGenerator(InstanceConditionedGenerator):
         z = latents.clamp(-bound, bound)
         return (self.network(z, F.normalize(instance, dim=1)) + 1.0) * 0.5
 
+    def get_config(self) -> dict:
+        """``{"weights", "truncation", "architecture"}``, from which :data:`~neurogen.generators.GENERATORS` reloads it."""
+        return {"weights": self.source, "truncation": self.truncation, "architecture": dict(self.architecture)}
+
     def describe(self) -> dict:
-        return {**super().describe(), "weights": self.source, "truncation": self.truncation,
-                "architecture": dict(self.architecture)}
+        return {**super().describe(), **self.get_config()}
+
+
+def _from_config(weights: str, architecture: Mapping[str, Any] | None = None,
+                 truncation: float = 1.0) -> ICGANGenerator:
+    """Reload an :class:`ICGANGenerator` from the local checkpoint its config names.
+
+    ``weights`` is the generator's :attr:`~ICGANGenerator.source`: a
+    ``.../G_ema_<suffix>.pth`` file, or ``<archive>:<folder>/G_ema_<suffix>.pth``
+    inside an archive; the folder or archive is read again with that checkpoint.
+    """
+    label = weights_file(weights, "ICGANGenerator")
+    archive, sep, member = label.rpartition(":")
+    if sep and archive.endswith(ARCHIVE_SUFFIXES):
+        location, name = Path(archive), Path(member).name
+    else:
+        location, name = Path(label).parent, Path(label).name
+    match = WEIGHTS_PATTERN.match(name)
+    if match is None:
+        raise CheckpointError(f"{label}: not an IC-GAN generator file (G_ema_<suffix>.pth)")
+    return ICGANGenerator.from_pretrained(location, config=architecture, checkpoint=match.group("suffix") or "",
+                                          truncation=float(truncation))
+
+
+GENERATORS.register("ICGANGenerator", builder=_from_config)(ICGANGenerator)
 
 
 # ----------------------------------------------------------------------------- files
