@@ -15,6 +15,7 @@ from encoding.features import (
     OpenCLIPExtractor,
     TorchModuleExtractor,
     as_image_tensor,
+    first_tensor,
     import_open_clip,
     load_efficientnet_lite0,
     pool_activation,
@@ -360,6 +361,15 @@ def test_registered_extractors_are_rebuilt_from_their_configs(effnet, images):
     assert sorted(EXTRACTORS) == ["EfficientNetLite0Extractor", "EfficientNetLite2Extractor", "OpenCLIPExtractor"]
     with pytest.raises(CheckpointError, match="unknown feature extractor 'TorchModuleExtractor'"):
         EXTRACTORS.build({"class": "TorchModuleExtractor"})
+
+
+def test_first_tensor_unwraps_hook_outputs():
+    t = torch.zeros(2)
+    assert first_tensor(t) is t and first_tensor((t, 1)) is t and first_tensor([[t]]) is t
+    assert first_tensor({"last_hidden_state": t}) is t
+    for bad in (None, (), {}, ["x"]):
+        with pytest.raises(DataValidationError, match="not a tensor"):
+            first_tensor(bad)
 
 
 def test_torch_module_extractor_hooks(images):

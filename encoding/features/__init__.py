@@ -20,7 +20,7 @@ from encoding.features.efficientnet import (
     load_efficientnet_lite0,
 )
 from encoding.features.openclip import OpenCLIPExtractor, import_open_clip
-from encoding.features.torch_module import TorchModuleExtractor
+from encoding.features.torch_module import TorchModuleExtractor, first_tensor
 
 __all__ = [
     "DEFAULT_FEATURES",
@@ -40,4 +40,5 @@ __all__ = [
     "OpenCLIPExtractor",
     "import_open_clip",
     "TorchModuleExtractor",
+    "first_tensor",
 ]

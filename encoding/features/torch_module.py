@@ -15,14 +15,20 @@ class _StopForward(Exception):
     """Raised inside a hook once every requested layer is captured (skips the rest)."""
 
 
-def _first_tensor(output: object) -> torch.Tensor:
-    """A module's output as one tensor (the first element of a tuple/list/dict)."""
+def first_tensor(output: object) -> torch.Tensor:
+    """A hooked module's output as one tensor: the output itself, or the first tensor in a tuple, list or dict.
+
+    Raises
+    ------
+    DataValidationError
+        The output holds no tensor.
+    """
     if isinstance(output, torch.Tensor):
         return output
     if isinstance(output, (tuple, list)) and output:
-        return _first_tensor(output[0])
+        return first_tensor(output[0])
     if isinstance(output, Mapping) and output:
-        return _first_tensor(next(iter(output.values())))
+        return first_tensor(next(iter(output.values())))
     raise DataValidationError(f"a hooked layer returned {type(output).__name__}, not a tensor")
 
 
@@ -110,7 +116,7 @@ class TorchModuleExtractor(FeatureExtractor):
 
         def make_hook(layer: str):
             def hook(_mod: nn.Module, _inp: object, output: object) -> None:
-                out[layer] = _first_tensor(output)
+                out[layer] = first_tensor(output)
                 if self.stop_early and len(out) == len(layers):
                     raise _StopForward
 
