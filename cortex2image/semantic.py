@@ -27,8 +27,8 @@ import torch
 from torch import nn
 
 from cortex2image.trunk import CortexTrunk
-from neurokit.exceptions import InvalidParameterError
 from neurokit.registry import CLASS_KEY, Registry
+from neurokit.validation import check_int, check_real
 
 __all__ = [
     "SEMANTIC_SPACES",
@@ -75,6 +75,7 @@ class SemanticSpace(abc.ABC):
         correlation comparisons between them) carry what differs between
         images.
         """
+        batch_size = check_int(batch_size, "batch_size", minimum=1)
         self.center = None
         from encoding.features import as_image_tensor
 
@@ -91,10 +92,11 @@ class SemanticSpace(abc.ABC):
         """
         from encoding.features import as_image_tensor
 
+        batch_size = check_int(batch_size, "batch_size", minimum=1)
         x = as_image_tensor(images) if not isinstance(images, torch.Tensor) else images
         out = []
         with torch.no_grad():
-            for start in range(0, x.shape[0], int(batch_size)):
+            for start in range(0, x.shape[0], batch_size):
                 out.append(self.embed_torch(x[start : start + batch_size]).float().cpu().numpy())
         return np.concatenate(out, axis=0) if out else np.zeros((0, self.dim), np.float32)
 
@@ -229,13 +231,11 @@ class Cortex2Semantic(nn.Module):
 
     def __init__(self, level: int, embed_dim: int, *, dropout: float = 0.5, **trunk_kwargs: Any) -> None:
         super().__init__()
-        if isinstance(embed_dim, bool) or not hasattr(embed_dim, "__index__") or int(embed_dim) < 1:
-            raise InvalidParameterError(f"embed_dim must be a positive integer, got {embed_dim!r}")
-        if not 0.0 <= float(dropout) < 1.0:
-            raise InvalidParameterError(f"dropout must be in [0, 1), got {dropout!r}")
+        embed_dim = check_int(embed_dim, "embed_dim", minimum=1)
+        dropout = check_real(dropout, "dropout", minimum=0.0, maximum=1.0, include_maximum=False)
         self.trunk = CortexTrunk(level, **trunk_kwargs)
-        self.embed_dim = int(embed_dim)
-        self.dropout_p = float(dropout)
+        self.embed_dim = embed_dim
+        self.dropout_p = dropout
         self.dropout = nn.Dropout(self.dropout_p)
         self.head = nn.Linear(self.trunk.attention_dim, self.embed_dim)
 

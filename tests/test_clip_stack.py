@@ -16,7 +16,7 @@ import torch
 from encoding import OpenCLIPExtractor, RidgeEncoder
 from encoding.image_encoder import ImageEncoder, image_features
 from encoding.features import import_open_clip
-from neurokit.exceptions import CheckpointError, DataValidationError
+from neurokit.exceptions import CheckpointError, InvalidParameterError
 
 TINY = "nk-test-tiny-vit"
 TINY_CONFIG = {
@@ -77,7 +77,7 @@ def test_extractor_is_rebuilt_from_its_registry_config(tiny_clip, images):
 def test_bad_checkpoints_get_the_toolkits_errors(tiny_clip, tmp_path):
     with pytest.raises(CheckpointError, match="not found"):
         OpenCLIPExtractor(TINY, pretrained=tmp_path / "missing.pt")
-    with pytest.raises(DataValidationError, match="not an open_clip architecture"):
+    with pytest.raises(InvalidParameterError, match="not an open_clip architecture"):
         OpenCLIPExtractor("No-Such-ViT")
 
 

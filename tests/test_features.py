@@ -25,6 +25,7 @@ from neurokit.exceptions import (
     CheckpointError,
     DataValidationError,
     ImageShapeError,
+    InvalidParameterError,
     NotFittedError,
     OptionalDependencyError,
 )
@@ -230,7 +231,7 @@ def test_pool_activation_tokens_and_vectors():
     assert pool_activation(tokens, "none").shape == (2, 12)
     vec = torch.ones(2, 7)
     assert pool_activation(vec, "grid") is vec
-    with pytest.raises(DataValidationError, match="pooling"):
+    with pytest.raises(InvalidParameterError, match="pooling"):
         pool_activation(vec, "median")
 
 
@@ -310,15 +311,15 @@ def test_image_validation(bad, match):
 
 
 def test_argument_validation(effnet, images):
-    with pytest.raises(DataValidationError, match="unknown layer"):
+    with pytest.raises(InvalidParameterError, match="unknown layer"):
         effnet.extract(images, "stage9", progress=False)
-    with pytest.raises(DataValidationError, match="batch_size"):
+    with pytest.raises(InvalidParameterError, match="batch_size"):
         effnet.extract(images, batch_size=0, progress=False)
-    with pytest.raises(DataValidationError, match="pooling"):
+    with pytest.raises(InvalidParameterError, match="pooling"):
         effnet.extract(images, pooling="sum", progress=False)
-    with pytest.raises(DataValidationError, match="pca"):
+    with pytest.raises(InvalidParameterError, match="pca"):
         effnet.extract(images, pca=0, progress=False)
-    with pytest.raises(DataValidationError, match="input_size"):
+    with pytest.raises(InvalidParameterError, match="input_size"):
         EfficientNetLite0Extractor(weights=None, input_size=8)
 
 
@@ -396,9 +397,9 @@ def test_torch_module_extractor_is_differentiable_and_validates():
     x = torch.rand(2, 3, 20, 20, requires_grad=True)
     ext.forward_features(x, "block.1")["block.1"].sum().backward()
     assert x.grad.abs().sum() > 0
-    with pytest.raises(DataValidationError, match="no submodule"):
+    with pytest.raises(InvalidParameterError, match="no submodule"):
         TorchModuleExtractor(net, ["conv9"])
-    with pytest.raises(DataValidationError, match="nn.Module"):
+    with pytest.raises(InvalidParameterError, match="nn.Module"):
         TorchModuleExtractor(lambda x: x, ["a"])
 
 

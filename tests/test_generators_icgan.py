@@ -74,9 +74,9 @@ def test_truncation_draws_and_clamps_as_ic_gan():
     assert torch.equal(_images(gen, big.detach(), h), _images(gen, torch.ones(2, 24), h))
     gen(big, h).sum().backward()
     assert float(big.grad.abs().max()) == 0.0
-    with pytest.raises(DataValidationError, match="truncation"):
+    with pytest.raises(InvalidParameterError, match="truncation"):
         gen.sample_latents(2, truncation=1.5)
-    with pytest.raises(DataValidationError, match="positive integer"):
+    with pytest.raises(InvalidParameterError, match="positive integer"):
         gen.sample_latents(0)
 
 

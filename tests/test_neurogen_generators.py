@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from neurokit.exceptions import CheckpointError, DataValidationError, ImageShapeError
+from neurokit.exceptions import CheckpointError, DataValidationError, ImageShapeError, InvalidParameterError
 from neurogen.augment import RandomAffine
 from neurogen.generators import (
     BigGANGenerator,
@@ -48,9 +48,9 @@ def test_truncated_normal_bounds_and_determinism():
     assert torch.equal(a, b)
     assert float(a.abs().max()) <= 0.8 + 1e-6
     assert not torch.equal(a, truncated_normal((500, 8), truncation=0.4, seed=2))
-    with pytest.raises(DataValidationError, match="truncation"):
+    with pytest.raises(InvalidParameterError, match="truncation"):
         truncated_normal((2, 2), truncation=0.0)
-    with pytest.raises(DataValidationError, match="seed"):
+    with pytest.raises(InvalidParameterError, match="seed"):
         truncated_normal((2, 2), seed=-1)
 
 
@@ -117,7 +117,7 @@ def test_fourier_image_range_gradient_and_spectrum():
     img = gen(z)[0, 0] - 0.5
     spectrum = torch.fft.rfft2(img).abs()
     assert tuple(int(i) for i in np.unravel_index(int(spectrum[:, 1:].argmax()), spectrum[:, 1:].shape)) == (0, 1)
-    with pytest.raises(DataValidationError, match="image_size"):
+    with pytest.raises(InvalidParameterError, match="image_size"):
         FourierImage((1, 5))
 
 
@@ -156,7 +156,7 @@ def test_module_generator_wraps_any_module():
         cond(cond.sample_latents(1, seed=0), torch.tensor([4]))
     with pytest.raises(ImageShapeError, match="must return images"):
         ModuleGenerator(nn.Linear(6, 10), 6)
-    with pytest.raises(DataValidationError, match="output_range"):
+    with pytest.raises(InvalidParameterError, match="output_range"):
         ModuleGenerator(_TinyDecoder(), 6, output_range=(1, 0))
     sampler = lambda n, t, g: torch.full((n, 6), t)  # noqa: E731
     assert torch.equal(ModuleGenerator(_TinyDecoder(), 6, sampler=sampler).sample_latents(2, truncation=0.5),

@@ -48,6 +48,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from neurokit.exceptions import CheckpointError
+from neurokit.validation import check_int
 from encoding.features.base import EXTRACTORS, FeatureExtractor
 
 #: (kernel, stride, expand ratio, output channels, repeats) of the 7 stages, per variant.
@@ -490,11 +491,7 @@ class EfficientNetLite0Extractor(FeatureExtractor):
         fuse: bool = True,
     ) -> None:
         super().__init__(device)
-        if not isinstance(input_size, int) or input_size < 32:
-            from neurokit.exceptions import DataValidationError
-
-            raise DataValidationError(f"input_size must be an integer >= 32 pixels, got {input_size!r}")
-        self.input_size = input_size
+        self.input_size = check_int(input_size, "input_size", minimum=32)
         self.weights = None if weights is None else str(weights)
         self._model = load_efficientnet_lite(self.variant, weights, fuse=fuse).to(self.device)
         for p in self._model.parameters():

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from neurokit.exceptions import DataValidationError, OptionalDependencyError
+from neurokit.exceptions import InvalidParameterError, OptionalDependencyError
 from encoding.features.base import EXTRACTORS, FeatureExtractor
 from encoding.features.torch_module import first_tensor
 
@@ -97,7 +97,7 @@ class OpenCLIPExtractor(FeatureExtractor):
 
                 raise CheckpointError(f"open_clip checkpoint file not found: {os.fspath(pretrained)}")
         if model_name not in open_clip.list_models() and not str(model_name).startswith(("hf-hub:", "local-dir:")):
-            raise DataValidationError(
+            raise InvalidParameterError(
                 f"model_name: {model_name!r} is not an open_clip architecture; see open_clip.list_models()"
             )
         model = open_clip.create_model(

@@ -28,7 +28,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from neurokit.exceptions import CheckpointError, DataValidationError, OptionalDependencyError
+from neurokit.exceptions import CheckpointError, InvalidParameterError, OptionalDependencyError
 from neurogen.generators.base import ImageGenerator, check_truncation
 from neurogen.generators.registry import GENERATORS, RANDOM_WEIGHTS, weights_file
 
@@ -112,7 +112,7 @@ class BigGANGenerator(ImageGenerator):
         super().__init__()
         config = getattr(model, "config", None)
         if config is None or not hasattr(config, "z_dim") or not hasattr(config, "num_classes"):
-            raise DataValidationError(
+            raise InvalidParameterError(
                 f"model must be a pytorch_pretrained_biggan.BigGAN (with a .config), got {type(model).__name__}"
             )
         self.model = model

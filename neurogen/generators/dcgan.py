@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from neurokit.exceptions import CheckpointError, OptionalDependencyError
+from neurokit.validation import check_int
 from neurogen.generators.base import ImageGenerator
 from neurogen.generators.registry import GENERATORS, RANDOM_WEIGHTS, weights_file
 
@@ -74,10 +75,11 @@ class DCGANFaceGenerator(ImageGenerator):
 
     def __init__(self, latent_dim: int = 100, base_channels: int = 64) -> None:
         super().__init__()
-        self.latent_shape = (int(latent_dim),)
+        latent_dim = check_int(latent_dim, "latent_dim", minimum=1)
+        self.latent_shape = (latent_dim,)
         self.image_size = (64, 64)
         self.n_classes = 0
-        ngf = int(base_channels)
+        ngf = check_int(base_channels, "base_channels", minimum=1)
         self.main = nn.Sequential(
             nn.ConvTranspose2d(latent_dim, ngf * 8, 4, 1, 0, bias=False),
             nn.BatchNorm2d(ngf * 8),

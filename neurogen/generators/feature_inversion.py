@@ -42,6 +42,7 @@ from neurogen.generators.base import InstanceConditionedGenerator, truncated_nor
 from neurogen.generators.registry import GENERATORS, RANDOM_WEIGHTS, weights_file
 from neurokit.exceptions import CheckpointError, DataValidationError, InvalidParameterError
 from neurokit.registry import CLASS_KEY
+from neurokit.validation import check_int, is_integer
 
 __all__ = ["FeatureInversionGenerator", "LiteFeatures", "packaged_generator_path"]
 
@@ -181,23 +182,22 @@ class FeatureInversionGenerator(InstanceConditionedGenerator):
     def __init__(self, image_size: int = 64, z_dim: int = 32, channels: tuple[int, ...] | None = None,
                  cond_dim: int = 128) -> None:
         super().__init__()
-        size = int(image_size)
+        size = check_int(image_size, "image_size")
         if size < 16 or size & (size - 1):
             raise InvalidParameterError(f"image_size must be a power of two >= 16, got {image_size!r}")
         n_blocks = size.bit_length() - 3  # 4 -> size
         if channels is None:
             channels = tuple(max(32, 256 >> k) for k in range(n_blocks + 1))
-        channels = tuple(int(c) for c in channels)
-        if len(channels) != n_blocks + 1 or min(channels) < 1:
+        channels = tuple(channels)
+        if len(channels) != n_blocks + 1 or not all(is_integer(c) and int(c) >= 1 for c in channels):
             raise InvalidParameterError(
                 f"channels must be {n_blocks + 1} positive sizes for image_size {size}, got {channels!r}"
             )
-        if isinstance(z_dim, bool) or not hasattr(z_dim, "__index__") or int(z_dim) < 1:
-            raise InvalidParameterError(f"z_dim must be a positive integer, got {z_dim!r}")
+        channels = tuple(int(c) for c in channels)
         self.image_size = (size, size)
-        self.z_dim = int(z_dim)
+        self.z_dim = check_int(z_dim, "z_dim", minimum=1)
         self.channels = channels
-        self.cond_dim = int(cond_dim)
+        self.cond_dim = check_int(cond_dim, "cond_dim", minimum=1)
         self.features = LiteFeatures(input_size=size)
         with torch.no_grad():
             probe = self.features(torch.zeros(1, 3, size, size))
