@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from cortex2image.detail import ClassConditioner, Cortex2Detail
-from cortex2image.semantic import Cortex2Semantic, SemanticSpace, semantic_space_from_config
+from cortex2image.semantic import Cortex2Semantic, SemanticSpace, semantic_space_config, semantic_space_from_config
 from neurokit.checkpoints import load_checkpoint, read_checkpoint_metadata, save_checkpoint
 from neurokit.exceptions import (
     CheckpointError,
@@ -127,70 +127,34 @@ def at_level(data: SurfaceData, level: int, whose: str = "the model") -> Surface
 
 # ----------------------------------------------------------------------------- generators
 def generator_spec(generator: nn.Module) -> dict[str, Any]:
-    """JSON description of a generator, enough to rebuild the offline default (see :func:`generator_from_spec`)."""
-    desc = dict(generator.describe()) if hasattr(generator, "describe") else {"type": type(generator).__name__}
-    desc.setdefault("latent_shape", list(getattr(generator, "latent_shape", ())))
-    return desc
+    """JSON description of a generator: its registry config and latent shape (see :func:`generator_from_spec`)."""
+    from neurogen.generators import generator_config
+
+    return {**generator_config(generator), "latent_shape": list(getattr(generator, "latent_shape", ()))}
 
 
 def generator_from_spec(spec: dict[str, Any]) -> nn.Module:
     """Rebuild a generator from :func:`generator_spec` without any download.
 
-    Works for :class:`~neurogen.generators.FeatureInversionGenerator` (the
-    offline default; packaged or local weights),
-    :class:`~neurogen.generators.FourierImage` (no weights), the DCGAN
-    (packaged or local weights), IC-GAN from its local checkpoint and BigGAN
-    models in a local folder or already in the cache; other generators must be
-    passed explicitly to :meth:`Reconstructor.load`.
+    Works for every generator of :data:`neurogen.generators.GENERATORS` whose
+    weights are in a file (or, for :class:`~neurogen.generators.FourierImage`,
+    that has none): the packaged or a local feature-inversion generator or
+    DCGAN, IC-GAN from its local checkpoint, BigGAN models in a local folder
+    or already in the cache; other generators must be passed explicitly to
+    :meth:`Reconstructor.load`. Descriptions written before the registry
+    (``"type"`` key) are read too.
 
     Raises
     ------
     CheckpointError
         If the generator cannot be rebuilt offline.
     """
-    kind = spec.get("type")
-    weights = spec.get("weights")
-    if kind == "FourierImage":
-        from neurogen.generators import FourierImage
+    from neurogen.generators import generator_from_config
 
-        try:
-            return FourierImage(
-                tuple(int(s) for s in spec["image_size"]),
-                decay_power=float(spec.get("decay_power", 1.0)),
-                decorrelate_colors=bool(spec.get("decorrelate_colors", True)),
-                init_std=float(spec.get("init_std", 0.01)),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise CheckpointError(f"FourierImage description {spec!r} is incomplete or invalid ({exc})") from exc
-    if kind == "FeatureInversionGenerator" and weights and weights != "random initialisation":
-        from neurogen.generators import FeatureInversionGenerator, packaged_generator_path
-
-        try:
-            packaged = str(packaged_generator_path())
-        except CheckpointError:
-            packaged = None
-        return FeatureInversionGenerator.load(None if weights == packaged else weights)
-    if kind == "ICGANGenerator" and weights and weights != "random initialisation":
-        from neurogen.generators import ICGANGenerator
-
-        return ICGANGenerator.from_pretrained(weights, config=spec.get("architecture"),
-                                              truncation=float(spec.get("truncation", 1.0)))
-    if kind == "DCGANFaceGenerator" and weights and weights != "random initialisation":
-        from neurogen.generators import DCGANFaceGenerator, packaged_weights_path
-
-        try:
-            packaged = str(packaged_weights_path())
-        except Exception:  # noqa: BLE001 - optional package missing: fall through to the path
-            packaged = None
-        return DCGANFaceGenerator.from_pretrained(None if weights == packaged else weights)
-    if kind == "BigGANGenerator" and weights and weights != "random initialisation":
-        from neurogen.generators import BigGANGenerator
-
-        return BigGANGenerator.from_pretrained(weights, truncation=float(spec.get("truncation", 0.4)), download=False)
-    raise CheckpointError(
-        f"the model was trained with generator {kind!r} ({weights or 'no weights file'}), which cannot be rebuilt "
-        "from its description; pass generator=... to Reconstructor.load"
-    )
+    try:
+        return generator_from_config({k: v for k, v in spec.items() if k != "latent_shape"})
+    except CheckpointError as exc:
+        raise CheckpointError(f"{exc}; pass generator=... to Reconstructor.load") from exc
 
 
 # ----------------------------------------------------------------------------- results
@@ -616,7 +580,7 @@ class Reconstructor:
             "kind": "cortex2image.Reconstructor",
             "semantic": self.semantic.config(),
             "detail": self.detail.config(),
-            "space": self.space.config(),
+            "space": semantic_space_config(self.space),
             "generator": generator_spec(self.generator),
             "rerank_encoder": rerank_config,
             "info": self.info,

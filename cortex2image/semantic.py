@@ -7,6 +7,11 @@ The semantic space is pluggable (:class:`SemanticSpace`):
 * :class:`CLIPSemanticSpace` -- CLIP image embeddings through open_clip
   (optional dependency; weights are fetched only when the user names them).
 
+Spaces are saved by name through :data:`SEMANTIC_SPACES`:
+:func:`semantic_space_config` gives ``{"class": name, **space.get_config()}``
+and :func:`semantic_space_from_config` rebuilds the space (also from the
+``{"type": name, ...}`` descriptions written before the registry).
+
 :class:`Cortex2Semantic` is a :class:`~cortex2image.trunk.CortexTrunk`
 followed by dropout, a linear layer and L2 normalisation (Gu et al., 2023).
 """
@@ -22,15 +27,21 @@ import torch
 from torch import nn
 
 from cortex2image.trunk import CortexTrunk
-from neurokit.exceptions import InvalidParameterError
+from neurokit.registry import CLASS_KEY, Registry
+from neurokit.validation import check_int, check_real
 
 __all__ = [
+    "SEMANTIC_SPACES",
     "SemanticSpace",
     "EfficientNetSemanticSpace",
     "CLIPSemanticSpace",
+    "semantic_space_config",
     "semantic_space_from_config",
     "Cortex2Semantic",
 ]
+
+#: The semantic spaces that saved models can name.
+SEMANTIC_SPACES = Registry("semantic space")
 
 
 class SemanticSpace(abc.ABC):
@@ -64,6 +75,7 @@ class SemanticSpace(abc.ABC):
         correlation comparisons between them) carry what differs between
         images.
         """
+        batch_size = check_int(batch_size, "batch_size", minimum=1)
         self.center = None
         from encoding.features import as_image_tensor
 
@@ -80,16 +92,17 @@ class SemanticSpace(abc.ABC):
         """
         from encoding.features import as_image_tensor
 
+        batch_size = check_int(batch_size, "batch_size", minimum=1)
         x = as_image_tensor(images) if not isinstance(images, torch.Tensor) else images
         out = []
         with torch.no_grad():
-            for start in range(0, x.shape[0], int(batch_size)):
+            for start in range(0, x.shape[0], batch_size):
                 out.append(self.embed_torch(x[start : start + batch_size]).float().cpu().numpy())
         return np.concatenate(out, axis=0) if out else np.zeros((0, self.dim), np.float32)
 
     @abc.abstractmethod
-    def config(self) -> dict[str, Any]:
-        """JSON description from which :func:`semantic_space_from_config` rebuilds the space."""
+    def get_config(self) -> dict[str, Any]:
+        """The constructor arguments (JSON), from which :func:`semantic_space_from_config` rebuilds the space."""
 
     def to(self, device: str | torch.device) -> "SemanticSpace":
         """Move the network to ``device`` and return ``self``."""
@@ -97,6 +110,7 @@ class SemanticSpace(abc.ABC):
         return self
 
 
+@SEMANTIC_SPACES.register("efficientnet-lite0")
 class EfficientNetSemanticSpace(SemanticSpace):
     """EfficientNet-Lite0 (ImageNet weights, offline) pooled late feature, L2-normalised.
 
@@ -129,11 +143,11 @@ class EfficientNetSemanticSpace(SemanticSpace):
         act = self.extractor.forward_features(images, [self.layer])[self.layer]
         return pool_activation(act, "avg") if act.ndim > 2 else act
 
-    def config(self) -> dict[str, Any]:
-        return {"type": "efficientnet-lite0", "input_size": self.input_size, "layer": self.layer,
-                "weights": self.weights}
+    def get_config(self) -> dict[str, Any]:
+        return {"input_size": self.input_size, "layer": self.layer, "weights": self.weights}
 
 
+@SEMANTIC_SPACES.register("clip")
 class CLIPSemanticSpace(SemanticSpace):
     """CLIP image embeddings through open_clip, L2-normalised (optional dependency).
 
@@ -163,20 +177,34 @@ class CLIPSemanticSpace(SemanticSpace):
     def raw_features(self, images: torch.Tensor) -> torch.Tensor:
         return self.extractor.forward_features(images, ["embedding"])["embedding"]
 
-    def config(self) -> dict[str, Any]:
-        return {"type": "clip", "model_name": self.model_name, "pretrained": self.pretrained}
+    def get_config(self) -> dict[str, Any]:
+        return {"model_name": self.model_name, "pretrained": self.pretrained}
 
 
-def semantic_space_from_config(config: dict[str, Any]) -> SemanticSpace:
-    """Rebuild a :class:`SemanticSpace` from its :meth:`SemanticSpace.config`."""
-    kind = config.get("type") if isinstance(config, dict) else None
-    if kind == "efficientnet-lite0":
-        return EfficientNetSemanticSpace(int(config["input_size"]), config["layer"], config.get("weights", "imagenet"))
-    if kind == "clip":
-        return CLIPSemanticSpace(config["model_name"], config.get("pretrained"))
-    raise InvalidParameterError(
-        f"semantic space config: type must be 'efficientnet-lite0' or 'clip', got {kind!r}"
-    )
+def semantic_space_config(space: SemanticSpace) -> dict[str, Any]:
+    """``{"class": name, **space.get_config()}``, what :func:`semantic_space_from_config` reads."""
+    return SEMANTIC_SPACES.config_of(space)
+
+
+def semantic_space_from_config(config: dict[str, Any], *, where: str = "semantic space config") -> SemanticSpace:
+    """Rebuild a :class:`SemanticSpace` from :func:`semantic_space_config`'s output.
+
+    Parameters
+    ----------
+    config : dict
+        ``{"class": name, **kwargs}``; the ``{"type": name, ...}`` form written
+        before the registry is read too.
+    where : str
+        The file or field the config came from, named in errors.
+
+    Raises
+    ------
+    CheckpointError
+        Unknown space, or keyword arguments that do not fit it.
+    """
+    if isinstance(config, dict) and CLASS_KEY not in config and "type" in config:
+        config = {CLASS_KEY: config["type"], **{k: v for k, v in config.items() if k != "type"}}
+    return SEMANTIC_SPACES.build(config, where=where)
 
 
 class Cortex2Semantic(nn.Module):
@@ -203,13 +231,11 @@ class Cortex2Semantic(nn.Module):
 
     def __init__(self, level: int, embed_dim: int, *, dropout: float = 0.5, **trunk_kwargs: Any) -> None:
         super().__init__()
-        if isinstance(embed_dim, bool) or not hasattr(embed_dim, "__index__") or int(embed_dim) < 1:
-            raise InvalidParameterError(f"embed_dim must be a positive integer, got {embed_dim!r}")
-        if not 0.0 <= float(dropout) < 1.0:
-            raise InvalidParameterError(f"dropout must be in [0, 1), got {dropout!r}")
+        embed_dim = check_int(embed_dim, "embed_dim", minimum=1)
+        dropout = check_real(dropout, "dropout", minimum=0.0, maximum=1.0, include_maximum=False)
         self.trunk = CortexTrunk(level, **trunk_kwargs)
-        self.embed_dim = int(embed_dim)
-        self.dropout_p = float(dropout)
+        self.embed_dim = embed_dim
+        self.dropout_p = dropout
         self.dropout = nn.Dropout(self.dropout_p)
         self.head = nn.Linear(self.trunk.attention_dim, self.embed_dim)
 

@@ -16,7 +16,7 @@ import torch
 from encoding import OpenCLIPExtractor, RidgeEncoder
 from encoding.image_encoder import ImageEncoder, image_features
 from encoding.features import import_open_clip
-from neurokit.exceptions import CheckpointError, DataValidationError
+from neurokit.exceptions import CheckpointError, InvalidParameterError
 
 TINY = "nk-test-tiny-vit"
 TINY_CONFIG = {
@@ -61,10 +61,23 @@ def test_extractor_loads_every_checkpoint_form_identically(tiny_clip, images):
         np.testing.assert_allclose(got, reference, rtol=1e-5, atol=1e-6, err_msg=form)
 
 
+def test_extractor_is_rebuilt_from_its_registry_config(tiny_clip, images):
+    from encoding.features import EXTRACTORS
+
+    paths, _ = tiny_clip
+    ext = OpenCLIPExtractor(TINY, pretrained=paths["safetensors"], precision="fp32")
+    config = EXTRACTORS.config_of(ext)
+    assert config == {"class": "OpenCLIPExtractor", "model_name": TINY, "pretrained": str(paths["safetensors"]),
+                      "precision": "fp32"}
+    rebuilt = EXTRACTORS.build(config, device="cpu")
+    np.testing.assert_array_equal(rebuilt.extract(images[:4], ["embedding"], progress=False)["embedding"],
+                                  ext.extract(images[:4], ["embedding"], progress=False)["embedding"])
+
+
 def test_bad_checkpoints_get_the_toolkits_errors(tiny_clip, tmp_path):
     with pytest.raises(CheckpointError, match="not found"):
         OpenCLIPExtractor(TINY, pretrained=tmp_path / "missing.pt")
-    with pytest.raises(DataValidationError, match="not an open_clip architecture"):
+    with pytest.raises(InvalidParameterError, match="not an open_clip architecture"):
         OpenCLIPExtractor("No-Such-ViT")
 
 

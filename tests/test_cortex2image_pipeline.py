@@ -115,6 +115,24 @@ def test_semantic_space_embeddings(space):
     assert x.grad.abs().sum() > 0
 
 
+def test_semantic_space_config_round_trip_and_old_form(space):
+    from cortex2image.semantic import SEMANTIC_SPACES, semantic_space_config, semantic_space_from_config
+
+    config = semantic_space_config(space)
+    assert config == {"class": "efficientnet-lite0", "input_size": 32, "layer": "pool", "weights": "imagenet"}
+    imgs = np.random.default_rng(4).uniform(size=(3, 32, 32, 3)).astype(np.float32)
+    for description in (config, {"type": "efficientnet-lite0", "input_size": 32, "layer": "pool",
+                                 "weights": "imagenet"}):  # the form written before the registry
+        rebuilt = semantic_space_from_config(description)
+        rebuilt.center = space.center
+        assert isinstance(rebuilt, EfficientNetSemanticSpace) and np.array_equal(rebuilt.embed(imgs), space.embed(imgs))
+    assert sorted(SEMANTIC_SPACES) == ["clip", "efficientnet-lite0"]
+    for bad, match in [({"type": "vgg"}, "unknown semantic space 'vgg'"),
+                       ({"class": "efficientnet-lite0", "size": 32}, "cannot rebuild")]:
+        with pytest.raises(CheckpointError, match=match):
+            semantic_space_from_config(bad)
+
+
 def test_class_conditioner_picks_nearest_prototype():
     cond = ClassConditioner(torch.eye(3))
     assert cond(torch.tensor([[0.1, 0.9, 0.0], [2.0, 0.0, 0.1]])).tolist() == [1, 0]
@@ -178,6 +196,21 @@ def test_save_load_identical_reconstructions(model, tmp_path):
     (tmp_path / "model.safetensors").write_bytes(b"corrupt")
     with pytest.raises(CheckpointError):
         Reconstructor.load(tmp_path / "model")
+
+
+def test_a_model_saved_by_the_previous_version_loads(model, tmp_path):
+    """Before the registries the space config had "type" and the generator description was describe()'s."""
+    model.save(tmp_path / "model")
+    doc = json.loads((tmp_path / "model.json").read_text())
+    space = doc["config"]["space"]
+    assert space.pop("class") == "efficientnet-lite0" and doc["config"]["generator"]["class"] == "DCGANFaceGenerator"
+    doc["config"]["space"] = {"type": "efficientnet-lite0", **space}
+    doc["config"]["generator"] = model.generator.describe()  # {"type": "DCGANFaceGenerator", ..., "weights": ...}
+    (tmp_path / "model.json").write_text(json.dumps(doc))
+    loaded = Reconstructor.load(tmp_path / "model")
+    x = _responses(LEVEL)
+    assert np.array_equal(model.reconstruct(x, n_samples=2, seed=3).samples,
+                          loaded.reconstruct(x, n_samples=2, seed=3).samples)
 
 
 def test_linear_image_encoder_fit_save_load(tmp_path):

@@ -74,11 +74,38 @@ def test_encode_gives_exact_spatial_features_and_save_load_round_trip(tmp_path):
         assert torch.equal(back.reconstruct(x), g.eval().reconstruct(x))
 
 
+def test_checkpoints_of_the_previous_format_still_load(tmp_path):
+    """Before the registry the JSON named the class under "kind" (as the shipped weights still do)."""
+    from neurogen.generators import generator_config, generator_from_config
+    from neurogen.generators.feature_inversion import LEGACY_KIND
+
+    assert json.loads(packaged_generator_path().read_text())["config"]["kind"] == LEGACY_KIND
+    g = _small()
+    path = g.save(tmp_path / "gen")
+    doc = json.loads(path.read_text())
+    assert doc["config"]["class"] == "FeatureInversionGenerator"
+    doc["config"] = {"kind": LEGACY_KIND, **{k: v for k, v in doc["config"].items() if k != "class"}}
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(doc))
+    (tmp_path / "old.safetensors").write_bytes(path.with_suffix(".safetensors").read_bytes())
+    back = FeatureInversionGenerator.load(old)
+    x = torch.from_numpy(_smooth_images(2)).float() / 255
+    with torch.no_grad():
+        assert torch.equal(back.reconstruct(x), g.eval().reconstruct(x))
+    assert generator_config(back) == {"class": "FeatureInversionGenerator", "weights": str(old)}
+    with torch.no_grad():
+        assert torch.equal(generator_from_config(generator_config(back)).reconstruct(x), back.reconstruct(x))
+    doc["config"]["kind"] = "something.Else"
+    old.write_text(json.dumps(doc))
+    with pytest.raises(CheckpointError, match="not a FeatureInversionGenerator"):
+        FeatureInversionGenerator.load(old)
+
+
 def test_bad_checkpoints_raise_checkpoint_error(tmp_path):
     g = _small()
     path = g.save(tmp_path / "gen")
     doc = json.loads(path.read_text())
-    doc["config"]["kind"] = "something.Else"
+    doc["config"]["class"] = "something.Else"
     other = tmp_path / "other.json"
     other.write_text(json.dumps(doc))
     (tmp_path / "other.safetensors").write_bytes(path.with_suffix(".safetensors").read_bytes())

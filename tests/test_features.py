@@ -8,11 +8,14 @@ import torch
 from skimage import data as skdata
 
 from encoding.features import (
+    EXTRACTORS,
     EfficientNetLite0Extractor,
+    EfficientNetLite2Extractor,
     FeatureExtractor,
     OpenCLIPExtractor,
     TorchModuleExtractor,
     as_image_tensor,
+    first_tensor,
     import_open_clip,
     load_efficientnet_lite0,
     pool_activation,
@@ -22,6 +25,7 @@ from neurokit.exceptions import (
     CheckpointError,
     DataValidationError,
     ImageShapeError,
+    InvalidParameterError,
     NotFittedError,
     OptionalDependencyError,
 )
@@ -227,7 +231,7 @@ def test_pool_activation_tokens_and_vectors():
     assert pool_activation(tokens, "none").shape == (2, 12)
     vec = torch.ones(2, 7)
     assert pool_activation(vec, "grid") is vec
-    with pytest.raises(DataValidationError, match="pooling"):
+    with pytest.raises(InvalidParameterError, match="pooling"):
         pool_activation(vec, "median")
 
 
@@ -307,15 +311,15 @@ def test_image_validation(bad, match):
 
 
 def test_argument_validation(effnet, images):
-    with pytest.raises(DataValidationError, match="unknown layer"):
+    with pytest.raises(InvalidParameterError, match="unknown layer"):
         effnet.extract(images, "stage9", progress=False)
-    with pytest.raises(DataValidationError, match="batch_size"):
+    with pytest.raises(InvalidParameterError, match="batch_size"):
         effnet.extract(images, batch_size=0, progress=False)
-    with pytest.raises(DataValidationError, match="pooling"):
+    with pytest.raises(InvalidParameterError, match="pooling"):
         effnet.extract(images, pooling="sum", progress=False)
-    with pytest.raises(DataValidationError, match="pca"):
+    with pytest.raises(InvalidParameterError, match="pca"):
         effnet.extract(images, pca=0, progress=False)
-    with pytest.raises(DataValidationError, match="input_size"):
+    with pytest.raises(InvalidParameterError, match="input_size"):
         EfficientNetLite0Extractor(weights=None, input_size=8)
 
 
@@ -342,6 +346,33 @@ class _Net(torch.nn.Module):
         return self.fc(h.mean(dim=(2, 3)))
 
 
+def test_registered_extractors_are_rebuilt_from_their_configs(effnet, images):
+    from encoding.feature_store import extractor_fingerprint
+
+    config = EXTRACTORS.config_of(effnet)
+    assert config == {"class": "EfficientNetLite0Extractor", "weights": "imagenet", "input_size": 96, "fuse": True}
+    rebuilt = EXTRACTORS.build(config, device="cpu")
+    assert type(rebuilt) is EfficientNetLite0Extractor and extractor_fingerprint(rebuilt) == extractor_fingerprint(effnet)
+    np.testing.assert_array_equal(rebuilt.extract(images, ["pool"], progress=False)["pool"],
+                                  effnet.extract(images, ["pool"], progress=False)["pool"])
+    lite2 = EfficientNetLite2Extractor(weights=None, input_size=64, fuse=False)
+    assert EXTRACTORS.config_of(lite2) == {"class": "EfficientNetLite2Extractor", "weights": None, "input_size": 64,
+                                           "fuse": False}
+    assert type(EXTRACTORS.build(EXTRACTORS.config_of(lite2))) is EfficientNetLite2Extractor
+    assert sorted(EXTRACTORS) == ["EfficientNetLite0Extractor", "EfficientNetLite2Extractor", "OpenCLIPExtractor"]
+    with pytest.raises(CheckpointError, match="unknown feature extractor 'TorchModuleExtractor'"):
+        EXTRACTORS.build({"class": "TorchModuleExtractor"})
+
+
+def test_first_tensor_unwraps_hook_outputs():
+    t = torch.zeros(2)
+    assert first_tensor(t) is t and first_tensor((t, 1)) is t and first_tensor([[t]]) is t
+    assert first_tensor({"last_hidden_state": t}) is t
+    for bad in (None, (), {}, ["x"]):
+        with pytest.raises(DataValidationError, match="not a tensor"):
+            first_tensor(bad)
+
+
 def test_torch_module_extractor_hooks(images):
     torch.manual_seed(0)
     net = _Net()
@@ -366,9 +397,9 @@ def test_torch_module_extractor_is_differentiable_and_validates():
     x = torch.rand(2, 3, 20, 20, requires_grad=True)
     ext.forward_features(x, "block.1")["block.1"].sum().backward()
     assert x.grad.abs().sum() > 0
-    with pytest.raises(DataValidationError, match="no submodule"):
+    with pytest.raises(InvalidParameterError, match="no submodule"):
         TorchModuleExtractor(net, ["conv9"])
-    with pytest.raises(DataValidationError, match="nn.Module"):
+    with pytest.raises(InvalidParameterError, match="nn.Module"):
         TorchModuleExtractor(lambda x: x, ["a"])
 
 

@@ -74,9 +74,9 @@ def test_truncation_draws_and_clamps_as_ic_gan():
     assert torch.equal(_images(gen, big.detach(), h), _images(gen, torch.ones(2, 24), h))
     gen(big, h).sum().backward()
     assert float(big.grad.abs().max()) == 0.0
-    with pytest.raises(DataValidationError, match="truncation"):
+    with pytest.raises(InvalidParameterError, match="truncation"):
         gen.sample_latents(2, truncation=1.5)
-    with pytest.raises(DataValidationError, match="positive integer"):
+    with pytest.raises(InvalidParameterError, match="positive integer"):
         gen.sample_latents(0)
 
 
@@ -216,3 +216,23 @@ def test_several_checkpoints_need_a_choice(tmp_path):
         ICGANGenerator.from_pretrained(folder, checkpoint="best2")
     with pytest.raises(InvalidParameterError, match="checkpoint"):
         first.save_pretrained(folder, checkpoint="../x")
+
+
+def test_registry_config_rebuilds_the_saved_generator(gen, tmp_path):
+    from neurogen.generators import generator_config, generator_from_config
+
+    z, h = _inputs()
+    folder = gen.save_pretrained(tmp_path / "icgan_small")
+    loaded = ICGANGenerator.from_pretrained(folder, truncation=0.7)
+    config = generator_config(loaded)
+    assert config["class"] == "ICGANGenerator" and config["weights"] == str(folder / "G_ema_best0.pth")
+    assert config["truncation"] == 0.7 and config["architecture"] == loaded.architecture
+    expected = _images(loaded, z, h)
+    assert torch.equal(_images(generator_from_config(config), z, h), expected)
+    old = {"type": "ICGANGenerator", "latent_shape": list(loaded.latent_shape), "n_classes": 0, "instance_dim": 2048,
+           "weights": str(folder / "G_ema_best0.pth"), "truncation": 0.7, "architecture": dict(loaded.architecture)}
+    assert torch.equal(_images(generator_from_config(old), z, h), expected)
+    archive = ICGANGenerator.from_pretrained(gen.save_pretrained(tmp_path / "icgan_small.tar.gz"), truncation=0.7)
+    assert torch.equal(_images(generator_from_config(generator_config(archive)), z, h), expected)
+    with pytest.raises(CheckpointError, match="no weights file"):
+        generator_from_config(generator_config(gen))

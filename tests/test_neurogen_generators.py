@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from neurokit.exceptions import CheckpointError, DataValidationError, ImageShapeError
+from neurokit.exceptions import CheckpointError, DataValidationError, ImageShapeError, InvalidParameterError
 from neurogen.augment import RandomAffine
 from neurogen.generators import (
     BigGANGenerator,
@@ -48,9 +48,9 @@ def test_truncated_normal_bounds_and_determinism():
     assert torch.equal(a, b)
     assert float(a.abs().max()) <= 0.8 + 1e-6
     assert not torch.equal(a, truncated_normal((500, 8), truncation=0.4, seed=2))
-    with pytest.raises(DataValidationError, match="truncation"):
+    with pytest.raises(InvalidParameterError, match="truncation"):
         truncated_normal((2, 2), truncation=0.0)
-    with pytest.raises(DataValidationError, match="seed"):
+    with pytest.raises(InvalidParameterError, match="seed"):
         truncated_normal((2, 2), seed=-1)
 
 
@@ -117,7 +117,7 @@ def test_fourier_image_range_gradient_and_spectrum():
     img = gen(z)[0, 0] - 0.5
     spectrum = torch.fft.rfft2(img).abs()
     assert tuple(int(i) for i in np.unravel_index(int(spectrum[:, 1:].argmax()), spectrum[:, 1:].shape)) == (0, 1)
-    with pytest.raises(DataValidationError, match="image_size"):
+    with pytest.raises(InvalidParameterError, match="image_size"):
         FourierImage((1, 5))
 
 
@@ -156,7 +156,7 @@ def test_module_generator_wraps_any_module():
         cond(cond.sample_latents(1, seed=0), torch.tensor([4]))
     with pytest.raises(ImageShapeError, match="must return images"):
         ModuleGenerator(nn.Linear(6, 10), 6)
-    with pytest.raises(DataValidationError, match="output_range"):
+    with pytest.raises(InvalidParameterError, match="output_range"):
         ModuleGenerator(_TinyDecoder(), 6, output_range=(1, 0))
     sampler = lambda n, t, g: torch.full((n, 6), t)  # noqa: E731
     assert torch.equal(ModuleGenerator(_TinyDecoder(), 6, sampler=sampler).sample_latents(2, truncation=0.5),
@@ -268,3 +268,59 @@ def test_random_affine_is_reproducible_and_differentiable():
         RandomAffine(jitter=0.7)
     with pytest.raises(DataValidationError, match="one generator per image"):
         aug(x, gens()[:2])
+
+
+def test_generator_registry_rebuilds_from_configs_and_old_descriptions(tmp_path):
+    from neurogen.generators import GENERATORS, generator_config, generator_from_config
+
+    fourier = FourierImage((24, 32), decay_power=1.5, decorrelate_colors=False)
+    config = generator_config(fourier)
+    assert config == {"class": "FourierImage", "image_size": [24, 32], "decay_power": 1.5,
+                      "decorrelate_colors": False, "init_std": 0.01}
+    z = fourier.sample_latents(2, seed=0) * 50
+    assert torch.equal(generator_from_config(config)(z), fourier(z))
+    # a description as the previous version wrote it: describe() output, the class under "type"
+    old = {"type": "FourierImage", "latent_shape": [3, 24, 17, 2], "image_size": [24, 32], "n_classes": 0,
+           "decay_power": 1.5, "decorrelate_colors": False, "init_std": 0.01}
+    assert torch.equal(generator_from_config(old)(z), fourier(z))
+    torch.manual_seed(0)
+    dcgan = DCGANFaceGenerator(latent_dim=8, base_channels=4).eval()
+    assert generator_config(dcgan) == {"class": "DCGANFaceGenerator", "weights": "random initialisation"}
+    with pytest.raises(CheckpointError, match="no weights file"):
+        generator_from_config(generator_config(dcgan))
+    torch.save({"netG_state_dict": dcgan.state_dict()}, tmp_path / "g.pt")
+    loaded = DCGANFaceGenerator.from_pretrained(tmp_path / "g.pt")
+    z = dcgan.sample_latents(3, seed=0)
+    for description in (generator_config(loaded), {"type": "DCGANFaceGenerator", "latent_shape": [8],
+                                                   "image_size": [64, 64], "n_classes": 0,
+                                                   "weights": str(tmp_path / "g.pt")}):
+        with torch.no_grad():
+            assert torch.allclose(generator_from_config(description)(z), dcgan(z))
+    module = ModuleGenerator(nn.Sequential(nn.Linear(4, 3 * 8 * 8), nn.Unflatten(1, (3, 8, 8))), 4)
+    assert generator_config(module) == {"class": "ModuleGenerator"}
+    for bad, match in [(generator_config(module), "unknown generator 'ModuleGenerator'"),
+                       ({"type": "FourierImage"}, "image_size"),
+                       ({"class": "FourierImage", "image_size": [1, 1]}, "invalid FourierImage config"),
+                       ({"class": "DCGANFaceGenerator", "weights": str(tmp_path / "missing.pt")}, "not found")]:
+        with pytest.raises(CheckpointError, match=match):
+            generator_from_config(bad, where="model.json")
+    assert "FeatureInversionGenerator" in GENERATORS and "ICGANGenerator" in GENERATORS
+
+
+@pytest.mark.skipif(not HAS_BIGGAN, reason="pytorch-pretrained-biggan not installed")
+def test_biggan_is_rebuilt_from_its_config_without_download(tmp_path):
+    from neurogen.generators import generator_config, generator_from_config
+
+    gen = BigGANGenerator.from_config(SMALL_BIGGAN, seed=1)
+    gen.save_pretrained(tmp_path / "st")
+    loaded = BigGANGenerator.from_pretrained(tmp_path / "st", truncation=0.5)
+    config = generator_config(loaded)
+    assert config == {"class": "BigGANGenerator", "weights": str(tmp_path / "st"), "truncation": 0.5}
+    z, cls = gen.sample_latents(2, seed=0), torch.tensor([3, 7])
+    with torch.no_grad():
+        expected = loaded(z, cls)
+        assert torch.equal(generator_from_config(config)(z, cls), expected)
+        old = {"type": "BigGANGenerator", "weights": str(tmp_path / "st"), "truncation": 0.5, "n_classes": 10}
+        assert torch.equal(generator_from_config(old)(z, cls), expected)
+    with pytest.raises(CheckpointError, match="download=False"):
+        generator_from_config({"class": "BigGANGenerator", "weights": "biggan-deep-128"})

@@ -5,10 +5,11 @@
 - :class:`EfficientNetLite0Extractor` -- offline default, ImageNet weights;
 - :class:`EfficientNetLite2Extractor` -- a second, partly independent network (the simulated world's);
 - :class:`TorchModuleExtractor` -- any ``torch.nn.Module`` through forward hooks;
-- :class:`OpenCLIPExtractor` -- any open_clip model (optional dependency).
+- :class:`OpenCLIPExtractor` -- any open_clip model (optional dependency);
+- :data:`EXTRACTORS` -- the registry through which saved configs name and rebuild extractors.
 """
 
-from encoding.features.base import FeatureExtractor, as_image_tensor, pool_activation, square_resize
+from encoding.features.base import EXTRACTORS, FeatureExtractor, as_image_tensor, pool_activation, square_resize
 from encoding.features.defaults import DEFAULT_FEATURES, default_extractor, mismatched_extractor
 from encoding.features.efficientnet import (
     EfficientNetLite,
@@ -19,12 +20,13 @@ from encoding.features.efficientnet import (
     load_efficientnet_lite0,
 )
 from encoding.features.openclip import OpenCLIPExtractor, import_open_clip
-from encoding.features.torch_module import TorchModuleExtractor
+from encoding.features.torch_module import TorchModuleExtractor, first_tensor
 
 __all__ = [
     "DEFAULT_FEATURES",
     "default_extractor",
     "mismatched_extractor",
+    "EXTRACTORS",
     "FeatureExtractor",
     "as_image_tensor",
     "pool_activation",
@@ -38,4 +40,5 @@ __all__ = [
     "OpenCLIPExtractor",
     "import_open_clip",
     "TorchModuleExtractor",
+    "first_tensor",
 ]

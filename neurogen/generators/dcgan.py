@@ -19,7 +19,9 @@ import torch
 from torch import nn
 
 from neurokit.exceptions import CheckpointError, OptionalDependencyError
+from neurokit.validation import check_int
 from neurogen.generators.base import ImageGenerator
+from neurogen.generators.registry import GENERATORS, RANDOM_WEIGHTS, weights_file
 
 #: Name of the checkpoint file inside the ``gan_face_generate`` package.
 PACKAGE_WEIGHTS = "weights.tar"
@@ -73,10 +75,11 @@ class DCGANFaceGenerator(ImageGenerator):
 
     def __init__(self, latent_dim: int = 100, base_channels: int = 64) -> None:
         super().__init__()
-        self.latent_shape = (int(latent_dim),)
+        latent_dim = check_int(latent_dim, "latent_dim", minimum=1)
+        self.latent_shape = (latent_dim,)
         self.image_size = (64, 64)
         self.n_classes = 0
-        ngf = int(base_channels)
+        ngf = check_int(base_channels, "base_channels", minimum=1)
         self.main = nn.Sequential(
             nn.ConvTranspose2d(latent_dim, ngf * 8, 4, 1, 0, bias=False),
             nn.BatchNorm2d(ngf * 8),
@@ -93,7 +96,7 @@ class DCGANFaceGenerator(ImageGenerator):
             nn.ConvTranspose2d(ngf, 3, 4, 2, 1, bias=False),
             nn.Tanh(),
         )
-        self.source = "random initialisation"
+        self.source = RANDOM_WEIGHTS
 
     @classmethod
     def from_pretrained(cls, path: str | os.PathLike | None = None) -> "DCGANFaceGenerator":
@@ -151,5 +154,17 @@ class DCGANFaceGenerator(ImageGenerator):
         out = self.main(latents.reshape(latents.shape[0], -1, 1, 1))
         return (out + 1.0) * 0.5
 
+    def get_config(self) -> dict:
+        """``{"weights": file}``, from which :data:`~neurogen.generators.GENERATORS` reloads it."""
+        return {"weights": self.source}
+
     def describe(self) -> dict:
-        return {**super().describe(), "weights": self.source}
+        return {**super().describe(), **self.get_config()}
+
+
+def _from_config(weights: str) -> DCGANFaceGenerator:
+    """Reload a :class:`DCGANFaceGenerator` from the weights file its config names."""
+    return DCGANFaceGenerator.from_pretrained(weights_file(weights, "DCGANFaceGenerator"))
+
+
+GENERATORS.register("DCGANFaceGenerator", builder=_from_config)(DCGANFaceGenerator)

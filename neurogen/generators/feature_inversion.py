@@ -39,7 +39,10 @@ import torch
 from torch import nn
 
 from neurogen.generators.base import InstanceConditionedGenerator, truncated_normal
+from neurogen.generators.registry import GENERATORS, RANDOM_WEIGHTS, weights_file
 from neurokit.exceptions import CheckpointError, DataValidationError, InvalidParameterError
+from neurokit.registry import CLASS_KEY
+from neurokit.validation import check_int, is_integer
 
 __all__ = ["FeatureInversionGenerator", "LiteFeatures", "packaged_generator_path"]
 
@@ -47,7 +50,10 @@ __all__ = ["FeatureInversionGenerator", "LiteFeatures", "packaged_generator_path
 PERCEPTUAL_LAYERS = ("stage2", "stage3", "stage5")
 SPATIAL_LAYER = "stage3"
 SPATIAL_GRID = 4
-KIND = "neurogen.FeatureInversionGenerator"
+#: The ``"class"`` of the generator's checkpoint JSON.
+NAME = "FeatureInversionGenerator"
+#: What checkpoints written before the registry hold under ``"kind"`` instead (the shipped weights among them).
+LEGACY_KIND = "neurogen.FeatureInversionGenerator"
 
 
 def packaged_generator_path() -> Path:
@@ -176,23 +182,22 @@ class FeatureInversionGenerator(InstanceConditionedGenerator):
     def __init__(self, image_size: int = 64, z_dim: int = 32, channels: tuple[int, ...] | None = None,
                  cond_dim: int = 128) -> None:
         super().__init__()
-        size = int(image_size)
+        size = check_int(image_size, "image_size")
         if size < 16 or size & (size - 1):
             raise InvalidParameterError(f"image_size must be a power of two >= 16, got {image_size!r}")
         n_blocks = size.bit_length() - 3  # 4 -> size
         if channels is None:
             channels = tuple(max(32, 256 >> k) for k in range(n_blocks + 1))
-        channels = tuple(int(c) for c in channels)
-        if len(channels) != n_blocks + 1 or min(channels) < 1:
+        channels = tuple(channels)
+        if len(channels) != n_blocks + 1 or not all(is_integer(c) and int(c) >= 1 for c in channels):
             raise InvalidParameterError(
                 f"channels must be {n_blocks + 1} positive sizes for image_size {size}, got {channels!r}"
             )
-        if isinstance(z_dim, bool) or not hasattr(z_dim, "__index__") or int(z_dim) < 1:
-            raise InvalidParameterError(f"z_dim must be a positive integer, got {z_dim!r}")
+        channels = tuple(int(c) for c in channels)
         self.image_size = (size, size)
-        self.z_dim = int(z_dim)
+        self.z_dim = check_int(z_dim, "z_dim", minimum=1)
         self.channels = channels
-        self.cond_dim = int(cond_dim)
+        self.cond_dim = check_int(cond_dim, "cond_dim", minimum=1)
         self.features = LiteFeatures(input_size=size)
         with torch.no_grad():
             probe = self.features(torch.zeros(1, 3, size, size))
@@ -214,7 +219,7 @@ class FeatureInversionGenerator(InstanceConditionedGenerator):
         self.to_rgb = nn.Conv2d(channels[-1], 3, 3, padding=1)
         self.encoder = _ZEncoder(size, self.z_dim)
         self.info: dict[str, Any] = {}
-        self.source = "random initialisation"
+        self.source = RANDOM_WEIGHTS
 
     # -- features ------------------------------------------------------------------------
     def _check_images(self, images: torch.Tensor) -> torch.Tensor:
@@ -291,16 +296,21 @@ class FeatureInversionGenerator(InstanceConditionedGenerator):
         return torch.cat([self.split_latents(latents)[0], z], 1)
 
     # -- persistence ---------------------------------------------------------------------
-    def config(self) -> dict[str, Any]:
-        """Constructor arguments (JSON)."""
+    @property
+    def architecture(self) -> dict[str, Any]:
+        """The constructor arguments (JSON), saved beside the weights by :meth:`save`."""
         return {"image_size": self.image_size[0], "z_dim": self.z_dim, "channels": list(self.channels),
                 "cond_dim": self.cond_dim}
+
+    def get_config(self) -> dict[str, Any]:
+        """``{"weights": file}`` (the JSON :meth:`load` reads), from which :data:`~neurogen.generators.GENERATORS` reloads it."""
+        return {"weights": self.source}
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write ``<path>.safetensors`` + ``<path>.json`` (config, provenance in :attr:`info`); returns the JSON."""
         from neurokit.checkpoints import save_checkpoint
 
-        config = {"kind": KIND, "generator": self.config(), "info": self.info}
+        config = {CLASS_KEY: NAME, "generator": self.architecture, "info": self.info}
         return save_checkpoint(path, self.state_dict(), config, seed=self.info.get("seed"))[1]
 
     @classmethod
@@ -312,13 +322,19 @@ class FeatureInversionGenerator(InstanceConditionedGenerator):
         CheckpointError
             Missing or corrupt files, another kind of checkpoint, or weights that
             do not match the config.
+
+        Notes
+        -----
+        Checkpoints written before the registry name their class under
+        ``"kind"`` (:data:`LEGACY_KIND`); they load too.
         """
         from neurokit.checkpoints import load_checkpoint
 
         path = packaged_generator_path() if path is None else Path(path)
         tensors, config = load_checkpoint(path)
-        if config.get("kind") != KIND:
-            raise CheckpointError(f"{path}: not a FeatureInversionGenerator checkpoint (kind {config.get('kind')!r})")
+        name = config.get(CLASS_KEY, config.get("kind"))
+        if name not in (NAME, LEGACY_KIND):
+            raise CheckpointError(f"{path}: not a FeatureInversionGenerator checkpoint (class {name!r})")
         try:
             gen = cls(**config["generator"])
         except (KeyError, TypeError, InvalidParameterError) as exc:
@@ -339,4 +355,12 @@ class FeatureInversionGenerator(InstanceConditionedGenerator):
         return gen.eval()
 
     def describe(self) -> dict:
-        return {**super().describe(), **self.config(), "weights": self.source}
+        return {**super().describe(), **self.architecture, **self.get_config()}
+
+
+def _from_config(weights: str) -> FeatureInversionGenerator:
+    """Reload a :class:`FeatureInversionGenerator` from the checkpoint its config names."""
+    return FeatureInversionGenerator.load(weights_file(weights, NAME))
+
+
+GENERATORS.register(NAME, builder=_from_config)(FeatureInversionGenerator)

@@ -18,8 +18,10 @@ from collections.abc import Sequence
 
 import torch
 
-from neurokit.exceptions import DataValidationError
+from neurokit.exceptions import InvalidParameterError
+from neurokit.validation import check_bool, check_real, is_integer
 from neurogen.generators.base import ImageGenerator
+from neurogen.generators.registry import GENERATORS
 
 #: Square root of the colour covariance of ImageNet (Lucid's ``color_correlation_svd_sqrt``);
 #: rows are R, G, B, columns the decorrelated components.
@@ -92,20 +94,19 @@ class FourierImage(ImageGenerator):
         init_std: float = 0.01,
     ) -> None:
         super().__init__()
-        if isinstance(image_size, int) or hasattr(image_size, "__index__"):
-            size = (int(image_size), int(image_size))
-        else:
-            size = tuple(int(s) for s in image_size)
-        if len(size) != 2 or min(size) < 2:
-            raise DataValidationError(f"image_size must be an int >= 2 or a pair (H, W), got {image_size!r}")
-        if not init_std > 0:
-            raise DataValidationError(f"init_std must be positive, got {init_std!r}")
+        try:
+            size = tuple((image_size, image_size) if is_integer(image_size) else image_size)
+        except TypeError:  # neither an int nor a pair
+            size = ()
+        if len(size) != 2 or not all(is_integer(s) and int(s) >= 2 for s in size):
+            raise InvalidParameterError(f"image_size must be an int >= 2 or a pair (H, W) of them, got {image_size!r}")
+        size = (int(size[0]), int(size[1]))
         self.image_size = size
         self.n_classes = 0
         self.latent_shape = (3, size[0], size[1] // 2 + 1, 2)
-        self.decay_power = float(decay_power)
-        self.decorrelate_colors = bool(decorrelate_colors)
-        self.init_std = float(init_std)
+        self.decay_power = check_real(decay_power, "decay_power")
+        self.decorrelate_colors = check_bool(decorrelate_colors, "decorrelate_colors")
+        self.init_std = check_real(init_std, "init_std", minimum=0.0, include_minimum=False)
         self.register_buffer("scale", spectrum_scale(size[0], size[1], decay_power), persistent=False)
         color = COLOR_CORRELATION_SVD_SQRT / COLOR_CORRELATION_SVD_SQRT.norm(dim=0).max()
         self.register_buffer("color_mix", color if decorrelate_colors else torch.eye(3), persistent=False)
@@ -127,10 +128,22 @@ class FourierImage(ImageGenerator):
         image = torch.einsum("ij,njhw->nihw", self.color_mix, image)
         return torch.sigmoid(image)
 
-    def describe(self) -> dict:
+    def get_config(self) -> dict:
+        """The constructor arguments (JSON), from which :data:`~neurogen.generators.GENERATORS` rebuilds it."""
         return {
-            **super().describe(),
+            "image_size": list(self.image_size),
             "decay_power": self.decay_power,
             "decorrelate_colors": self.decorrelate_colors,
             "init_std": self.init_std,
         }
+
+    def describe(self) -> dict:
+        return {**super().describe(), **self.get_config()}
+
+
+def _from_config(image_size: Sequence[int], **settings: object) -> FourierImage:
+    """Rebuild a :class:`FourierImage` from its config (the image size is required there)."""
+    return FourierImage(image_size, **settings)
+
+
+GENERATORS.register("FourierImage", builder=_from_config)(FourierImage)

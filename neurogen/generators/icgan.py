@@ -44,12 +44,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from neurokit.exceptions import CheckpointError, InvalidParameterError
-from neurogen.generators.base import (
-    InstanceConditionedGenerator,
-    check_count,
-    check_truncation,
-    make_torch_generator,
-)
+from neurokit.validation import check_bool, check_int, check_option, check_real
+from neurogen.generators.base import InstanceConditionedGenerator, check_truncation, make_torch_generator
+from neurogen.generators.registry import GENERATORS, RANDOM_WEIGHTS, weights_file
 
 #: Size of IC-GAN's instance features (SwAV ResNet-50 pooled features); fixed by the architecture.
 INSTANCE_DIM = 2048
@@ -143,23 +140,14 @@ def icgan_architecture(config: Mapping[str, Any]) -> dict[str, Any]:
                 "class-conditional cc_icgan models and other variants are not implemented"
             )
     arch = {key: config.get(key, default) for key, default in ARCHITECTURE_DEFAULTS.items()}
-    if arch["resolution"] not in BLOCK_CHANNELS:
-        raise InvalidParameterError(
-            f"IC-GAN resolution must be one of {sorted(BLOCK_CHANNELS)}, got {arch['resolution']!r}"
-        )
+    check_option(arch["resolution"], "IC-GAN resolution", sorted(BLOCK_CHANNELS))
     for key, low in (("G_ch", 1), ("dim_z", 1), ("shared_dim", 0), ("shared_dim_feat", 1), ("n_classes", 1),
                      ("bottom_width", 1)):
-        value = arch[key]
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise InvalidParameterError(f"IC-GAN setting {key} must be an int >= {low}, got {value!r}")
+        arch[key] = check_int(arch[key], f"IC-GAN setting {key}", minimum=low)
     for key in ("hier", "G_shared_feat"):
-        if not isinstance(arch[key], bool):
-            raise InvalidParameterError(f"IC-GAN setting {key} must be true or false, got {arch[key]!r}")
+        arch[key] = check_bool(arch[key], f"IC-GAN setting {key}")
     for key in ("BN_eps", "SN_eps"):
-        value = arch[key]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-            raise InvalidParameterError(f"IC-GAN setting {key} must be a positive number, got {value!r}")
-        arch[key] = float(value)
+        arch[key] = check_real(arch[key], f"IC-GAN setting {key}", minimum=0.0, include_minimum=False)
     if not isinstance(arch["G_attn"], str) or not re.fullmatch(r"\d+(_\d+)*", arch["G_attn"]):
         raise InvalidParameterError(
             f"IC-GAN setting G_attn must be resolutions joined by '_' (e.g. '64', '32_64', '0' for none), "
@@ -404,7 +392,7 @@ class ICGANGenerator(InstanceConditionedGenerator):
         self.latent_shape = (self.network.dim_z,)
         size = self.architecture["bottom_width"] * 2 ** len(self.network.blocks)
         self.image_size = (size, size)
-        self.source = "random initialisation"
+        self.source = RANDOM_WEIGHTS
 
     # construction ---------------------------------------------------------------
     @classmethod
@@ -559,7 +547,7 @@ class ICGANGenerator(InstanceConditionedGenerator):
         -------
         Tensor of shape (n, dim_z), float32, on :attr:`device`.
         """
-        n = check_count(n, "n")
+        n = check_int(n, "n", minimum=1)
         bound = 2.0 * check_truncation(truncation)
         out = torch.empty(n, *self.latent_shape)
         nn.init.trunc_normal_(out, 0.0, 1.0, -bound, bound, generator=make_torch_generator(seed))
@@ -570,9 +558,36 @@ class ICGANGenerator(InstanceConditionedGenerator):
         z = latents.clamp(-bound, bound)
         return (self.network(z, F.normalize(instance, dim=1)) + 1.0) * 0.5
 
+    def get_config(self) -> dict:
+        """``{"weights", "truncation", "architecture"}``, from which :data:`~neurogen.generators.GENERATORS` reloads it."""
+        return {"weights": self.source, "truncation": self.truncation, "architecture": dict(self.architecture)}
+
     def describe(self) -> dict:
-        return {**super().describe(), "weights": self.source, "truncation": self.truncation,
-                "architecture": dict(self.architecture)}
+        return {**super().describe(), **self.get_config()}
+
+
+def _from_config(weights: str, architecture: Mapping[str, Any] | None = None,
+                 truncation: float = 1.0) -> ICGANGenerator:
+    """Reload an :class:`ICGANGenerator` from the local checkpoint its config names.
+
+    ``weights`` is the generator's :attr:`~ICGANGenerator.source`: a
+    ``.../G_ema_<suffix>.pth`` file, or ``<archive>:<folder>/G_ema_<suffix>.pth``
+    inside an archive; the folder or archive is read again with that checkpoint.
+    """
+    label = weights_file(weights, "ICGANGenerator")
+    archive, sep, member = label.rpartition(":")
+    if sep and archive.endswith(ARCHIVE_SUFFIXES):
+        location, name = Path(archive), Path(member).name
+    else:
+        location, name = Path(label).parent, Path(label).name
+    match = WEIGHTS_PATTERN.match(name)
+    if match is None:
+        raise CheckpointError(f"{label}: not an IC-GAN generator file (G_ema_<suffix>.pth)")
+    return ICGANGenerator.from_pretrained(location, config=architecture, checkpoint=match.group("suffix") or "",
+                                          truncation=float(truncation))
+
+
+GENERATORS.register("ICGANGenerator", builder=_from_config)(ICGANGenerator)
 
 
 # ----------------------------------------------------------------------------- files

@@ -7,8 +7,9 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
-from neurokit.exceptions import DataValidationError, ImageShapeError
-from neurogen.generators.base import ImageGenerator
+from neurokit.exceptions import DataValidationError, ImageShapeError, InvalidParameterError
+from neurokit.validation import check_int, check_real, is_integer
+from neurogen.generators.base import ImageGenerator, check_truncation, make_torch_generator
 
 
 class ModuleGenerator(ImageGenerator):
@@ -51,18 +52,23 @@ class ModuleGenerator(ImageGenerator):
     ) -> None:
         super().__init__()
         if not isinstance(module, nn.Module):
-            raise DataValidationError(f"module must be a torch.nn.Module, got {type(module).__name__}")
-        shape = (int(latent_shape),) if hasattr(latent_shape, "__index__") else tuple(int(s) for s in latent_shape)
-        if not shape or min(shape) < 1:
-            raise DataValidationError(f"latent_shape must be positive sizes, got {latent_shape!r}")
-        low, high = (float(v) for v in output_range)
+            raise InvalidParameterError(f"module must be a torch.nn.Module, got {type(module).__name__}")
+        try:
+            shape = tuple((latent_shape,) if is_integer(latent_shape) else latent_shape)
+        except TypeError:  # neither an int nor a sequence
+            shape = ()
+        if not shape or not all(is_integer(s) and int(s) >= 1 for s in shape):
+            raise InvalidParameterError(f"latent_shape must be positive sizes, got {latent_shape!r}")
+        shape = tuple(int(s) for s in shape)
+        try:
+            low, high = (check_real(v, "output_range") for v in output_range)
+        except (TypeError, ValueError):  # not a pair, or not numbers
+            raise InvalidParameterError(f"output_range must be (low, high) with high > low, got {output_range!r}") from None
         if not high > low:
-            raise DataValidationError(f"output_range must be (low, high) with high > low, got {output_range!r}")
-        if int(n_classes) < 0:
-            raise DataValidationError(f"n_classes must be >= 0, got {n_classes!r}")
+            raise InvalidParameterError(f"output_range must be (low, high) with high > low, got {output_range!r}")
         self.module = module
         self.latent_shape = shape
-        self.n_classes = int(n_classes)
+        self.n_classes = check_int(n_classes, "n_classes", minimum=0)
         self.output_range = (low, high)
         self.sampler = sampler
         with torch.no_grad():
@@ -75,13 +81,10 @@ class ModuleGenerator(ImageGenerator):
     ) -> torch.Tensor:
         if self.sampler is None:
             return super().sample_latents(n, truncation=truncation, seed=seed)
-        from neurogen.generators.base import check_truncation, make_torch_generator
-
-        latents = self.sampler(int(n), check_truncation(truncation), make_torch_generator(seed))
-        if tuple(latents.shape) != (int(n), *self.latent_shape):
-            raise DataValidationError(
-                f"sampler returned shape {tuple(latents.shape)}, expected {(int(n), *self.latent_shape)}"
-            )
+        n = check_int(n, "n", minimum=1)
+        latents = self.sampler(n, check_truncation(truncation), make_torch_generator(seed))
+        if tuple(latents.shape) != (n, *self.latent_shape):
+            raise DataValidationError(f"sampler returned shape {tuple(latents.shape)}, expected {(n, *self.latent_shape)}")
         return latents.to(self.device)
 
     def _call(self, latents: torch.Tensor, classes: torch.Tensor | None) -> torch.Tensor:
