@@ -46,7 +46,7 @@ from typing import Any
 
 import numpy as np
 
-from cortex2image.report import json_default
+from neurokit.report import json_default
 from neurokit.exceptions import DataValidationError
 from neurokit.io.atomic import atomic_path, atomic_write_text, remove_stale_temporaries
 from neurokit.io.output_folder import claim_output_folder
@@ -947,7 +947,7 @@ def _bar_figure(path: Path, groups: dict[str, dict[str, float]], ylabel: str, ti
 
 def stage_report(run: DemoRun) -> dict[str, Any]:
     """Write report.html (figures, tables) and report.json (every number)."""
-    from cortex2image.report import Report
+    from neurokit.report import Report
     from neurokit.plotting import plot_surface_map
 
     s, res, subject = run.settings, run.results, run.target_subject

@@ -1,4 +1,4 @@
-"""cortex2image.report: sections, tables, figures, the JSON of numbers, and claims."""
+"""neurokit.report: sections, tables, figures, the JSON of numbers, and claims."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 
-from cortex2image.report import Report, json_default
+from neurokit.report import Report, json_default
 from neurokit.claims import Claim
 from neurokit.exceptions import DataValidationError
 from neurokit.statistics import BootstrapDistribution

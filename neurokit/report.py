@@ -1,6 +1,6 @@
 """A self-contained HTML report: sections of text, figures and tables, plus a JSON of every number.
 
-The demo (:mod:`cortex2image.demo`) writes one; any analysis can. Figures are
+Any analysis can write one (the demo, :mod:`cortex2image.demo`, does). Figures are
 PNG files referenced relative to the report, so the folder can be moved or
 zipped as a whole; tables are lists of rows rendered as HTML tables.
 
@@ -25,6 +25,8 @@ from typing import Any
 from neurokit.claims import Claim, check_claims, summarize_claims
 from neurokit.exceptions import DataValidationError
 from neurokit.io.atomic import atomic_write_text
+
+__all__ = ["Report", "Section", "json_default"]
 
 _CSS = """
 body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2rem auto;
@@ -231,7 +233,23 @@ class Report:
 
 
 def json_default(value: Any) -> Any:
-    """``json.dumps`` fallback for numpy scalars and arrays and paths."""
+    """``json.dumps`` fallback (``default=json_default``) for numpy scalars and arrays and paths.
+
+    Parameters
+    ----------
+    value : numpy scalar, ndarray or pathlib.Path
+        What :mod:`json` cannot write itself.
+
+    Returns
+    -------
+    int, float, bool, str or list
+        ``value.item()``, ``value.tolist()`` or ``str(value)``.
+
+    Raises
+    ------
+    TypeError
+        For any other type (naming it), as :func:`json.dumps` expects.
+    """
     import numpy as np
 
     if isinstance(value, np.generic):
@@ -240,4 +258,4 @@ def json_default(value: Any) -> Any:
         return value.tolist()
     if isinstance(value, Path):
         return str(value)
-    raise TypeError(f"cannot write {type(value).__name__} to the report JSON")
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
