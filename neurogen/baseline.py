@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from neurokit.exceptions import DataValidationError, ImageShapeError
 from neurogen.objectives import Objective
-from neurogen.optimize import Encoders, _needed_encoders, as_encoders, as_objectives, predict
+from neurogen.optimize import Encoders, as_encoders, as_objectives, needed_encoders, predict
 
 
 def as_image_batch(images: np.ndarray | torch.Tensor, name: str = "images") -> torch.Tensor:
@@ -120,7 +120,7 @@ def rank_images(
     """
     encoders = as_encoders(encoder)
     objectives = as_objectives(objectives)
-    needed = _needed_encoders(objectives, encoders)
+    needed = needed_encoders(objectives, encoders)
     tensor = as_image_batch(images)
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise DataValidationError(f"batch_size must be a positive integer, got {batch_size!r}")

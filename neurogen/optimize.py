@@ -88,7 +88,18 @@ def predict(
     return out
 
 
-def _needed_encoders(objectives: Sequence[Objective], encoders: Mapping[str, nn.Module]) -> list[str]:
+def needed_encoders(objectives: Sequence[Objective], encoders: Mapping[str, nn.Module]) -> list[str]:
+    """Names of the encoders the objectives read, in first-use order (every encoder when none names one).
+
+    Parameters
+    ----------
+    objectives : sequence of Objective
+    encoders : mapping of str to nn.Module
+
+    Returns
+    -------
+    list of str
+    """
     names: dict[str, None] = {}
     for obj in objectives:
         names.update(dict.fromkeys(obj.encoders))
@@ -317,7 +328,7 @@ class LatentOptimizer:
             )
         encoders = as_encoders(encoder)
         objectives = as_objectives(objectives)
-        needed = _needed_encoders(objectives, encoders)
+        needed = needed_encoders(objectives, encoders)
         seeds = list(range(self.n_seeds)) if seeds is None else [int(s) for s in seeds]
         if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
             raise DataValidationError(f"seeds must be distinct non-negative ints, got {seeds!r}")
@@ -525,7 +536,7 @@ def rank_classes(
         raise DataValidationError(f"n_samples must be a positive integer, got {n_samples!r}")
     encoders = as_encoders(encoder)
     objectives = as_objectives(objectives)
-    needed = _needed_encoders(objectives, encoders)
+    needed = needed_encoders(objectives, encoders)
     device = generator.device
     base = generator.sample_latents(n_samples, truncation=truncation, seed=seed).to(device)
     n_total = generator.n_classes * n_samples

@@ -354,17 +354,17 @@ def test_fourier_generator_is_rebuilt_from_its_description():
 
 
 def test_detail_objective_skips_the_feature_network_at_zero_weight(space):
-    from cortex2image.training import _DetailLoss, _DetailObjective
+    from cortex2image.detail_objectives import DetailLoss, DetailObjective
     from neurogen.generators import FourierImage
 
     gen = FourierImage(16)
     det = Cortex2Detail(LEVEL, gen.latent_size, space.dim, **TRUNK)
     n_in = 2 * n_vertices(LEVEL)
     packed = torch.cat([torch.randn(3, n_in), torch.nn.functional.normalize(torch.randn(3, space.dim), dim=1)], 1)
-    out = _DetailObjective(det, gen, space, None, 8, n_in, features=False).train()(packed)
+    out = DetailObjective(det, gen, space, None, 8, n_in, features=False).train()(packed)
     assert out.shape == (3, 3 * 64 + space.dim + 1)
     assert torch.all(out[:, 3 * 64 : -1] == 0) and torch.all(out[:, -1] >= 0)  # KL per latent dimension
-    loss = _DetailLoss(3 * 64, 1.0, 0.0, 1e-4, 1)
+    loss = DetailLoss(3 * 64, 1.0, 0.0, 1e-4, 1)
     value = loss(out, torch.rand(3, 3 * 64 + space.dim))
     value.backward()
     assert torch.isfinite(value) and det.trunk.skip.weight.grad.abs().sum() > 0
