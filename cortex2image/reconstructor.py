@@ -38,6 +38,7 @@ from neurokit.exceptions import (
 )
 from neurokit.mesh.levels import check_level, n_vertices
 from neurokit.surface_data import SurfaceData, check_finite
+from neurokit.validation import check_int, check_real
 
 __all__ = [
     "Reconstruction",
@@ -251,8 +252,10 @@ class LinearImageEncoder:
     def __init__(self, layers: Sequence[str] = ("stage4", "pool"), input_size: int = 96,
                  alphas: Sequence[float] = tuple(np.logspace(-1, 5, 7))) -> None:
         self.layers = tuple(layers)
-        self.input_size = int(input_size)
-        self.alphas = tuple(float(a) for a in alphas)
+        self.input_size = check_int(input_size, "input_size", minimum=1)
+        from encoding.ridge import check_alphas
+
+        self.alphas = tuple(float(a) for a in check_alphas(alphas))
         self._extractor = None
 
     @property
@@ -527,13 +530,9 @@ class Reconstructor:
         -------
         Reconstruction
         """
-        if isinstance(n_samples, bool) or not hasattr(n_samples, "__index__") or int(n_samples) < 1:
-            raise InvalidParameterError(f"n_samples must be a positive integer, got {n_samples!r}")
-        if not float(temperature) >= 0:
-            raise InvalidParameterError(f"temperature must be >= 0, got {temperature!r}")
-        if isinstance(seed, bool) or not hasattr(seed, "__index__") or int(seed) < 0:
-            raise InvalidParameterError(f"seed must be a non-negative integer, got {seed!r}")
-        n_samples = int(n_samples)
+        n_samples = check_int(n_samples, "n_samples", minimum=1)
+        check_real(temperature, "temperature", minimum=0.0, finite=False)
+        check_int(seed, "seed", minimum=0)
         x = torch.from_numpy(self.normalize(responses))
         self.detail.eval()
         self.generator.eval()
