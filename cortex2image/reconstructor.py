@@ -231,6 +231,11 @@ class LinearImageEncoder:
     brain correlation. Predicts responses in the units it was fit on (for a
     :class:`Reconstructor`, the subject-normalised responses).
 
+    Its features are :func:`encoding.image_encoder.image_features` (``pooling='avg'``, the design matrix
+    an :class:`encoding.image_encoder.ImageEncoder` is fitted on), standardised, and its ridge is an
+    :class:`encoding.ridge.RidgeEncoder`; unlike an ``ImageEncoder`` it predicts in float64 NumPy (no
+    gradients) and its state travels inside the :class:`Reconstructor` checkpoint (:meth:`state`).
+
     Parameters
     ----------
     layers : sequence of str
@@ -268,8 +273,9 @@ class LinearImageEncoder:
 
     def features(self, images: np.ndarray | torch.Tensor) -> np.ndarray:
         """Standardised features ``(n, n_features)`` of images ``(n, H, W, 3)`` in [0, 1]."""
-        feats = self.extractor.extract(images, self.layers, pooling="avg", progress=False)
-        x = np.concatenate([feats[layer] for layer in self.layers], axis=1).astype(np.float64)
+        from encoding.image_encoder import image_features
+
+        x = image_features(self.extractor, images, {"layers": self.layers, "pooling": "avg"}).astype(np.float64)
         if hasattr(self, "feature_mean_"):
             x = (x - self.feature_mean_) / self.feature_std_
         return x
