@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> dict:
     sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
     sys.modules.pop("cortex2image", None) if getattr(sys.modules.get("cortex2image"), "__file__", "") == __file__ else None
     from cortex2image import Cortex2Detail, Cortex2Semantic, EfficientNetSemanticSpace, LinearImageEncoder, Reconstructor
-    from cortex2image.training import _DetailLoss, _DetailObjective, _latent_nll, _LatentObjective
+    from cortex2image.detail_objectives import DetailLoss, DetailObjective, LatentObjective, latent_nll
     from neurogen.generator_training import GeneratorObjective
     from neurogen.generators import FeatureInversionGenerator, FourierImage, ICGANGenerator
     from neurogen.generators.icgan import PUBLISHED_ARCHITECTURES
@@ -122,21 +122,21 @@ def main(argv: list[str] | None = None) -> dict:
     packed = torch.cat([x, y], dim=1)
 
     detail = Cortex2Detail(args.level, generator.latent_size, space.dim, **trunk).to(dev)
-    latent_objective = _LatentObjective(detail, n_in).train()
+    latent_objective = LatentObjective(detail, n_in).train()
     opt_d = torch.optim.AdamW(detail.parameters(), lr=1e-3)
     latents = torch.randn(b, generator.latent_size, device=dev)
 
     def latent_step() -> None:
         opt_d.zero_grad()
-        _latent_nll(latent_objective(packed), latents).backward()
+        latent_nll(latent_objective(packed), latents).backward()
         opt_d.step()
 
     latent_rate = timed(latent_step)
 
     fourier = FourierImage(32).to(dev)
     through = Cortex2Detail(args.level, fourier.latent_size, space.dim, **trunk).to(dev)
-    through_objective = _DetailObjective(through, fourier, space, None, 32, n_in, features=False).to(dev).train()
-    loss = _DetailLoss(3 * 32 * 32, 1.0, 0.0, 1e-4, 10)
+    through_objective = DetailObjective(through, fourier, space, None, 32, n_in, features=False).to(dev).train()
+    loss = DetailLoss(3 * 32 * 32, 1.0, 0.0, 1e-4, 10)
     opt_t = torch.optim.AdamW(through.parameters(), lr=1e-3)
     target = torch.cat([torch.rand(b, 3 * 32 * 32, device=dev), y], dim=1)
 

@@ -13,7 +13,15 @@
 - :mod:`cortex2image.baselines` -- the baselines a reconstruction must beat (mean training image,
   nearest-neighbour retrieval, ridge to pixels, shuffled pairs);
 - :mod:`cortex2image.evaluation` -- the reconstruction scored beside every baseline, with paired bootstrap
-  intervals and claims; a written reconstruction folder rescored from the NSD root.
+  intervals and claims; a written reconstruction folder rescored from the NSD root;
+- :mod:`cortex2image.detail_objectives` -- what Cortex2Detail is trained on (through the generator, or by
+  latent regression);
+- :mod:`cortex2image.world_claims` -- the demo's claims measured on one simulated world;
+- :mod:`cortex2image.cli` -- ``neurokit reconstruct``; :mod:`cortex2image.demo` -- ``neurokit demo``, the whole
+  toolkit end to end (a subpackage: settings, runner, one module per stage).
+
+The package sits at the top of the dependency chain (kernels <- neurokit <- encoding <- neurogen,
+cortex2image): it uses every other package and none imports it. Names in ``__all__`` are imported lazily.
 """
 
 from __future__ import annotations

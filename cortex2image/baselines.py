@@ -26,7 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from neurokit.exceptions import DataValidationError, ImageShapeError, InvalidParameterError
+from neurokit.exceptions import DataValidationError, ImageShapeError
+from neurokit.validation import check_int
 
 __all__ = ["RIDGE_PIXEL_ALPHAS", "derangement", "mean_image_baseline", "nearest_neighbour_baseline",
            "ridge_pixels_baseline", "shuffled_baseline"]
@@ -77,7 +78,7 @@ def derangement(n: int, seed: int | np.random.Generator = 0) -> np.ndarray:
     ndarray of int, shape (n,)
         ``perm[i] != i`` for every ``i``.
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+    if check_int(n, "n") < 2:
         raise DataValidationError(f"a derangement (shuffled pairs) needs at least 2 images, got n={n!r}")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     while True:  # about e tries on average
@@ -102,9 +103,8 @@ def mean_image_baseline(train_images: np.ndarray, n: int) -> np.ndarray:
         ``n`` copies of the pixel-wise mean of ``train_images``.
     """
     train = _check_images(train_images, "train_images")
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise InvalidParameterError(f"n must be a positive integer, got {n!r}")
-    return np.repeat(train.mean(0, keepdims=True), int(n), axis=0).astype(np.float32)
+    n = check_int(n, "n", minimum=1)
+    return np.repeat(train.mean(0, keepdims=True), n, axis=0).astype(np.float32)
 
 
 def nearest_neighbour_baseline(train_responses: np.ndarray, train_images: np.ndarray,
@@ -181,8 +181,7 @@ def ridge_pixels_baseline(train_responses: np.ndarray, train_images: np.ndarray,
     images = _check_images(train_images, "train_images")
     train, test = _check_responses(train_responses, test_responses, len(images))
     if size is not None:
-        if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 2:
-            raise InvalidParameterError(f"size must be an integer >= 2 pixels or None, got {size!r}")
+        size = check_int(size, "size (pixels)", minimum=2, allow_none=True)
         images = resize(images, (len(images), int(size), int(size), 3), order=1, anti_aliasing=True,
                         preserve_range=True)
     shape = images.shape[1:]

@@ -22,6 +22,7 @@ from torch import nn
 
 from cortex2image.trunk import CortexTrunk
 from neurokit.exceptions import DataValidationError, InvalidParameterError
+from neurokit.validation import check_int
 
 __all__ = ["Cortex2Detail", "ClassConditioner", "kl_divergence"]
 
@@ -73,9 +74,8 @@ class Cortex2Detail(nn.Module):
         **trunk_kwargs: Any,
     ) -> None:
         super().__init__()
-        for value, name in ((latent_dim, "latent_dim"), (semantic_dim + 1, "semantic_dim + 1")):
-            if isinstance(value, bool) or not hasattr(value, "__index__") or int(value) < 1:
-                raise InvalidParameterError(f"{name} must be a positive integer, got {value!r}")
+        check_int(latent_dim, "latent_dim", minimum=1)
+        check_int(semantic_dim, "semantic_dim", minimum=0)
         low, high = (float(v) for v in logvar_range)
         if not high > low:
             raise InvalidParameterError(f"logvar_range must be (low, high) with high > low, got {logvar_range!r}")

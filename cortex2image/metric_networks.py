@@ -46,6 +46,7 @@ import torch
 import torch.nn.functional as F
 
 from neurokit.exceptions import CheckpointError, DataValidationError, InvalidParameterError, OptionalDependencyError
+from neurokit.validation import check_int
 
 __all__ = ["MetricNetworkSpec", "METRIC_NETWORKS", "MetricNetwork", "identification_spaces", "distance_spaces",
            "load_state_dict"]
@@ -160,8 +161,7 @@ class MetricNetwork:
                  batch_size: int = 32, clip_model: str = "ViT-L-14") -> None:
         if name not in METRIC_NETWORKS:
             raise InvalidParameterError(f"name: {name!r} is not a metric network; expected one of {sorted(METRIC_NETWORKS)}")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise InvalidParameterError(f"batch_size must be a positive integer, got {batch_size!r}")
+        batch_size = check_int(batch_size, "batch_size", minimum=1)
         self.name, self.spec = name, METRIC_NETWORKS[name]
         self.weights = os.fspath(weights)
         self.device = torch.device(device)

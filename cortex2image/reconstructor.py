@@ -38,6 +38,7 @@ from neurokit.exceptions import (
 )
 from neurokit.mesh.levels import check_level, n_vertices
 from neurokit.surface_data import SurfaceData, check_finite
+from neurokit.validation import check_int, check_real
 
 __all__ = [
     "Reconstruction",
@@ -194,6 +195,11 @@ class LinearImageEncoder:
     brain correlation. Predicts responses in the units it was fit on (for a
     :class:`Reconstructor`, the subject-normalised responses).
 
+    Its features are :func:`encoding.image_encoder.image_features` (``pooling='avg'``, the design matrix
+    an :class:`encoding.image_encoder.ImageEncoder` is fitted on), standardised, and its ridge is an
+    :class:`encoding.ridge.RidgeEncoder`; unlike an ``ImageEncoder`` it predicts in float64 NumPy (no
+    gradients) and its state travels inside the :class:`Reconstructor` checkpoint (:meth:`state`).
+
     Parameters
     ----------
     layers : sequence of str
@@ -215,8 +221,10 @@ class LinearImageEncoder:
     def __init__(self, layers: Sequence[str] = ("stage4", "pool"), input_size: int = 96,
                  alphas: Sequence[float] = tuple(np.logspace(-1, 5, 7))) -> None:
         self.layers = tuple(layers)
-        self.input_size = int(input_size)
-        self.alphas = tuple(float(a) for a in alphas)
+        self.input_size = check_int(input_size, "input_size", minimum=1)
+        from encoding.ridge import check_alphas
+
+        self.alphas = tuple(float(a) for a in check_alphas(alphas))
         self._extractor = None
 
     @property
@@ -229,8 +237,9 @@ class LinearImageEncoder:
 
     def features(self, images: np.ndarray | torch.Tensor) -> np.ndarray:
         """Standardised features ``(n, n_features)`` of images ``(n, H, W, 3)`` in [0, 1]."""
-        feats = self.extractor.extract(images, self.layers, pooling="avg", progress=False)
-        x = np.concatenate([feats[layer] for layer in self.layers], axis=1).astype(np.float64)
+        from encoding.image_encoder import image_features
+
+        x = image_features(self.extractor, images, {"layers": self.layers, "pooling": "avg"}).astype(np.float64)
         if hasattr(self, "feature_mean_"):
             x = (x - self.feature_mean_) / self.feature_std_
         return x
@@ -491,13 +500,9 @@ class Reconstructor:
         -------
         Reconstruction
         """
-        if isinstance(n_samples, bool) or not hasattr(n_samples, "__index__") or int(n_samples) < 1:
-            raise InvalidParameterError(f"n_samples must be a positive integer, got {n_samples!r}")
-        if not float(temperature) >= 0:
-            raise InvalidParameterError(f"temperature must be >= 0, got {temperature!r}")
-        if isinstance(seed, bool) or not hasattr(seed, "__index__") or int(seed) < 0:
-            raise InvalidParameterError(f"seed must be a non-negative integer, got {seed!r}")
-        n_samples = int(n_samples)
+        n_samples = check_int(n_samples, "n_samples", minimum=1)
+        check_real(temperature, "temperature", minimum=0.0, finite=False)
+        check_int(seed, "seed", minimum=0)
         x = torch.from_numpy(self.normalize(responses))
         self.detail.eval()
         self.generator.eval()

@@ -23,14 +23,9 @@ from kernels import SigmoidTransformerBlock
 from neurokit.exceptions import InvalidParameterError, VertexCountError
 from neurokit.mesh.levels import check_level, n_vertices
 from neurokit.nn import DownBlock, MeshConv, mesh_norm
+from neurokit.validation import check_int
 
 __all__ = ["CortexTrunk"]
-
-
-def _positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not hasattr(value, "__index__") or int(value) < 1:
-        raise InvalidParameterError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 class CortexTrunk(nn.Module):
@@ -91,17 +86,15 @@ class CortexTrunk(nn.Module):
         n_stages = self.level - self.coarse_level + 1
         if channels is None:
             channels = [min(16 * 2**k, 256) for k in range(n_stages)]
-        channels = [_positive_int(c, "channels[]") for c in channels]
+        channels = [check_int(c, "channels[]", minimum=1) for c in channels]
         if len(channels) != n_stages:
             raise InvalidParameterError(
                 f"channels needs {n_stages} entries (stem at level {self.level} plus one per down-block to "
                 f"level {self.coarse_level}), got {len(channels)}"
             )
-        self.attention_dim = _positive_int(attention_dim, "attention_dim")
-        self.attention_depth = int(attention_depth)
-        if self.attention_depth < 0:
-            raise InvalidParameterError(f"attention_depth must be >= 0, got {attention_depth!r}")
-        num_heads = _positive_int(num_heads, "num_heads")
+        self.attention_dim = check_int(attention_dim, "attention_dim", minimum=1)
+        self.attention_depth = check_int(attention_depth, "attention_depth", minimum=0)
+        num_heads = check_int(num_heads, "num_heads", minimum=1)
         if self.attention_dim % num_heads:
             raise InvalidParameterError(f"attention_dim ({attention_dim}) must be divisible by num_heads ({num_heads})")
         self.channels = tuple(channels)

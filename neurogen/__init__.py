@@ -6,7 +6,12 @@
 * the latent optimiser (:mod:`neurogen.optimize`) and transformation robustness
   (:mod:`neurogen.augment`);
 * the natural-image baseline (:mod:`neurogen.baseline`) and result files
-  (:mod:`neurogen.outputs`).
+  (:mod:`neurogen.outputs`);
+* training the toolkit's own feature-inversion generator on the photo bank
+  (:mod:`neurogen.generator_training`, ``neurokit train-generator``).
+
+It builds on :mod:`neurokit` and :mod:`encoding` (an encoder drives the generator's gradient); only
+:mod:`cortex2image` sits above it.
 """
 
 from neurogen.augment import RandomAffine

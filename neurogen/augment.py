@@ -16,7 +16,8 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from neurokit.exceptions import DataValidationError, ImageShapeError
+from neurokit.exceptions import DataValidationError, ImageShapeError, InvalidParameterError
+from neurokit.validation import check_real
 
 
 class RandomAffine:
@@ -43,15 +44,12 @@ class RandomAffine:
     def __init__(
         self, jitter: float = 0.05, scale: Sequence[float] = (0.9, 1.1), rotation: float = 10.0
     ) -> None:
-        jitter = float(jitter)
-        if not 0.0 <= jitter < 0.5:
-            raise DataValidationError(f"jitter must be a fraction in [0, 0.5), got {jitter}")
-        lo, hi = (float(s) for s in scale)
+        jitter = check_real(jitter, "jitter (a fraction of the image size)", minimum=0.0, maximum=0.5,
+                            include_maximum=False)
+        lo, hi = (check_real(s, "scale[]") for s in scale)
         if not 0.0 < lo <= hi:
-            raise DataValidationError(f"scale must be (low, high) with 0 < low <= high, got {tuple(scale)!r}")
-        rotation = float(rotation)
-        if not 0.0 <= rotation <= 180.0:
-            raise DataValidationError(f"rotation must be in [0, 180] degrees, got {rotation}")
+            raise InvalidParameterError(f"scale must be (low, high) with 0 < low <= high, got {tuple(scale)!r}")
+        rotation = check_real(rotation, "rotation (degrees)", minimum=0.0, maximum=180.0)
         self.jitter, self.scale, self.rotation = jitter, (lo, hi), rotation
 
     def sample_parameters(self, generator: torch.Generator | None = None) -> torch.Tensor:

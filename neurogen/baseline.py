@@ -15,9 +15,10 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from neurokit.exceptions import DataValidationError, ImageShapeError
+from neurokit.exceptions import ImageShapeError
+from neurokit.validation import check_int
 from neurogen.objectives import Objective
-from neurogen.optimize import Encoders, _needed_encoders, as_encoders, as_objectives, predict
+from neurogen.optimize import Encoders, as_encoders, as_objectives, needed_encoders, predict
 
 
 def as_image_batch(images: np.ndarray | torch.Tensor, name: str = "images") -> torch.Tensor:
@@ -77,8 +78,7 @@ class ImageRanking:
 
     def top(self, k: int) -> np.ndarray:
         """Indices of the ``k`` best images per objective, (n_objectives, k)."""
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise DataValidationError(f"k must be a positive integer, got {k!r}")
+        k = check_int(k, "k", minimum=1)
         return self.order[:, : min(k, self.order.shape[1])]
 
     @property
@@ -120,10 +120,9 @@ def rank_images(
     """
     encoders = as_encoders(encoder)
     objectives = as_objectives(objectives)
-    needed = _needed_encoders(objectives, encoders)
+    needed = needed_encoders(objectives, encoders)
     tensor = as_image_batch(images)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise DataValidationError(f"batch_size must be a positive integer, got {batch_size!r}")
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
     if device is None:
         first = next((p for m in encoders.values() for p in m.parameters()), None)
         device = first.device if first is not None else torch.device("cpu")

@@ -39,7 +39,8 @@ import torch
 from torch import nn
 
 from neurogen.generators.feature_inversion import PERCEPTUAL_LAYERS, FeatureInversionGenerator
-from neurokit.exceptions import DataValidationError, InvalidParameterError
+from neurokit.exceptions import DataValidationError
+from neurokit.validation import check_real
 
 __all__ = ["GeneratorObjective", "corrupt_latents", "train_generator", "photo_bank_training_set", "TrainingSet", "generator_quality"]
 
@@ -79,9 +80,7 @@ class GeneratorObjective(nn.Module):
     def __init__(self, generator: FeatureInversionGenerator, latent_noise: float = 0.75) -> None:
         super().__init__()
         self.generator = generator
-        if not 0.0 <= float(latent_noise) <= 1.0:
-            raise InvalidParameterError(f"latent_noise must be in [0, 1], got {latent_noise!r}")
-        self.latent_noise = float(latent_noise)
+        self.latent_noise = check_real(latent_noise, "latent_noise", minimum=0.0, maximum=1.0)
 
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
@@ -274,8 +273,7 @@ def train_generator(
         raise DataValidationError(f"val_images: expected (n, {', '.join(map(str, x.shape[1:]))}), got {tuple(v.shape)}")
     for name, value in (("perceptual_weight", perceptual_weight), ("semantic_weight", semantic_weight),
                         ("kl_weight", kl_weight)):
-        if not float(value) >= 0:
-            raise InvalidParameterError(f"{name} must be >= 0, got {value!r}")
+        check_real(value, name, minimum=0.0, finite=False)
     torch.manual_seed(seed)
     if generator is None:
         generator = FeatureInversionGenerator(image_size=int(x.shape[2]))

@@ -26,7 +26,8 @@ from typing import Union
 import numpy as np
 import torch
 
-from neurokit.exceptions import DataValidationError
+from neurokit.exceptions import DataValidationError, InvalidParameterError
+from neurokit.validation import check_option, check_real, is_real
 
 #: Name of the encoder when a single one is used.
 DEFAULT_ENCODER = "encoder"
@@ -163,7 +164,7 @@ class Objective(abc.ABC):
         return WeightedSum(self.terms() + other.terms())
 
     def __mul__(self, weight: float) -> "WeightedSum":
-        if isinstance(weight, bool) or not isinstance(weight, (int, float)):
+        if not is_real(weight):
             return NotImplemented
         return WeightedSum([(float(weight) * w, t) for w, t in self.terms()])
 
@@ -181,7 +182,7 @@ class _EncoderObjective(Objective):
 
     def __init__(self, encoder: str, name: str | None) -> None:
         if not isinstance(encoder, str):
-            raise DataValidationError(f"encoder must be the name of an encoder (str), got {encoder!r}")
+            raise InvalidParameterError(f"encoder must be the name of an encoder (str), got {encoder!r}")
         self.encoder = encoder
         if name is not None:
             self.name = str(name)
@@ -292,7 +293,7 @@ class SubjectContrast(Objective):
         name: str | None = None,
     ) -> None:
         if not isinstance(subject_a, str) or not isinstance(subject_b, str) or subject_a == subject_b:
-            raise DataValidationError(
+            raise InvalidParameterError(
                 f"subject_a and subject_b must be two different encoder names, got {subject_a!r} and {subject_b!r}"
             )
         self.roi = roi
@@ -348,8 +349,7 @@ class TargetPattern(_EncoderObjective):
             )
         if not np.isfinite(target_arr).all():
             raise DataValidationError("target contains NaN or infinite values")
-        if metric not in ("mse", "correlation"):
-            raise DataValidationError(f"metric must be 'mse' or 'correlation', got {metric!r}")
+        check_option(metric, "metric", ("mse", "correlation"))
         if metric == "correlation" and (len(rois) < 2 or float(target_arr.std()) == 0.0):
             raise DataValidationError("metric='correlation' needs at least two ROIs and a non-constant target")
         self.rois, self.target, self.metric = rois, target_arr, metric
@@ -391,10 +391,7 @@ class LatentPenalty(Objective):
     regulariser = True
 
     def __init__(self, weight: float = 0.001) -> None:
-        weight = float(weight)
-        if not weight >= 0:
-            raise DataValidationError(f"weight must be >= 0, got {weight}")
-        self.weight = weight
+        self.weight = check_real(weight, "weight", minimum=0.0, finite=False)
         self.name = f"latent penalty {weight:g}"
 
     def loss(self, predictions: Predictions, latents: torch.Tensor | None = None) -> torch.Tensor:
@@ -423,7 +420,7 @@ class WeightedSum(Objective):
         flat: list[tuple[float, Objective]] = []
         for weight, term in terms:
             if not isinstance(term, Objective):
-                raise DataValidationError(f"terms must be Objective instances, got {type(term).__name__}")
+                raise InvalidParameterError(f"terms must be Objective instances, got {type(term).__name__}")
             flat.extend((float(weight) * w, t) for w, t in term.terms())
         if not flat:
             raise DataValidationError("a WeightedSum needs at least one term")

@@ -27,7 +27,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from neurokit.exceptions import DataValidationError
+from neurokit.exceptions import DataValidationError, InvalidParameterError
+from neurokit.validation import check_int, check_real
 from neurogen.augment import RandomAffine
 from neurogen.generators.base import ImageGenerator, check_truncation
 from neurogen.objectives import DEFAULT_ENCODER, Objective, ROISpec, resolve_roi
@@ -88,7 +89,18 @@ def predict(
     return out
 
 
-def _needed_encoders(objectives: Sequence[Objective], encoders: Mapping[str, nn.Module]) -> list[str]:
+def needed_encoders(objectives: Sequence[Objective], encoders: Mapping[str, nn.Module]) -> list[str]:
+    """Names of the encoders the objectives read, in first-use order (every encoder when none names one).
+
+    Parameters
+    ----------
+    objectives : sequence of Objective
+    encoders : mapping of str to nn.Module
+
+    Returns
+    -------
+    list of str
+    """
     names: dict[str, None] = {}
     for obj in objectives:
         names.update(dict.fromkeys(obj.encoders))
@@ -246,22 +258,17 @@ class LatentOptimizer:
     # -------------------------------------------------------------------------------
     def _validate(self) -> None:
         for name in ("steps", "n_seeds", "top_k_classes", "n_class_samples", "n_augment"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise DataValidationError(f"{name} must be a positive integer, got {value!r}")
-        if self.max_batch is not None and (not isinstance(self.max_batch, int) or self.max_batch < 1):
-            raise DataValidationError(f"max_batch must be a positive integer or None, got {self.max_batch!r}")
-        if not (isinstance(self.lr, (int, float)) and self.lr > 0):
-            raise DataValidationError(f"lr must be a positive number, got {self.lr!r}")
-        if not (isinstance(self.latent_decay, (int, float)) and self.latent_decay >= 0):
-            raise DataValidationError(f"latent_decay must be >= 0, got {self.latent_decay!r}")
+            check_int(getattr(self, name), name, minimum=1)
+        check_int(self.max_batch, "max_batch", minimum=1, allow_none=True)
+        check_real(self.lr, "lr", minimum=0.0, include_minimum=False, finite=False)
+        check_real(self.latent_decay, "latent_decay", minimum=0.0, finite=False)
         check_truncation(self.truncation)
         if self.augment is not None and not isinstance(self.augment, RandomAffine):
-            raise DataValidationError(f"augment must be a RandomAffine or None, got {type(self.augment).__name__}")
+            raise InvalidParameterError(f"augment must be a RandomAffine or None, got {type(self.augment).__name__}")
         if self.input_size is not None:
             size = tuple(self.input_size)
             if len(size) != 2 or min(int(s) for s in size) < 1:
-                raise DataValidationError(f"input_size must be (H, W), got {self.input_size!r}")
+                raise InvalidParameterError(f"input_size must be (H, W), got {self.input_size!r}")
 
     def settings(self) -> dict[str, Any]:
         """The optimiser's hyperparameters as a JSON-serialisable dict."""
@@ -317,7 +324,7 @@ class LatentOptimizer:
             )
         encoders = as_encoders(encoder)
         objectives = as_objectives(objectives)
-        needed = _needed_encoders(objectives, encoders)
+        needed = needed_encoders(objectives, encoders)
         seeds = list(range(self.n_seeds)) if seeds is None else [int(s) for s in seeds]
         if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
             raise DataValidationError(f"seeds must be distinct non-negative ints, got {seeds!r}")
@@ -521,11 +528,10 @@ def rank_classes(
     """
     if not isinstance(generator, ImageGenerator) or not generator.is_conditional:
         raise DataValidationError("rank_classes needs a class-conditional ImageGenerator")
-    if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
-        raise DataValidationError(f"n_samples must be a positive integer, got {n_samples!r}")
+    n_samples = check_int(n_samples, "n_samples", minimum=1)
     encoders = as_encoders(encoder)
     objectives = as_objectives(objectives)
-    needed = _needed_encoders(objectives, encoders)
+    needed = needed_encoders(objectives, encoders)
     device = generator.device
     base = generator.sample_latents(n_samples, truncation=truncation, seed=seed).to(device)
     n_total = generator.n_classes * n_samples

@@ -27,6 +27,7 @@ import numpy as np
 
 from neurokit.exceptions import DataValidationError, OutputExistsError
 from neurokit.io.atomic import atomic_path, atomic_write_bytes, atomic_write_text
+from neurokit.report import json_default
 from neurogen.objectives import DEFAULT_ENCODER, ROISpec
 from neurogen.optimize import SynthesisResult
 
@@ -220,7 +221,7 @@ def save_result(
         "images": records,
         **({"extra": dict(extra)} if extra else {}),
     }
-    atomic_write_text(folder / "result.json", json.dumps(document, indent=2, default=_json_default))
+    atomic_write_text(folder / "result.json", json.dumps(document, indent=2, default=json_default))
 
     if contact_sheet:
         fig = contact_sheet_figure(result)
@@ -228,13 +229,3 @@ def save_result(
         fig.savefig(png, format="png", dpi=120)
         atomic_write_bytes(folder / "contact_sheet.png", png.getvalue(), fsync=False)
     return folder
-
-
-def _json_default(obj: object) -> object:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")

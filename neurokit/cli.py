@@ -23,7 +23,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["build_parser", "main", "add_subcommand", "collect_info", "format_info"]
+__all__ = ["build_parser", "main", "add_subcommand", "remove_subcommand", "registered_subcommands", "collect_info",
+           "format_info"]
 
 #: (distribution name, label) pairs whose versions ``neurokit info`` prints.
 VERSIONED = (
@@ -175,6 +176,18 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_compare_reports(args: argparse.Namespace) -> int:
+    from neurokit.report import REPORT_COMPARISON_EXCLUDES, compare_reports
+
+    exclude = REPORT_COMPARISON_EXCLUDES if args.exclude is None else tuple(args.exclude)
+    differences = compare_reports(args.first, args.second, exclude=exclude)
+    print(f"excluded: {', '.join(exclude) or 'nothing'}")
+    for path in differences:
+        print(f"differs: {path}")
+    print(f"{len(differences)} differing value(s)" if differences else "the reports' numbers are identical")
+    return 2 if differences else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``neurokit`` argument parser, with the subcommands registered by :func:`add_subcommand`."""
     parser = argparse.ArgumentParser(prog="neurokit", description="fMRI encoding and decoding of vision on fsaverage.")
@@ -183,6 +196,15 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--json", action="store_true", help="print JSON instead of text")
     info.add_argument("--no-devices", action="store_true", help="do not import torch to list devices")
     info.set_defaults(func=_cmd_info)
+    compare = sub.add_parser("compare-reports", help="the numbers where two report.json files differ",
+                             description="Compare two reports (neurokit.report.compare_reports) value by value; "
+                             "print each JSON path where they differ; exit status 0 when they agree, 2 when not.")
+    compare.add_argument("first", help="a report.json or the folder holding it")
+    compare.add_argument("second", help="the other report.json or folder")
+    compare.add_argument("--exclude", action="append", default=None, metavar="PATTERN",
+                         help="a JSON path (fnmatch pattern, e.g. 'settings.output' or '*.seconds') to leave out; "
+                              "repeatable; default: the output folder only")
+    compare.set_defaults(func=_cmd_compare_reports)
     for register in [*_EXTRA_COMMANDS, *_plugin_commands()]:
         register(sub)
     return parser
@@ -221,6 +243,17 @@ def add_subcommand(register: Callable[[Any], None]) -> Callable[[Any], None]:
     if register not in _EXTRA_COMMANDS:
         _EXTRA_COMMANDS.append(register)
     return register
+
+
+def remove_subcommand(register: Callable[[Any], None]) -> None:
+    """Undo :func:`add_subcommand` for ``register`` (nothing when it was not registered)."""
+    if register in _EXTRA_COMMANDS:
+        _EXTRA_COMMANDS.remove(register)
+
+
+def registered_subcommands() -> tuple[Callable[[Any], None], ...]:
+    """The callables registered by :func:`add_subcommand`, in registration order (entry points not included)."""
+    return tuple(_EXTRA_COMMANDS)
 
 
 class _Terminated(KeyboardInterrupt):

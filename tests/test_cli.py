@@ -48,15 +48,20 @@ def test_partial_asset(tmp_path, monkeypatch):
 def test_parser_needs_a_command_and_subcommands_can_be_added(capsys, monkeypatch):
     with pytest.raises(SystemExit):
         cli.main([])
-    monkeypatch.setattr(cli, "_EXTRA_COMMANDS", [])
 
     @cli.add_subcommand
     def register(sub):
         p = sub.add_parser("hello")
         p.set_defaults(func=lambda args: print("hi") or 3)
 
-    assert cli.main(["hello"]) == 3
-    assert "hi" in capsys.readouterr().out
+    try:
+        assert cli.main(["hello"]) == 3
+        assert "hi" in capsys.readouterr().out
+    finally:
+        cli.remove_subcommand(register)
+    assert register not in cli.registered_subcommands()
+    with pytest.raises(SystemExit):
+        cli.main(["hello"])
 
 
 def test_cli_import_is_light():
@@ -71,7 +76,6 @@ def test_interrupts_stop_with_one_line_and_run_clean_up(how, status, word, capsy
     import signal
     import time
 
-    monkeypatch.setattr(cli, "_EXTRA_COMMANDS", [])
     cleaned = []
 
     def work(args):
@@ -82,12 +86,15 @@ def test_interrupts_stop_with_one_line_and_run_clean_up(how, status, word, capsy
         finally:
             cleaned.append(True)
 
-    cli.add_subcommand(lambda sub: sub.add_parser("work").set_defaults(func=work))
+    register = cli.add_subcommand(lambda sub: sub.add_parser("work").set_defaults(func=work))
     # as from an interactive shell: a run started in the background of a script inherits an ignored SIGINT
     previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     before = signal.getsignal(signal.SIGTERM)
     start = time.monotonic()
-    assert cli.main(["work"]) == status
+    try:
+        assert cli.main(["work"]) == status
+    finally:
+        cli.remove_subcommand(register)
     assert time.monotonic() - start < 20 and cleaned == [True]
     err = capsys.readouterr().err
     assert err.strip().splitlines() == [f"neurokit work: {word}; run the same command again to resume"]
@@ -95,13 +102,41 @@ def test_interrupts_stop_with_one_line_and_run_clean_up(how, status, word, capsy
     signal.signal(signal.SIGINT, previous_int)
 
 
-def test_registering_a_command_twice_adds_it_once(monkeypatch):
-    monkeypatch.setattr(cli, "_EXTRA_COMMANDS", [])
-
+def test_registering_a_command_twice_adds_it_once():
     def register(sub):
         sub.add_parser("once").set_defaults(func=lambda args: 0)
 
+    before = cli.registered_subcommands()
     cli.add_subcommand(register)
     cli.add_subcommand(register)
-    assert cli._EXTRA_COMMANDS == [register]
-    assert cli.main(["once"]) == 0
+    try:
+        assert cli.registered_subcommands() == (*before, register)
+        assert cli.main(["once"]) == 0
+    finally:
+        cli.remove_subcommand(register)
+    assert cli.registered_subcommands() == before
+    cli.remove_subcommand(register)  # removing what is not registered does nothing
+
+
+def _report(tmp_path, name, **numbers):
+    folder = tmp_path / name
+    folder.mkdir()
+    doc = {"settings": {"output": str(folder), "seed": 0}, "claims": [{"id": "a", "ci": [0.1, 0.2]}], **numbers}
+    (folder / "report.json").write_text(json.dumps(doc))
+    return folder
+
+
+def test_compare_reports_command_lists_the_differing_paths(tmp_path, capsys):
+    a = _report(tmp_path, "a", ensemble={"r": 0.5, "n": 3}, nan=float("nan"))
+    b = _report(tmp_path, "b", ensemble={"r": 0.5, "n": 3}, nan=float("nan"))
+    assert cli.main(["compare-reports", str(a), str(b / "report.json")]) == 0
+    out = capsys.readouterr().out
+    assert "excluded: settings.output" in out and "identical" in out
+    c = _report(tmp_path, "c", ensemble={"r": 0.5000001, "n": 3}, nan=float("nan"))
+    assert cli.main(["compare-reports", str(a), str(c)]) == 2
+    assert "differs: ensemble.r" in capsys.readouterr().out
+    # without the default exclusion the output folders differ too
+    assert cli.main(["compare-reports", str(a), str(b), "--exclude", "ensemble.*"]) == 2
+    assert "differs: settings.output" in capsys.readouterr().out
+    assert cli.main(["compare-reports", str(a), str(tmp_path / "nowhere")]) == 1
+    assert "cannot read" in capsys.readouterr().err

@@ -227,6 +227,29 @@ def test_linear_image_encoder_fit_save_load(tmp_path):
     assert np.allclose(LinearImageEncoder.load(tmp_path / "enc").predict(imgs[:3]), pred[:3], atol=1e-5)
 
 
+def test_a_linear_image_encoder_file_of_the_previous_version_loads(tmp_path):
+    """The file layout written before the refactor (tensors coef/intercept/feature_mean/feature_std, config with
+    kind "cortex2image.LinearImageEncoder"), written here by hand, loads and predicts ``standardised features @
+    coef.T + intercept``."""
+    from neurokit.checkpoints import save_checkpoint
+
+    rng = np.random.default_rng(1)
+    imgs = rng.uniform(size=(3, 32, 32, 3)).astype(np.float32)
+    n_targets = 2 * n_vertices(0)
+    raw = LinearImageEncoder(layers=("stage2",), input_size=32).features(imgs)
+    tensors = {"coef": rng.normal(size=(n_targets, raw.shape[1])).astype(np.float32),
+               "intercept": rng.normal(size=n_targets).astype(np.float32),
+               "feature_mean": raw.mean(0), "feature_std": raw.std(0) + 1.0}
+    config = {"kind": "cortex2image.LinearImageEncoder", "layers": ["stage2"], "input_size": 32,
+              "alphas": [0.1, 1.0], "level": 0}
+    save_checkpoint(tmp_path / "old", tensors, config, mesh_level=0)
+    enc = LinearImageEncoder.load(tmp_path / "old")
+    assert enc.layers == ("stage2",) and enc.input_size == 32 and enc.alphas == (0.1, 1.0) and enc.level_ == 0
+    x = (raw - tensors["feature_mean"]) / tensors["feature_std"]
+    expected = (x @ tensors["coef"].T.astype(np.float64) + tensors["intercept"]).astype(np.float32)
+    np.testing.assert_array_equal(enc.predict(imgs), expected)
+
+
 def test_contact_sheet_layout():
     sheet = contact_sheet(np.zeros((2, 3, 8, 8, 3)), pad=2)
     assert sheet.shape == (2 * 10 + 2, 3 * 10 + 2, 3) and sheet.dtype == np.uint8
@@ -387,17 +410,17 @@ def test_fourier_generator_is_rebuilt_from_its_description():
 
 
 def test_detail_objective_skips_the_feature_network_at_zero_weight(space):
-    from cortex2image.training import _DetailLoss, _DetailObjective
+    from cortex2image.detail_objectives import DetailLoss, DetailObjective
     from neurogen.generators import FourierImage
 
     gen = FourierImage(16)
     det = Cortex2Detail(LEVEL, gen.latent_size, space.dim, **TRUNK)
     n_in = 2 * n_vertices(LEVEL)
     packed = torch.cat([torch.randn(3, n_in), torch.nn.functional.normalize(torch.randn(3, space.dim), dim=1)], 1)
-    out = _DetailObjective(det, gen, space, None, 8, n_in, features=False).train()(packed)
+    out = DetailObjective(det, gen, space, None, 8, n_in, features=False).train()(packed)
     assert out.shape == (3, 3 * 64 + space.dim + 1)
     assert torch.all(out[:, 3 * 64 : -1] == 0) and torch.all(out[:, -1] >= 0)  # KL per latent dimension
-    loss = _DetailLoss(3 * 64, 1.0, 0.0, 1e-4, 1)
+    loss = DetailLoss(3 * 64, 1.0, 0.0, 1e-4, 1)
     value = loss(out, torch.rand(3, 3 * 64 + space.dim))
     value.backward()
     assert torch.isfinite(value) and det.trunk.skip.weight.grad.abs().sum() > 0
@@ -463,6 +486,19 @@ def test_rerank_encoder_is_saved_with_the_model(instance_model, tmp_path):
     x = _responses(LEVEL, 3)
     a, b = instance_model.reconstruct(x, n_samples=3), loaded.reconstruct(x, n_samples=3)
     assert np.array_equal(a.chosen, b.chosen) and np.allclose(a.rerank_scores, b.rerank_scores, atol=1e-6)
+
+
+def test_the_reconstructor_file_keeps_the_previous_layout(instance_model, tmp_path):
+    """What files of the previous version hold (and :meth:`Reconstructor.load` reads): the rerank encoder's
+    tensors under ``rerank.`` and its config, kind ``cortex2image.LinearImageEncoder``, in the model's JSON."""
+    from neurokit.checkpoints import load_checkpoint
+
+    tensors, config = load_checkpoint(instance_model.save(tmp_path / "model"))
+    assert config["kind"] == "cortex2image.Reconstructor"
+    assert {k for k in tensors if k.startswith("rerank.")} == {"rerank.coef", "rerank.intercept",
+                                                               "rerank.feature_mean", "rerank.feature_std"}
+    assert set(config["rerank_encoder"]) == {"kind", "layers", "input_size", "alphas", "level"}
+    assert config["rerank_encoder"]["kind"] == "cortex2image.LinearImageEncoder"
 
 
 def test_latent_calibration_rescales_the_decoded_latent_and_is_saved(instance_model, tmp_path):

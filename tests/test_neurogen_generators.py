@@ -264,7 +264,7 @@ def test_random_affine_is_reproducible_and_differentiable():
     # identity parameters leave the image unchanged
     ident = RandomAffine.warp(x.detach(), torch.zeros(3, 4))
     assert torch.allclose(ident, x.detach(), atol=1e-5)
-    with pytest.raises(DataValidationError, match="jitter"):
+    with pytest.raises(InvalidParameterError, match="jitter"):
         RandomAffine(jitter=0.7)
     with pytest.raises(DataValidationError, match="one generator per image"):
         aug(x, gens()[:2])

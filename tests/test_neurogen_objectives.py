@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from neurokit.exceptions import DataValidationError
+from neurokit.exceptions import DataValidationError, InvalidParameterError
 from neurogen.objectives import (
     LatentPenalty,
     ROIActivation,
@@ -66,7 +66,7 @@ def test_subject_contrast_uses_two_encoders():
     assert torch.allclose(SubjectContrast(3, "subj02", "subj01", roi_b=0)(preds), -(2 * PRED[:, 3] - PRED[:, 0]))
     with pytest.raises(DataValidationError, match="subj03"):
         SubjectContrast(3, "subj01", "subj03")(preds)
-    with pytest.raises(DataValidationError, match="two different"):
+    with pytest.raises(InvalidParameterError, match="two different"):
         SubjectContrast(3, "subj01", "subj01")
 
 
@@ -80,7 +80,7 @@ def test_target_pattern_mse_and_correlation():
     assert float(corr(PRED)[1]) == pytest.approx(1 - r, abs=1e-5)
     with pytest.raises(DataValidationError, match="one value per ROI"):
         TargetPattern([0, 1], [1.0])
-    with pytest.raises(DataValidationError, match="metric"):
+    with pytest.raises(InvalidParameterError, match="metric"):
         TargetPattern([0, 1], [1.0, 2.0], metric="cosine")
     with pytest.raises(DataValidationError, match="at least two"):
         TargetPattern([0], [1.0], metric="correlation")
@@ -100,7 +100,7 @@ def test_latent_penalty_and_weighted_sum():
     assert torch.allclose(total.value(PRED), PRED[:, 3] - 0.5 * PRED[:, 0])
     assert torch.allclose((-ROIActivation(3))(PRED), PRED[:, 3])
     assert total.describe()["terms"][2]["weight"] == 1.0
-    with pytest.raises(DataValidationError, match="weight"):
+    with pytest.raises(InvalidParameterError, match="weight"):
         LatentPenalty(-1)
 
 

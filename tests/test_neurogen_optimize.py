@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from neurokit.exceptions import DataValidationError, OutputExistsError
+from neurokit.exceptions import DataValidationError, InvalidParameterError, OutputExistsError
 from neurogen import (
     DCGANFaceGenerator,
     FourierImage,
@@ -163,7 +163,7 @@ def test_class_conditional_starts_from_top_classes():
 
 def test_optimizer_validation():
     gen, enc = FourierImage(8), ColourCentre()
-    with pytest.raises(DataValidationError, match="steps"):
+    with pytest.raises(InvalidParameterError, match="steps"):
         LatentOptimizer(steps=0).run(gen, enc, ROIActivation(0))
     with pytest.raises(DataValidationError, match="ImageGenerator"):
         LatentOptimizer(steps=1).run(nn.Identity(), enc, ROIActivation(0))

@@ -1,4 +1,4 @@
-"""cortex2image.report: sections, tables, figures, the JSON of numbers, and claims."""
+"""neurokit.report: sections, tables, figures, the JSON of numbers, and claims."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 
-from cortex2image.report import Report, json_default
+from neurokit.report import Report, json_default
 from neurokit.claims import Claim
 from neurokit.exceptions import DataValidationError
 from neurokit.statistics import BootstrapDistribution
@@ -110,3 +110,33 @@ def test_missing_figures_and_unknown_json_types_are_errors(tmp_path):
         report.write()
     with pytest.raises(TypeError, match="set"):
         json_default({1})
+
+
+def test_compare_reports_finds_every_differing_value_and_only_those():
+    from neurokit.report import compare_reports
+
+    a = {"settings": {"output": "/x", "seed": 0}, "m": {"r": [0.1, 0.2], "n": 3, "nan": float("nan")},
+         "claims": [{"id": "a", "holds": True}]}
+    assert compare_reports(a, json.loads(json.dumps(a))) == []  # NaN equals NaN
+    b = {"settings": {"output": "/y", "seed": 0}, "m": {"r": [0.1, 0.2000001], "n": 3.0, "new": 1, "nan": 0.0},
+         "claims": [{"id": "a", "holds": False}]}
+    assert compare_reports(a, b) == ["m.r[1]", "m.n", "m.nan", "m.new", "claims[0].holds"]
+    assert compare_reports(a, b, exclude=()) == ["settings.output", "m.r[1]", "m.n", "m.nan", "m.new",
+                                                  "claims[0].holds"]
+    assert compare_reports(a, b, exclude=("settings.output", "m.*")) == ["claims[0].holds"]
+    assert compare_reports(a, {**a, "m": {**a["m"], "r": [0.1]}}) == ["m.r"]  # a list of another length
+
+
+def test_compare_reports_reads_files_and_folders(tmp_path):
+    from neurokit.report import compare_reports
+
+    report = Report(tmp_path, "t")
+    report.numbers = {"x": np.float64(1.5)}
+    report.write()
+    assert compare_reports(tmp_path, tmp_path / "report.json") == []
+    assert compare_reports(tmp_path, {"x": 2.0, "claims": []}) == ["x"]
+    with pytest.raises(DataValidationError, match="cannot read"):
+        compare_reports(tmp_path / "nothing", tmp_path)
+    (tmp_path / "bad.json").write_text("{")
+    with pytest.raises(DataValidationError, match="not a JSON report"):
+        compare_reports(tmp_path / "bad.json", tmp_path)

@@ -1,6 +1,6 @@
 """A self-contained HTML report: sections of text, figures and tables, plus a JSON of every number.
 
-The demo (:mod:`cortex2image.demo`) writes one; any analysis can. Figures are
+Any analysis can write one (the demo, :mod:`cortex2image.demo`, does). Figures are
 PNG files referenced relative to the report, so the folder can be moved or
 zipped as a whole; tables are lists of rows rendered as HTML tables.
 
@@ -13,11 +13,12 @@ which claims hold.
 
 from __future__ import annotations
 
+import fnmatch
 import html
 import json
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ from typing import Any
 from neurokit.claims import Claim, check_claims, summarize_claims
 from neurokit.exceptions import DataValidationError
 from neurokit.io.atomic import atomic_write_text
+
+__all__ = ["Report", "Section", "json_default", "compare_reports", "REPORT_COMPARISON_EXCLUDES"]
 
 _CSS = """
 body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2rem auto;
@@ -231,7 +234,23 @@ class Report:
 
 
 def json_default(value: Any) -> Any:
-    """``json.dumps`` fallback for numpy scalars and arrays and paths."""
+    """``json.dumps`` fallback (``default=json_default``) for numpy scalars and arrays and paths.
+
+    Parameters
+    ----------
+    value : numpy scalar, ndarray or pathlib.Path
+        What :mod:`json` cannot write itself.
+
+    Returns
+    -------
+    int, float, bool, str or list
+        ``value.item()``, ``value.tolist()`` or ``str(value)``.
+
+    Raises
+    ------
+    TypeError
+        For any other type (naming it), as :func:`json.dumps` expects.
+    """
     import numpy as np
 
     if isinstance(value, np.generic):
@@ -240,4 +259,84 @@ def json_default(value: Any) -> Any:
         return value.tolist()
     if isinstance(value, Path):
         return str(value)
-    raise TypeError(f"cannot write {type(value).__name__} to the report JSON")
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+#: JSON paths :func:`compare_reports` leaves out by default: where the report was written (the output
+#: folder differs between two runs of the same settings). No timing is in a report's numbers.
+REPORT_COMPARISON_EXCLUDES = ("settings.output",)
+
+
+def _load_numbers(report: str | os.PathLike | Mapping[str, Any]) -> Any:
+    if isinstance(report, Mapping):
+        return report
+    path = Path(report)
+    if path.is_dir():
+        path = path / "report.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise DataValidationError(f"{path}: cannot read the report ({exc.strerror or exc})") from exc
+    except ValueError as exc:
+        raise DataValidationError(f"{path}: not a JSON report ({exc})") from exc
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float) and math.isnan(a) and math.isnan(b):
+        return True
+    return a == b
+
+
+def compare_reports(a: str | os.PathLike | Mapping[str, Any], b: str | os.PathLike | Mapping[str, Any], *,
+                    exclude: Sequence[str] = REPORT_COMPARISON_EXCLUDES) -> list[str]:
+    """The JSON paths where two reports' numbers differ, value by value.
+
+    Numbers must be identical (same type, same value; NaN equals NaN), lists
+    the same length, objects the same keys.
+
+    Parameters
+    ----------
+    a, b : path or dict
+        A ``report.json`` (or the folder holding it), or its parsed content.
+    exclude : sequence of str
+        Paths left out, as :mod:`fnmatch` patterns over dotted paths with list
+        indices in brackets (``"settings.output"``, ``"*.seconds"``); default
+        :data:`REPORT_COMPARISON_EXCLUDES`.
+
+    Returns
+    -------
+    list of str
+        The differing paths in document order (``"ensemble.summary.median_r.ensemble.ensemble"``,
+        ``"claims[3].ci[0]"``); a key on one side only is reported as its path; empty when the
+        reports agree.
+
+    Raises
+    ------
+    DataValidationError
+        If a path cannot be read or is not JSON.
+    """
+    differences: list[str] = []
+
+    def excluded(path: str) -> bool:
+        return any(fnmatch.fnmatchcase(path, pattern) for pattern in exclude)
+
+    def walk(x: Any, y: Any, path: str) -> None:
+        if excluded(path):
+            return
+        if isinstance(x, Mapping) and isinstance(y, Mapping):
+            for key in [*x, *(k for k in y if k not in x)]:
+                sub = f"{path}.{key}" if path else str(key)
+                if key in x and key in y:
+                    walk(x[key], y[key], sub)
+                elif not excluded(sub):
+                    differences.append(sub)
+        elif isinstance(x, list) and isinstance(y, list) and len(x) == len(y):
+            for i, (u, v) in enumerate(zip(x, y)):
+                walk(u, v, f"{path}[{i}]")
+        elif not _same_value(x, y):
+            differences.append(path)
+
+    walk(_load_numbers(a), _load_numbers(b), "")
+    return differences
