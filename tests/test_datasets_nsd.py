@@ -11,8 +11,6 @@ import pytest
 import scipy.io
 
 from neurokit.datasets import NSD, NSDDesign, NSDLayout, NSDWriter, read_ctab, read_design, write_nsd_layout
-from neurokit.datasets import nsd as nsd_module
-from neurokit.datasets.nsd import noise_ceiling_from_ncsnr
 from neurokit.exceptions import DatasetNotFoundError, DataValidationError, FileFormatError, VertexCountError
 from neurokit.mesh.levels import n_vertices
 
@@ -243,8 +241,15 @@ def test_partial_read_reads_only_requested_vertices(tmp_path, monkeypatch):
         def __exit__(self, *a):
             self.f.close()
 
-    real_open = nsd_module._open_binary
-    monkeypatch.setattr(nsd_module, "_open_binary", lambda p: Counting(real_open(p)))
+    import builtins
+
+    real_open = builtins.open
+
+    def counting_open(file, mode="r", *args, **kwargs):
+        f = real_open(file, mode, *args, **kwargs)
+        return Counting(f) if str(file).endswith(".mgh") and "b" in mode else f
+
+    monkeypatch.setattr(builtins, "open", counting_open)
     r = NSD(tmp_path).responses(1, level=0)
     assert r.data.shape == (20, 24)
     file_size = NSDLayout(tmp_path).betas(1, 1, "lh").stat().st_size
@@ -325,14 +330,6 @@ def test_volume_betas_roundtrip(tmp_path):
     np.testing.assert_allclose(back, betas, atol=0.5 / 300 + 1e-6)
     with pytest.raises(DatasetNotFoundError, match="betas_session02.nii.gz"):
         NSD(tmp_path).volume_betas(2, 2)
-
-
-def test_noise_ceiling_from_ncsnr():
-    np.testing.assert_allclose(noise_ceiling_from_ncsnr(np.array([0.0, 1.0, np.inf]), 3), [0, 75, 100])
-    # mixed repeats: mean of 1/n
-    np.testing.assert_allclose(noise_ceiling_from_ncsnr(np.array([1.0]), np.array([1, 3])), [100 / (1 + 2 / 3)])
-    with pytest.raises(DataValidationError):
-        noise_ceiling_from_ncsnr(np.ones(2), 0)
 
 
 def _bad_crc(path):

@@ -6,7 +6,6 @@ from neurokit.datasets.nsd import (
     NSDResponses,
     RepeatAverager,
     ROIMeans,
-    noise_ceiling_from_ncsnr,
     zscore_sessions,
 )
 from neurokit.datasets.photo_bank import (
@@ -52,7 +51,6 @@ __all__ = [
     "RepeatAverager",
     "zscore_sessions",
     "ROIMeans",
-    "noise_ceiling_from_ncsnr",
     "COMPLETED_SESSIONS",
     "N_STIMULI",
     "ROI_FAMILIES",

@@ -42,17 +42,15 @@ from neurokit.exceptions import (
     HemisphereMismatchError,
     VertexCountError,
 )
-from neurokit.io.containers import MGH_HEADER_BYTES, mgh_header, reading
+from neurokit.io.mgh import mgh_shape, read_mgh_rows
 from neurokit.io.surface import read_surface_array
 from neurokit.io.volume import read_volume
 from neurokit.mesh.levels import check_level, level_from_n_vertices, n_vertices
+from neurokit.metrics import ncsnr_to_noise_ceiling
 from neurokit.surface_data import SurfaceData
 
 ENV_VAR = "NEUROKIT_NSD_DIR"
 """Environment variable naming the NSD root when ``root`` is not given."""
-
-_MGH_HEADER_BYTES = 284
-
 
 # ------------------------------------------------------------------------------------
 # results
@@ -81,7 +79,7 @@ class NSDResponses:
         Noise-ceiling SNR from the repeats (NaN where no image was repeated).
     noise_ceiling : ndarray of float32, shape (n_selected,)
         Noise ceiling in percent of variance for these rows, see
-        :func:`noise_ceiling_from_ncsnr`.
+        :func:`neurokit.metrics.ncsnr_to_noise_ceiling`.
     nan_vertices : ndarray of bool, shape (n_selected,)
         Vertices with NaN betas or zero variance in some session.
     trials : ndarray of int or None, shape (n_samples,)
@@ -135,77 +133,9 @@ class ROIMeans:
     shared: np.ndarray
 
 
-def noise_ceiling_from_ncsnr(ncsnr: np.ndarray, n_repeats: int | np.ndarray) -> np.ndarray:
-    """Noise ceiling in percent from the noise-ceiling SNR (NSD's formula).
-
-    ``NC = 100 * ncsnr**2 / (ncsnr**2 + mean(1 / n))``, where ``n`` is the number
-    of trials averaged into each response (a scalar, or one count per image for
-    data that mix 3-, 2- and 1-repeat images, as NSD's data manual does).
-
-    Parameters
-    ----------
-    ncsnr : ndarray of shape (n_vertices,)
-    n_repeats : int or ndarray of int, shape (n_images,)
-
-    Returns
-    -------
-    ndarray of float32, shape (n_vertices,)
-        Percent of variance explainable, in [0, 100].
-    """
-    n = np.asarray(n_repeats, dtype=np.float64)
-    if n.size == 0 or np.any(n < 1):
-        raise DataValidationError(f"n_repeats must be >= 1, got {n_repeats!r}")
-    term = float(np.mean(1.0 / n))
-    snr2 = np.asarray(ncsnr, dtype=np.float64) ** 2
-    with np.errstate(invalid="ignore"):
-        nc = np.where(np.isinf(snr2), 100.0, 100.0 * snr2 / (snr2 + term))
-    return nc.astype(np.float32)
-
-
 # ------------------------------------------------------------------------------------
-# MGH partial reads
+# MGH files
 # ------------------------------------------------------------------------------------
-def _open_binary(path: Path):  # separated so tests can count the bytes read
-    return open(path, "rb")
-
-
-def _mgh_header(path: Path) -> tuple[tuple[int, ...], np.dtype]:
-    """Shape and data type of an uncompressed MGH file, its header checked against the file size."""
-    if not path.is_file():
-        raise DatasetNotFoundError(f"expected file not found: {path}")
-    if path.suffix != ".mgh":
-        raise FileFormatError(f"{path}: partial reads need an uncompressed .mgh file")
-    with _open_binary(path) as f:
-        head = f.read(MGH_HEADER_BYTES)
-    return mgh_header(path, head, path.stat().st_size)
-
-
-def _read_mgh_rows(path: Path, start: int, stop: int) -> np.ndarray:
-    """Rows ``start:stop`` (vertices) of an MGH file, all frames: float32 (stop - start, n_frames)."""
-    from nibabel.fileslice import fileslice
-
-    shape, dtype = _mgh_header(path)
-    with reading(path, "MGH"), _open_binary(path) as f:
-        if stop - start < shape[0]:
-            _no_readahead(f)
-        block = fileslice(f, (slice(start, stop),), shape, dtype, MGH_HEADER_BYTES, order="F")
-    return np.asarray(block, dtype=np.float32).reshape(stop - start, -1)
-
-
-def _no_readahead(f) -> None:
-    """Tell the kernel that reads of ``f`` are scattered (``POSIX_FADV_RANDOM``).
-
-    A vertex range of a session file is ``n_trials`` short runs far apart; the
-    default readahead fetches the bytes after each run too, which doubled the
-    bytes read from disk when a streamed whole-brain fit's data outgrew the
-    page cache (benchmarks/streaming_fit.py at level 7).
-    """
-    try:
-        os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_RANDOM)
-    except (AttributeError, OSError, ValueError):  # no fileno (a wrapped file), or not POSIX
-        pass
-
-
 def _read_mgh_vector(path: Path) -> np.ndarray:
     """A whole MGH/MGZ file holding one value per vertex, float32 shape (V,)."""
     if not path.is_file():
@@ -348,14 +278,14 @@ class NSD:
                 f"no fsaverage betas for subject {subject}: expected {self.layout.betas(subject, 1, 'lh')}"
             )
         path = self.layout.betas(subject, present[0], "lh")
-        shape, _ = _mgh_header(path)
+        shape, _ = mgh_shape(path)
         return level_from_n_vertices(shape[0], what=str(path))
 
     def _trials_per_session(self, subject: int, session: int) -> int:
         counts = []
         paths = [self.layout.betas(subject, session, hemi) for hemi in HEMIS]
         for path in paths:
-            shape, _ = _mgh_header(path)
+            shape, _ = mgh_shape(path)
             if len(shape) != 4 or shape[1:3] != (1, 1):
                 raise FileFormatError(f"{path}: expected NSD's (V, 1, 1, n_trials) layout, got shape {shape}")
             counts.append(shape[3])
@@ -531,10 +461,10 @@ class NSD:
             if idx.size == 0:
                 continue
             lo, hi = int(idx[0]), int(idx[-1]) + 1
-            shape, _ = _mgh_header(path)
+            shape, _ = mgh_shape(path)
             if hi > shape[0]:
                 raise VertexCountError(f"{path}: has {shape[0]:,} vertices, selection needs {hi:,}")
-            rows = _read_mgh_rows(path, lo, hi)
+            rows = read_mgh_rows(path, lo, hi)
             blocks.append(rows[idx - lo].T if idx.size != hi - lo else rows.T)
         return np.ascontiguousarray(np.concatenate(blocks, axis=1))
 
@@ -616,7 +546,7 @@ class NSD:
             vertices=np.concatenate([per_hemi[0], n + per_hemi[1]]),
             level=level,
             ncsnr=ncsnr,
-            noise_ceiling=noise_ceiling_from_ncsnr(ncsnr, n_rep),
+            noise_ceiling=ncsnr_to_noise_ceiling(ncsnr, n_rep).astype(np.float32),
             nan_vertices=nan_vertices,
             trials=trials,
             subject=int(subject),
@@ -869,5 +799,4 @@ def _resolve_root(root: str | os.PathLike | None, env_var: str, name: str) -> Pa
     return Path(base).expanduser() / name
 
 
-__all__ = ["NSD", "NSDResponses", "ROIMeans", "RepeatAverager", "noise_ceiling_from_ncsnr", "zscore_sessions",
-           "ENV_VAR"]
+__all__ = ["NSD", "NSDResponses", "ROIMeans", "RepeatAverager", "zscore_sessions", "ENV_VAR"]

@@ -61,7 +61,6 @@ subtracts 1.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,6 +69,8 @@ from typing import Any
 import numpy as np
 
 from neurokit.exceptions import DataValidationError, DatasetNotFoundError, FileFormatError
+from neurokit.io.atomic import atomic_path, atomic_write_text
+from neurokit.io.surface import write_mgh
 from neurokit.mesh.levels import level_from_n_vertices
 
 HEMIS: tuple[str, str] = ("lh", "rh")
@@ -425,8 +426,9 @@ def read_ctab(path: str | os.PathLike) -> dict[int, str]:
 class NSDWriter:
     """Write arrays into an NSD tree that :class:`~neurokit.datasets.NSD` reads like the real one.
 
-    Every file is written atomically (a temporary file in the target folder,
-    then :func:`os.replace`), so an interrupted write never leaves a partial file.
+    Every file is written atomically (:mod:`neurokit.io.atomic`), so an
+    interrupted write never leaves a partial file; MGH files are written by
+    :func:`neurokit.io.write_mgh`.
     Vertex arrays are left hemisphere first, ``2 * V`` columns with ``V`` an
     fsaverage vertex count (any level: tests use tiny ones).
 
@@ -454,7 +456,7 @@ class NSDWriter:
             "subjectim": (design.subjectim + 1).astype(np.float64),
             "sharedix": (design.sharedix + 1).astype(np.float64)[None, :],
         }
-        with _atomic(path) as tmp:
+        with atomic_path(path) as tmp:
             scipy.io.savemat(tmp, mdict, format="5", do_compression=True)
         return path
 
@@ -473,7 +475,7 @@ class NSDWriter:
         paths = []
         for hemi, part in zip(HEMIS, _split_hemis(betas)):
             path = self.layout.betas(subject, session, hemi)
-            _save_mgh(path, part.T[:, None, None, :].astype(np.float32))
+            write_mgh(path, part)
             paths.append(path)
         return tuple(paths)  # type: ignore[return-value]
 
@@ -483,7 +485,7 @@ class NSDWriter:
         paths = []
         for hemi, part in zip(HEMIS, _split_hemis(ncsnr[None, :])):
             path = self.layout.ncsnr(subject, hemi)
-            _save_mgh(path, part[0][:, None, None].astype(np.float32))
+            write_mgh(path, part[0])
             paths.append(path)
         return tuple(paths)  # type: ignore[return-value]
 
@@ -520,12 +522,11 @@ class NSDWriter:
         paths = []
         for hemi, part in zip(HEMIS, _split_hemis(labels[None, :])):
             path = self.layout.roi_label(subject, name, hemi)
-            _save_mgh(path, part[0][:, None, None].astype(np.int32))
+            write_mgh(path, part[0], dtype=np.int32)
             paths.append(path)
         ctab = self.layout.roi_ctab(subject, name)
         lines = ["0 Unknown"] + [f"{k} {v}" for k, v in sorted(table.items())]
-        with _atomic(ctab) as tmp:
-            Path(tmp).write_text("\n".join(lines) + "\n", encoding="utf-8")
+        atomic_write_text(ctab, "\n".join(lines) + "\n")
         paths.append(ctab)
         return tuple(paths)  # type: ignore[return-value]
 
@@ -550,7 +551,7 @@ class NSDWriter:
         import h5py
 
         path = self.layout.stimuli
-        with _atomic(path) as tmp:
+        with atomic_path(path) as tmp:
             with h5py.File(tmp, "w") as f:
                 f.create_dataset(STIMULI_DATASET, data=images, chunks=(1, *images.shape[1:]))
         return path
@@ -580,7 +581,7 @@ class NSDWriter:
         img = nib.Nifti1Image(scaled.astype(np.int16), affine)
         img.header.set_data_dtype(np.int16)
         path = self.layout.volume_betas(subject, session, space)
-        with _atomic(path, suffix=".nii.gz") as tmp:
+        with atomic_path(path) as tmp:
             nib.save(img, tmp)
         return path
 
@@ -647,37 +648,6 @@ def write_nsd_layout(
 # ------------------------------------------------------------------------------------
 # helpers
 # ------------------------------------------------------------------------------------
-class _atomic:
-    """Context manager yielding a temporary path next to ``path``; replaces ``path`` on success."""
-
-    def __init__(self, path: Path, suffix: str | None = None) -> None:
-        self.path = Path(path)
-        self.suffix = suffix if suffix is not None else "".join(self.path.suffixes[-1:])
-
-    def __enter__(self) -> str:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, self.tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp" + self.suffix, dir=self.path.parent)
-        os.close(fd)
-        return self.tmp
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        if exc_type is None:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(self.tmp, 0o666 & ~umask)  # mkstemp makes 0600 files
-            os.replace(self.tmp, self.path)
-        elif os.path.exists(self.tmp):
-            os.unlink(self.tmp)
-
-
-def _save_mgh(path: Path, data: np.ndarray) -> None:
-    import nibabel as nib
-
-    img = nib.MGHImage(np.asarray(data), np.eye(4))
-    with _atomic(path, suffix=".mgh" if path.suffix == ".mgh" else ".mgz") as tmp:
-        nib.save(img, tmp)
-
-
 def _hemi(hemi: str) -> str:
     if hemi not in HEMIS:
         raise DataValidationError(f"hemi must be 'lh' or 'rh', got {hemi!r}")

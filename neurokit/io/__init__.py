@@ -11,18 +11,17 @@ from neurokit.io.atomic import atomic_path, atomic_write_bytes, atomic_write_tex
 from neurokit.io.surface import (
     SURFACE_FORMATS,
     detect_hemisphere,
-    from_surface_image,
     read_hemisphere,
     read_hemispheres,
     read_surface_array,
     read_surface_data,
-    to_surface_image,
     write_gifti,
     write_hemisphere,
     write_mgh,
     write_npy,
     write_surface_data,
 )
+from neurokit.io.surface_image import from_surface_image, to_surface_image
 from neurokit.io.volume import VOLUME_FORMATS, project_volume_to_surface, read_volume
 
 __all__ = [
