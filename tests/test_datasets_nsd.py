@@ -361,3 +361,17 @@ def test_published_ncsnr_needs_an_fsaverage_vertex_count(tree, tmp_path):
     nib.save(nib.MGHImage(np.ones((V + 1, 1, 1), np.float32), np.eye(4)), path)  # was read as its first V values
     with pytest.raises(VertexCountError, match=r"lh\.ncsnr\.mgh"):
         NSD(root).published_ncsnr(1)
+
+
+def test_dataset_root_order(tmp_path, monkeypatch):
+    from neurokit.datasets.roots import dataset_root
+
+    monkeypatch.setenv("NK_TEST_ROOT", str(tmp_path / "from-env"))
+    monkeypatch.setenv("NILEARN_DATA", str(tmp_path / "nilearn"))
+    assert dataset_root(tmp_path / "given", "NK_TEST_ROOT", "nsd") == tmp_path / "given"
+    assert dataset_root(None, "NK_TEST_ROOT", "nsd") == tmp_path / "from-env"
+    monkeypatch.delenv("NK_TEST_ROOT")
+    assert dataset_root(None, "NK_TEST_ROOT", "nsd") == tmp_path / "nilearn" / "nsd"
+    monkeypatch.delenv("NILEARN_DATA")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert dataset_root(None, "NK_TEST_ROOT", "algonauts2023") == tmp_path / "nilearn_data" / "algonauts2023"

@@ -44,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neurokit.datasets.nsd import _resolve_root
+from neurokit.datasets.roots import dataset_root
 from neurokit.exceptions import (
     DataValidationError,
     DatasetNotFoundError,
@@ -159,7 +159,7 @@ class Algonauts2023:
     """
 
     def __init__(self, root: str | os.PathLike | None = None) -> None:
-        root = _resolve_root(root, ENV_VAR, "algonauts2023")
+        root = dataset_root(root, ENV_VAR, "algonauts2023")
         if not root.is_dir():
             raise DatasetNotFoundError(f"Algonauts 2023 root not found: {root} (pass root=..., or set ${ENV_VAR})")
         self.root = root

@@ -35,6 +35,7 @@ from neurokit.datasets.nsd_layout import (
     read_ctab,
     read_design,
 )
+from neurokit.datasets.roots import dataset_root
 from neurokit.exceptions import (
     DataValidationError,
     DatasetNotFoundError,
@@ -176,7 +177,7 @@ class NSD:
     """
 
     def __init__(self, root: str | os.PathLike | None = None, *, roi_source: str | os.PathLike = "subject") -> None:
-        root = _resolve_root(root, ENV_VAR, "nsd")
+        root = dataset_root(root, ENV_VAR, "nsd")
         if not root.is_dir():
             raise DatasetNotFoundError(
                 f"NSD root not found: {root} (pass root=..., or set ${ENV_VAR})"
@@ -787,16 +788,6 @@ def _ncsnr(sums: np.ndarray, counts: np.ndarray, acc_q: np.ndarray, chunk: int =
     with np.errstate(divide="ignore", invalid="ignore"):
         snr = np.sqrt(np.maximum(0.0, 1.0 - var)) / np.sqrt(var)
     return snr.astype(np.float32)
-
-
-def _resolve_root(root: str | os.PathLike | None, env_var: str, name: str) -> Path:
-    """``root``, else ``$env_var``, else nilearn's data dir convention (``$NILEARN_DATA`` or ``~/nilearn_data``)."""
-    if root is not None:
-        return Path(root).expanduser()
-    if os.environ.get(env_var):
-        return Path(os.environ[env_var]).expanduser()
-    base = os.environ.get("NILEARN_DATA") or os.path.join("~", "nilearn_data")
-    return Path(base).expanduser() / name
 
 
 __all__ = ["NSD", "NSDResponses", "ROIMeans", "RepeatAverager", "zscore_sessions", "ENV_VAR"]

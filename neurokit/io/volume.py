@@ -20,7 +20,15 @@ from neurokit.exceptions import (
     MeshUnavailableError,
     UnsupportedFormatError,
 )
-from neurokit.io.containers import existing_file, is_gzip_name, nifti_header, read_gzip, reading, scan_gzip
+from neurokit.io.containers import (
+    NIFTI_HEADER_BYTES,
+    existing_file,
+    is_gzip_name,
+    nifti_header,
+    read_gzip,
+    reading,
+    scan_gzip,
+)
 from neurokit.mesh.levels import check_level, n_vertices
 from neurokit.surface_data import SurfaceData
 
@@ -28,7 +36,6 @@ __all__ = ["VOLUME_FORMATS", "read_volume", "project_volume_to_surface"]
 
 #: File name endings :func:`read_volume` understands.
 VOLUME_FORMATS: tuple[str, ...] = (".nii", ".nii.gz")
-_NIFTI_HEAD = 540  # bytes of a NIfTI-2 header, the longer of the two
 
 
 def read_volume(path: str | os.PathLike, *, load_data: bool = True) -> Any:
@@ -71,16 +78,16 @@ def read_volume(path: str | os.PathLike, *, load_data: bool = True) -> Any:
     path = existing_file(path, "NIfTI")
     if is_gzip_name(path) and load_data:
         raw = read_gzip(path)  # to the end: CRC and length checked
-        hdr = nifti_header(path, raw[:_NIFTI_HEAD], len(raw))
+        hdr = nifti_header(path, raw[:NIFTI_HEADER_BYTES], len(raw))
         cls = nib.Nifti2Image if isinstance(hdr, nib.Nifti2Header) else nib.Nifti1Image
         with reading(path, "NIfTI"):
             img = cls.from_bytes(raw)
     else:
         if is_gzip_name(path):
-            head, size = scan_gzip(path, _NIFTI_HEAD)  # the whole stream, in constant memory
+            head, size = scan_gzip(path, NIFTI_HEADER_BYTES)  # the whole stream, in constant memory
         else:
             with open(path, "rb") as fh:
-                head, size = fh.read(_NIFTI_HEAD), os.fstat(fh.fileno()).st_size
+                head, size = fh.read(NIFTI_HEADER_BYTES), os.fstat(fh.fileno()).st_size
         nifti_header(path, head, size)
         with reading(path, "NIfTI"):
             img = nib.load(str(path))
