@@ -11,7 +11,13 @@ import pytest
 import scipy.io
 
 from neurokit.datasets import NSD, NSDDesign, NSDLayout, NSDWriter, read_ctab, read_design, write_nsd_layout
-from neurokit.exceptions import DatasetNotFoundError, DataValidationError, FileFormatError, VertexCountError
+from neurokit.exceptions import (
+    DatasetNotFoundError,
+    DataValidationError,
+    FileFormatError,
+    InvalidParameterError,
+    VertexCountError,
+)
 from neurokit.mesh.levels import n_vertices
 
 LEVEL = 2
@@ -102,7 +108,7 @@ def test_simulated_design_properties():
     for s in range(3):
         np.testing.assert_array_equal(d.subjectim[s, :5], d.sharedix)
     assert len(np.unique(d.subjectim)) == 5 + 3 * 15
-    with pytest.raises(DataValidationError, match="trials_per_session"):
+    with pytest.raises(InvalidParameterError, match="trials_per_session"):
         NSDDesign.simulate(n_images=20, n_repeats=3, trials_per_session=7, n_shared=5, n_stimuli=1000)
 
 

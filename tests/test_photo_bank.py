@@ -322,18 +322,20 @@ def test_sample_crops_deterministic_by_seed(bank):
 )
 def test_sample_crops_errors_name_the_argument(bank, kwargs, argument):
     args = {"photo_ids": [0, 1], "n": 3, "size": 8, **kwargs}
-    with pytest.raises(DataValidationError, match=argument):
+    # a bad parameter is an InvalidParameterError, bad ids (data) a DataValidationError
+    error = DataValidationError if argument == "photo_ids" else InvalidParameterError
+    with pytest.raises(error, match=argument):
         sample_crops(bank, **args)
 
 
 @pytest.mark.parametrize("fraction", [0.0, 1.0, 1.5, "0.2"])
 def test_split_error_names_test_fraction(bank, fraction):
-    with pytest.raises(DataValidationError, match="test_fraction"):
+    with pytest.raises(InvalidParameterError, match="test_fraction"):
         photo_disjoint_split(bank, fraction)
 
 
 def test_bad_bank_size_names_size(tmp_path):
-    with pytest.raises(DataValidationError, match="size"):
+    with pytest.raises(InvalidParameterError, match="size"):
         build_photo_bank(40, cache_dir=tmp_path)
 
 

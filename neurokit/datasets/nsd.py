@@ -49,6 +49,7 @@ from neurokit.io.volume import read_volume
 from neurokit.mesh.levels import check_level, level_from_n_vertices, n_vertices
 from neurokit.metrics import ncsnr_to_noise_ceiling
 from neurokit.surface_data import SurfaceData
+from neurokit.validation import check_int
 
 ENV_VAR = "NEUROKIT_NSD_DIR"
 """Environment variable naming the NSD root when ``root`` is not given."""
@@ -636,6 +637,8 @@ class NSD:
         """
         import h5py
 
+        size = check_int(size, "size", minimum=1, allow_none=True)
+        batch = check_int(batch, "batch", minimum=1)
         ids = np.asarray(nsd_ids)
         if ids.ndim != 1 or ids.dtype.kind not in "iu":
             raise DataValidationError(f"nsd_ids must be a 1-D integer array, got {ids.dtype} {ids.shape}")
@@ -692,6 +695,7 @@ class RepeatAverager:
     """
 
     def __init__(self, trial_nsd_ids: np.ndarray, n_columns: int, *, average: bool = True) -> None:
+        n_columns = check_int(n_columns, "n_columns", minimum=0)
         self.ids, self.rows, self.counts = np.unique(np.asarray(trial_nsd_ids), return_inverse=True,
                                                      return_counts=True)
         self.average = bool(average)
@@ -729,6 +733,7 @@ class RepeatAverager:
 
 def zscore_sessions(betas: np.ndarray, trials_per_session: int) -> np.ndarray:
     """z-score every vertex within each session of ``trials_per_session`` consecutive trials (NaN-aware)."""
+    trials_per_session = check_int(trials_per_session, "trials_per_session", minimum=1)
     return np.concatenate([_zscore_columns(np.array(betas[s : s + trials_per_session], dtype=np.float32))
                            for s in range(0, betas.shape[0], trials_per_session)])
 

@@ -68,10 +68,11 @@ from typing import Any
 
 import numpy as np
 
-from neurokit.exceptions import DataValidationError, DatasetNotFoundError, FileFormatError
+from neurokit.exceptions import DataValidationError, DatasetNotFoundError, FileFormatError, InvalidParameterError
 from neurokit.io.atomic import atomic_path, atomic_write_text
 from neurokit.io.surface import write_mgh
 from neurokit.mesh.levels import level_from_n_vertices
+from neurokit.validation import check_int, check_option
 
 HEMIS: tuple[str, str] = ("lh", "rh")
 """Hemisphere prefixes of NSD file names, left first."""
@@ -104,7 +105,7 @@ VOLUME_SCALE = 300.0
 
 def subject_dir_name(subject: int) -> str:
     """``subjXX`` for a subject number (1-based, as in NSD)."""
-    subject = _positive_int(subject, "subject")
+    subject = check_int(subject, "subject", minimum=1)
     return f"subj{subject:02d}"
 
 
@@ -142,18 +143,17 @@ class NSDLayout:
     # betas -------------------------------------------------------------------------
     def betas_dir(self, subject: int, space: str = "fsaverage") -> Path:
         """Folder of a subject's betas in ``space`` (``"fsaverage"`` or ``"func1pt8mm"``)."""
-        if space not in ("fsaverage", "func1pt8mm", "func1mm"):
-            raise DataValidationError(f"space must be 'fsaverage', 'func1pt8mm' or 'func1mm', got {space!r}")
+        check_option(space, "space", ("fsaverage", "func1pt8mm", "func1mm"))
         return self.root / "nsddata_betas" / "ppdata" / subject_dir_name(subject) / space / BETAS_VERSION
 
     def betas(self, subject: int, session: int, hemi: str) -> Path:
         """``{hemi}.betas_sessionNN.mgh`` on fsaverage."""
-        session = _positive_int(session, "session")
+        session = check_int(session, "session", minimum=1)
         return self.betas_dir(subject) / f"{_hemi(hemi)}.betas_session{session:02d}.mgh"
 
     def volume_betas(self, subject: int, session: int, space: str = "func1pt8mm") -> Path:
         """``betas_sessionNN.nii.gz`` in a volumetric space."""
-        session = _positive_int(session, "session")
+        session = check_int(session, "session", minimum=1)
         return self.betas_dir(subject, space) / f"betas_session{session:02d}.nii.gz"
 
     def ncsnr(self, subject: int, hemi: str) -> Path:
@@ -257,7 +257,7 @@ class NSDDesign:
 
     def trial_nsd_ids(self, subject: int) -> np.ndarray:
         """0-based NSD id shown on every trial of ``subject``, shape (n_trials,)."""
-        subject = _positive_int(subject, "subject")
+        subject = check_int(subject, "subject", minimum=1)
         if subject > self.n_subjects:
             raise DataValidationError(f"subject {subject} is not in the design (it has {self.n_subjects} subjects)")
         return self.subjectim[subject - 1][self.masterordering]
@@ -297,24 +297,21 @@ class NSDDesign:
             images then come only from the other ids (e.g. a photo-disjoint
             split: shared test images from test photos only). Default: any id.
         """
-        for v, name in (
-            (n_subjects, "n_subjects"),
-            (n_images, "n_images"),
-            (n_repeats, "n_repeats"),
-            (trials_per_session, "trials_per_session"),
-            (n_stimuli, "n_stimuli"),
-        ):
-            _positive_int(v, name)
-        if not 0 <= n_shared <= n_images:
-            raise DataValidationError(f"n_shared must be in 0..n_images={n_images}, got {n_shared}")
+        n_subjects = check_int(n_subjects, "n_subjects", minimum=1)
+        n_images = check_int(n_images, "n_images", minimum=1)
+        n_repeats = check_int(n_repeats, "n_repeats", minimum=1)
+        trials_per_session = check_int(trials_per_session, "trials_per_session", minimum=1)
+        n_stimuli = check_int(n_stimuli, "n_stimuli", minimum=1)
+        n_shared = check_int(n_shared, "n_shared", minimum=0, maximum=n_images)
+        check_int(seed, "seed", minimum=0)
         n_trials = n_images * n_repeats
         if n_trials % trials_per_session:
-            raise DataValidationError(
+            raise InvalidParameterError(
                 f"trials_per_session={trials_per_session} must divide n_images * n_repeats = {n_trials}"
             )
         needed = n_shared + n_subjects * (n_images - n_shared)
         if needed > n_stimuli:
-            raise DataValidationError(f"the design needs {needed} distinct stimuli but n_stimuli={n_stimuli}")
+            raise InvalidParameterError(f"the design needs {needed} distinct stimuli but n_stimuli={n_stimuli}")
         rng = np.random.default_rng(seed)
         if shared_pool is None:
             pool = rng.permutation(n_stimuli)[:needed]
@@ -649,15 +646,7 @@ def write_nsd_layout(
 # helpers
 # ------------------------------------------------------------------------------------
 def _hemi(hemi: str) -> str:
-    if hemi not in HEMIS:
-        raise DataValidationError(f"hemi must be 'lh' or 'rh', got {hemi!r}")
-    return hemi
-
-
-def _positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) < 1:
-        raise DataValidationError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+    return check_option(hemi, "hemi", HEMIS)
 
 
 def _int_array(value: Any, name: str, ndim: int) -> np.ndarray:

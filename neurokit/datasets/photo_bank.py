@@ -67,6 +67,7 @@ from neurokit.exceptions import (
     InvalidParameterError,
     UnsupportedFormatError,
 )
+from neurokit.validation import check_bool, check_int, check_real
 
 PHOTO_CATEGORIES: tuple[str, ...] = ("face", "body", "place", "animal", "food", "plant", "object")
 """Categories of the bank's photographs. ``face``: a face fills much of the
@@ -908,12 +909,6 @@ def _available(cache_dir: str | os.PathLike | None) -> tuple[dict[str, dict[str,
     return records, missing
 
 
-def _check_size(value: Any, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise DataValidationError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def build_photo_bank(
     size: int = 128,
     *,
@@ -940,7 +935,7 @@ def build_photo_bank(
 
     Raises
     ------
-    DataValidationError
+    InvalidParameterError
         If ``size`` or ``min_side`` is invalid.
     DatasetNotFoundError
         If no source at all is available.
@@ -949,10 +944,11 @@ def build_photo_bank(
 
     from neurokit.io.atomic import atomic_path, atomic_write_text
 
-    size = _check_size(size, "size", 16)
+    size = check_int(size, "size", minimum=16)
     if size % 16:
-        raise DataValidationError(f"size must be a multiple of 16 (the duplicate signature's side), got {size}")
-    min_side = _check_size(min_side, "min_side")
+        raise InvalidParameterError(f"size must be a multiple of 16 (the duplicate signature's side), got {size}")
+    min_side = check_int(min_side, "min_side", minimum=1)
+    check_bool(progress, "progress")
     records, _missing = _available(cache_dir)
     images: list[np.ndarray] = []
     meta: list[dict[str, Any]] = []
@@ -1100,8 +1096,9 @@ def load_photo_bank(
     -------
     PhotoBank
     """
-    size = _check_size(size, "size", 16)
-    min_side = _check_size(min_side, "min_side")
+    size = check_int(size, "size", minimum=16)
+    min_side = check_int(min_side, "min_side", minimum=1)
+    check_bool(rebuild, "rebuild")
     records, missing = _available(cache_dir)
     missing_names = tuple(s.name for s in missing)
     folder = _bank_dir(cache_dir)
@@ -1145,12 +1142,13 @@ def photo_disjoint_split(
 
     Raises
     ------
-    DataValidationError
-        If ``test_fraction`` is not in (0, 1).
+    InvalidParameterError
+        If ``test_fraction`` is not in (0, 1), or ``seed`` is not a non-negative integer.
     """
-    if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float, np.floating)) \
-            or not 0.0 < float(test_fraction) < 1.0:
-        raise DataValidationError(f"test_fraction must be a number in (0, 1), got {test_fraction!r}")
+    check_real(test_fraction, "test_fraction", minimum=0.0, maximum=1.0, include_minimum=False,
+               include_maximum=False)
+    check_int(seed, "seed", minimum=0)
+    check_bool(stratify, "stratify")
     rng = np.random.default_rng(seed)
     groups = [np.flatnonzero(bank.category == c) for c in bank.categories] if stratify else [bank.ids]
     test = []
@@ -1205,25 +1203,29 @@ def sample_crops(
 
     Raises
     ------
+    InvalidParameterError
+        If ``n``, ``size``, ``seed``, ``scale`` or ``jitter`` is invalid.
     DataValidationError
-        If ``n``, ``size``, ``scale`` or ``jitter`` is invalid or ``photo_ids``
-        is empty or names ids that are not in the bank.
+        If ``photo_ids`` is empty or names ids that are not in the bank.
     """
     from skimage.transform import resize
 
-    n = _check_size(n, "n")
-    size = _check_size(size, "size")
+    n = check_int(n, "n", minimum=1)
+    size = check_int(size, "size", minimum=1)
+    check_int(seed, "seed", minimum=0)
+    try:
+        lo, hi = (check_real(v, "scale") for v in scale)
+    except (TypeError, ValueError):
+        raise InvalidParameterError(f"scale must be a pair (low, high) with 0 < low <= high <= 1, got {scale!r}") from None
+    if not 0.0 < lo <= hi <= 1.0:
+        raise InvalidParameterError(f"scale must satisfy 0 < low <= high <= 1, got {scale!r}")
+    check_real(jitter, "jitter", minimum=0.0, maximum=0.5)
     ids = np.asarray(photo_ids)
     if ids.ndim != 1 or len(ids) == 0 or not np.issubdtype(ids.dtype, np.integer):
         raise DataValidationError(f"photo_ids must be a non-empty 1-D sequence of integer ids, got {photo_ids!r}")
     unknown = ids[(ids < 0) | (ids >= len(bank))]
     if len(unknown):
         raise DataValidationError(f"photo_ids: {unknown[:5].tolist()} are not ids of the bank (0..{len(bank) - 1})")
-    lo, hi = (float(v) for v in scale)
-    if not 0.0 < lo <= hi <= 1.0:
-        raise DataValidationError(f"scale must satisfy 0 < low <= high <= 1, got {scale!r}")
-    if not 0.0 <= float(jitter) <= 0.5:
-        raise DataValidationError(f"jitter must be in [0, 0.5], got {jitter!r}")
     rng = np.random.default_rng(seed)
     order = np.concatenate([rng.permutation(ids) for _ in range(-(-n // len(ids)))])[:n]
     side_px = bank.size

@@ -26,6 +26,7 @@ import numpy as np
 from neurokit.exceptions import DatasetNotFoundError, FileFormatError
 from neurokit.io.atomic import atomic_path
 from neurokit.io.containers import MGH_HEADER_BYTES, is_gzip_name, mgh_header, read_gzip, reading
+from neurokit.validation import check_int
 
 __all__ = ["read_mgh", "mgh_shape", "read_mgh_rows", "save_mgh"]
 
@@ -126,9 +127,16 @@ def read_mgh_rows(path: str | os.PathLike, start: int, stop: int) -> np.ndarray:
     Returns
     -------
     ndarray of float32, shape (stop - start, n_frames)
+
+    Raises
+    ------
+    InvalidParameterError
+        If ``start`` or ``stop`` is not an integer, or ``stop <= start``.
     """
     from nibabel.fileslice import fileslice
 
+    start = check_int(start, "start", minimum=0)
+    stop = check_int(stop, "stop", minimum=start + 1)
     path = Path(os.fspath(path))
     shape, dtype = mgh_shape(path)
     with reading(path, "MGH"), open(path, "rb") as f:

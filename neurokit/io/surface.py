@@ -39,6 +39,7 @@ from neurokit.exceptions import (
     DatasetNotFoundError,
     FileFormatError,
     HemisphereMismatchError,
+    InvalidParameterError,
     UnsupportedFormatError,
     VertexCountError,
 )
@@ -186,7 +187,7 @@ def _check_hemi_argument(hemi: str | None) -> Hemisphere | None:
     aliases = {"left": "left", "lh": "left", "l": "left", "right": "right", "rh": "right", "r": "right"}
     key = str(hemi).lower()
     if key not in aliases:
-        raise DataValidationError(f"hemi must be 'left' or 'right' (or lh/rh, L/R), got {hemi!r}")
+        raise InvalidParameterError(f"hemi must be 'left' or 'right' (or lh/rh, L/R), got {hemi!r}")
     return aliases[key]  # type: ignore[return-value]
 
 

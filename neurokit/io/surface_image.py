@@ -14,6 +14,7 @@ import numpy as np
 from neurokit.exceptions import DataValidationError, HemisphereMismatchError, MeshUnavailableError
 from neurokit.mesh.levels import n_vertices
 from neurokit.surface_data import SurfaceData
+from neurokit.validation import check_option
 
 __all__ = ["is_surface_image", "from_surface_image", "to_surface_image"]
 
@@ -64,8 +65,7 @@ _NILEARN_MESHES = ("pial", "white_matter", "inflated", "sphere", "flat")
 def _fsaverage5_mesh(mesh: str):
     from nilearn.datasets import load_fsaverage
 
-    if mesh not in _NILEARN_MESHES:
-        raise DataValidationError(f"mesh must be one of {', '.join(_NILEARN_MESHES)}, got {mesh!r}")
+    check_option(mesh, "mesh", _NILEARN_MESHES)
     return load_fsaverage("fsaverage5")[mesh]
 
 

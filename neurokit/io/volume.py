@@ -31,6 +31,7 @@ from neurokit.io.containers import (
 )
 from neurokit.mesh.levels import check_level, n_vertices
 from neurokit.surface_data import SurfaceData
+from neurokit.validation import check_int, check_option, check_real
 
 __all__ = ["VOLUME_FORMATS", "read_volume", "project_volume_to_surface"]
 
@@ -153,6 +154,10 @@ def project_volume_to_surface(
     from nilearn.surface import vol_to_surf
 
     level = check_level(level)
+    radius = check_real(radius, "radius", minimum=0.0, include_minimum=False)
+    check_option(interpolation, "interpolation", ("linear", "nearest"))
+    check_option(kind, "kind", ("auto", "line", "ball", "depth"))
+    n_samples = check_int(n_samples, "n_samples", minimum=1, allow_none=True)
     if level > 5:
         raise MeshUnavailableError(
             f"level {level}: only fsaverage5 pial/white surfaces are available offline; project at level 5 "
