@@ -381,3 +381,13 @@ def test_dataset_root_order(tmp_path, monkeypatch):
     monkeypatch.delenv("NILEARN_DATA")
     monkeypatch.setenv("HOME", str(tmp_path))
     assert dataset_root(None, "NK_TEST_ROOT", "algonauts2023") == tmp_path / "nilearn_data" / "algonauts2023"
+
+
+def test_zscore_columns_ignores_nan_and_blanks_constant_columns():
+    from neurokit.datasets.nsd_preparation import zscore_columns
+
+    x = np.array([[1.0, 5.0, np.nan], [3.0, 5.0, 2.0], [np.nan, 5.0, 4.0]], dtype=np.float32)
+    z = zscore_columns(x.copy())
+    np.testing.assert_allclose(z[:, 0], [-1.0, 1.0, np.nan])
+    assert np.isnan(z[:, 1]).all()  # constant column
+    np.testing.assert_allclose(z[1:, 2], [-1.0, 1.0])

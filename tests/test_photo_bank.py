@@ -392,3 +392,24 @@ def test_fetch_reports_a_debian_source_it_cannot_get(tmp_path, monkeypatch):
     assert report["gcompris"].startswith("unavailable: apt-get is not available")
     assert not (tmp_path / "photo-bank" / "sources" / "gcompris").exists()
     assert not list((tmp_path / "photo-bank" / "sources").iterdir())  # no temporary left behind
+
+
+def test_the_cache_helpers_and_the_fingerprint(bank, cache, tmp_path):
+    from neurokit.datasets.photo_bank.bank import bank_fingerprint, read_bank
+    from neurokit.datasets.photo_bank.cache import available_sources, bank_dir, source_dir, source_record
+    from neurokit.datasets.photo_bank.sources import photo_source, selection_tables
+
+    assert bank_dir(cache) == cache / "photo-bank" and bank.path.parent == bank_dir(cache)
+    assert source_dir(cache, "mvtb") == cache / "photo-bank" / "sources" / "mvtb"
+    records, missing = available_sources(cache)
+    assert {"installed", "lfw"} <= set(records) and all(s.origin != "installed" for s in missing)
+    assert source_record(cache, photo_source("foolbox")) is None  # not fetched into this cache
+    assert photo_source("gcompris").package == "gcompris-qt-data"
+    with pytest.raises(InvalidParameterError, match="name"):
+        photo_source("flickr")
+    assert pb.GCOMPRIS_FOLDERS in selection_tables()
+    again = read_bank(bank_dir(cache), 32, missing=bank.missing)
+    np.testing.assert_array_equal(np.asarray(again.images), np.asarray(bank.images))
+    header = json.loads((bank_dir(cache) / "photos-32.json").read_text())
+    assert header["fingerprint"] == bank_fingerprint(records, 32, pb.DEFAULT_MIN_SIDE)
+    assert bank_fingerprint(records, 32, pb.DEFAULT_MIN_SIDE + 1) != header["fingerprint"]

@@ -262,7 +262,7 @@ class Cohort:
         Path
             ``root``; read it with ``neurokit.datasets.NSD(root)``.
         """
-        from neurokit.datasets.nsd_layout import NSDWriter
+        from neurokit.datasets.nsd_writer import NSDWriter
 
         root = Path(root)
         writer = NSDWriter(root, roi_source="subject")
@@ -893,7 +893,7 @@ def simulate_cohort(
     -------
     Cohort
     """
-    from neurokit.datasets.nsd_layout import NSDDesign
+    from neurokit.datasets.nsd_design import NSDDesign
 
     for value, name in ((n_subjects, "n_subjects"), (n_images, "n_images"), (n_repeats, "n_repeats"),
                         (image_size, "image_size"), (grid_size, "grid_size")):
