@@ -413,3 +413,34 @@ def test_the_cache_helpers_and_the_fingerprint(bank, cache, tmp_path):
     header = json.loads((bank_dir(cache) / "photos-32.json").read_text())
     assert header["fingerprint"] == bank_fingerprint(records, 32, pb.DEFAULT_MIN_SIDE)
     assert bank_fingerprint(records, 32, pb.DEFAULT_MIN_SIDE + 1) != header["fingerprint"]
+
+
+def test_fetch_keeps_only_the_files_the_reader_uses_and_replaces_an_earlier_fetch(tmp_path, monkeypatch):
+    """A Debian source fetched through stand-ins for apt-get and dpkg-deb (no network, no root)."""
+    import os
+    import stat
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    photos = sorted(pb.OPENCV_PHOTOS)[:2]
+    (tmp_path / "payload" / pb.OPENCV_DATA).mkdir(parents=True)
+    for k, name in enumerate(photos):
+        (tmp_path / "payload" / pb.OPENCV_DATA / name).write_bytes(_photo_bytes(k, (40, 48), "JPEG"))
+    (tmp_path / "payload" / pb.OPENCV_DATA / "left01.jpg").write_bytes(b"a calibration board")
+    scripts = {
+        "apt-get": '#!/bin/sh\ntouch "$2_4.6.0+dfsg-12_all.deb"\n',
+        "dpkg-deb": f'#!/bin/sh\ncp -r "{tmp_path / "payload"}"/. "$3"\n',
+    }
+    for name, text in scripts.items():
+        (bin_dir / name).write_text(text)
+        (bin_dir / name).chmod((bin_dir / name).stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    cache = tmp_path / "cache"
+    target = cache / "photo-bank" / "sources" / "opencv"
+    (target / "files").mkdir(parents=True)
+    (target / "files" / "stale.jpg").write_bytes(b"from an earlier fetch")
+    assert pb.fetch_photo_sources(["opencv"], cache_dir=cache, force=True) == {"opencv": "fetched (4.6.0+dfsg-12, 2 files)"}
+    kept = sorted(p.relative_to(target / "files").as_posix() for p in (target / "files").rglob("*") if p.is_file())
+    assert kept == [f"{pb.OPENCV_DATA}/{name}" for name in photos]
+    assert json.loads((target / "source.json").read_text())["version"] == "4.6.0+dfsg-12"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["opencv"], "no temporary or old folder left behind"

@@ -39,7 +39,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from neurokit.exceptions import OutputExistsError
-from neurokit.io.atomic import atomic_write_text, remove_stale_temporaries, temporary_name
+from neurokit.io.atomic import atomic_write_text, remove_stale_temporaries, replace_folder, temporary_name
 
 __all__ = [
     "MARKER",
@@ -154,13 +154,7 @@ def atomic_output_folder(path: str | os.PathLike, *, command: str, overwrite: bo
         yield tmp
         _write_marker(tmp, command)
         check_output_folder(out, overwrite=overwrite, argument=argument)  # nothing new appeared meanwhile
-        if out.exists():
-            backup = out.with_name(temporary_name(out.name, kind="old"))
-            os.replace(out, backup)
-            os.replace(tmp, out)
-            shutil.rmtree(backup, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
+        replace_folder(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

