@@ -417,7 +417,7 @@ class NSDTargets:
             (NaN vertices set to 0), and per-vertex ``noise_ceiling`` (percent,
             of the test responses), ``ncsnr`` and ``nan_vertices``.
         """
-        from neurokit.datasets.nsd import noise_ceiling_from_ncsnr
+        from neurokit.metrics import ncsnr_to_noise_ceiling
         from neurokit.mesh.levels import n_vertices
 
         from encoding.streaming import TargetChunk
@@ -429,7 +429,7 @@ class NSDTargets:
             raise DataValidationError(f"subject {self.subject}: the images read changed while streaming")
         Y, nan_vertices = _fit_ready(resp)
         extras = {
-            "noise_ceiling": noise_ceiling_from_ncsnr(resp.ncsnr, resp.n_repeats[self.test_rows]),
+            "noise_ceiling": ncsnr_to_noise_ceiling(resp.ncsnr, resp.n_repeats[self.test_rows]).astype(np.float32),
             "ncsnr": resp.ncsnr,
             "nan_vertices": nan_vertices,
         }
@@ -594,8 +594,7 @@ def fit_subject_encoder_from_nsd(
     >>> enc, info = fit_subject_encoder_from_nsd("/data/nsd", 1, level=5, rois="nsdgeneral")  # doctest: +SKIP
     >>> info.summary()["median_noise_normalized"]                                            # doctest: +SKIP
     """
-    from neurokit.datasets.nsd import noise_ceiling_from_ncsnr
-    from neurokit.metrics import pearson_r
+    from neurokit.metrics import ncsnr_to_noise_ceiling, pearson_r
 
     nsd = _as_nsd(nsd_or_root)
     batch_size = _check_positive_int(batch_size, "batch_size")
@@ -634,7 +633,7 @@ def fit_subject_encoder_from_nsd(
     ridge = RidgeEncoder(alphas=alphas, device=device, verbose=progress).fit(X_train, Y[train_rows])
     pred = ridge.predict(X_test)
     r = pearson_r(Y[test_rows], pred)
-    nc = noise_ceiling_from_ncsnr(resp.ncsnr, resp.n_repeats[test_rows])
+    nc = ncsnr_to_noise_ceiling(resp.ncsnr, resp.n_repeats[test_rows]).astype(np.float32)
     nna = noise_normalized(r, nc)
     info = NSDEncoderInfo(
         subject=int(subject),

@@ -179,8 +179,20 @@ def ncsnr_to_noise_ceiling(ncsnr: Any, n_average: float | Any = 3) -> np.ndarray
 
     Returns
     -------
-    ndarray of shape (n_targets,)
-        Percent of variance explainable, in [0, 100].
+    ndarray of float64, shape (n_targets,)
+        Percent of variance explainable, in [0, 100]: 100 where ``ncsnr`` is
+        infinite (noise-free repeats), NaN where it is NaN (no repeats).
+
+    Raises
+    ------
+    DataValidationError
+        If ``ncsnr`` is negative or ``n_average`` is not a count >= 1 (or a
+        non-empty 1-D array of such counts).
+
+    Notes
+    -----
+    This is the one implementation of the formula: NSD's reader
+    (:meth:`neurokit.datasets.NSD.responses`) and :func:`noise_ceiling` use it.
     """
     ncsnr = np.asarray(ncsnr, dtype=np.float64)
     if np.any(ncsnr < 0):
@@ -190,7 +202,8 @@ def ncsnr_to_noise_ceiling(ncsnr: Any, n_average: float | Any = 3) -> np.ndarray
         raise DataValidationError(f"n_average: expected a count >= 1 or a 1-D array of counts, got {n_average!r}")
     inv_n = float(np.mean(1.0 / counts))
     s2 = ncsnr**2
-    return 100.0 * s2 / (s2 + inv_n)
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isinf(s2), 100.0, 100.0 * s2 / (s2 + inv_n))
 
 
 def noise_ceiling(

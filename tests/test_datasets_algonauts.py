@@ -14,6 +14,7 @@ from neurokit.exceptions import (
     DataValidationError,
     FileFormatError,
     HemisphereMismatchError,
+    InvalidParameterError,
     VertexCountError,
 )
 from neurokit.mesh.levels import n_vertices
@@ -81,7 +82,7 @@ def test_images_and_ids(tree):
     np.testing.assert_allclose(imgs, tree["images"] / 255.0, atol=1e-6)
     sub = ds.images(3, indices=[2], size=5)
     assert sub.shape == (1, 5, 5, 3) and sub.dtype == np.float32
-    with pytest.raises(DataValidationError):
+    with pytest.raises(InvalidParameterError, match="split"):
         ds.images(3, split="validation")
 
 

@@ -11,9 +11,13 @@ import pytest
 import scipy.io
 
 from neurokit.datasets import NSD, NSDDesign, NSDLayout, NSDWriter, read_ctab, read_design, write_nsd_layout
-from neurokit.datasets import nsd as nsd_module
-from neurokit.datasets.nsd import noise_ceiling_from_ncsnr
-from neurokit.exceptions import DatasetNotFoundError, DataValidationError, FileFormatError, VertexCountError
+from neurokit.exceptions import (
+    DatasetNotFoundError,
+    DataValidationError,
+    FileFormatError,
+    InvalidParameterError,
+    VertexCountError,
+)
 from neurokit.mesh.levels import n_vertices
 
 LEVEL = 2
@@ -104,7 +108,7 @@ def test_simulated_design_properties():
     for s in range(3):
         np.testing.assert_array_equal(d.subjectim[s, :5], d.sharedix)
     assert len(np.unique(d.subjectim)) == 5 + 3 * 15
-    with pytest.raises(DataValidationError, match="trials_per_session"):
+    with pytest.raises(InvalidParameterError, match="trials_per_session"):
         NSDDesign.simulate(n_images=20, n_repeats=3, trials_per_session=7, n_shared=5, n_stimuli=1000)
 
 
@@ -243,8 +247,15 @@ def test_partial_read_reads_only_requested_vertices(tmp_path, monkeypatch):
         def __exit__(self, *a):
             self.f.close()
 
-    real_open = nsd_module._open_binary
-    monkeypatch.setattr(nsd_module, "_open_binary", lambda p: Counting(real_open(p)))
+    import builtins
+
+    real_open = builtins.open
+
+    def counting_open(file, mode="r", *args, **kwargs):
+        f = real_open(file, mode, *args, **kwargs)
+        return Counting(f) if str(file).endswith(".mgh") and "b" in mode else f
+
+    monkeypatch.setattr(builtins, "open", counting_open)
     r = NSD(tmp_path).responses(1, level=0)
     assert r.data.shape == (20, 24)
     file_size = NSDLayout(tmp_path).betas(1, 1, "lh").stat().st_size
@@ -327,14 +338,6 @@ def test_volume_betas_roundtrip(tmp_path):
         NSD(tmp_path).volume_betas(2, 2)
 
 
-def test_noise_ceiling_from_ncsnr():
-    np.testing.assert_allclose(noise_ceiling_from_ncsnr(np.array([0.0, 1.0, np.inf]), 3), [0, 75, 100])
-    # mixed repeats: mean of 1/n
-    np.testing.assert_allclose(noise_ceiling_from_ncsnr(np.array([1.0]), np.array([1, 3])), [100 / (1 + 2 / 3)])
-    with pytest.raises(DataValidationError):
-        noise_ceiling_from_ncsnr(np.ones(2), 0)
-
-
 def _bad_crc(path):
     raw = bytearray(path.read_bytes())
     raw[-8] ^= 0x01  # the gzip member's CRC-32
@@ -364,3 +367,27 @@ def test_published_ncsnr_needs_an_fsaverage_vertex_count(tree, tmp_path):
     nib.save(nib.MGHImage(np.ones((V + 1, 1, 1), np.float32), np.eye(4)), path)  # was read as its first V values
     with pytest.raises(VertexCountError, match=r"lh\.ncsnr\.mgh"):
         NSD(root).published_ncsnr(1)
+
+
+def test_dataset_root_order(tmp_path, monkeypatch):
+    from neurokit.datasets.roots import dataset_root
+
+    monkeypatch.setenv("NK_TEST_ROOT", str(tmp_path / "from-env"))
+    monkeypatch.setenv("NILEARN_DATA", str(tmp_path / "nilearn"))
+    assert dataset_root(tmp_path / "given", "NK_TEST_ROOT", "nsd") == tmp_path / "given"
+    assert dataset_root(None, "NK_TEST_ROOT", "nsd") == tmp_path / "from-env"
+    monkeypatch.delenv("NK_TEST_ROOT")
+    assert dataset_root(None, "NK_TEST_ROOT", "nsd") == tmp_path / "nilearn" / "nsd"
+    monkeypatch.delenv("NILEARN_DATA")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert dataset_root(None, "NK_TEST_ROOT", "algonauts2023") == tmp_path / "nilearn_data" / "algonauts2023"
+
+
+def test_zscore_columns_ignores_nan_and_blanks_constant_columns():
+    from neurokit.datasets.nsd_preparation import zscore_columns
+
+    x = np.array([[1.0, 5.0, np.nan], [3.0, 5.0, 2.0], [np.nan, 5.0, 4.0]], dtype=np.float32)
+    z = zscore_columns(x.copy())
+    np.testing.assert_allclose(z[:, 0], [-1.0, 1.0, np.nan])
+    assert np.isnan(z[:, 1]).all()  # constant column
+    np.testing.assert_allclose(z[1:, 2], [-1.0, 1.0])

@@ -7,10 +7,11 @@ import pytest
 from neurokit import SurfaceData
 from neurokit import io as nkio
 from neurokit.exceptions import (
-    DataValidationError,
     DatasetNotFoundError,
+    DataValidationError,
     FileFormatError,
     HemisphereMismatchError,
+    InvalidParameterError,
     MeshUnavailableError,
     NonFiniteDataError,
     UnsupportedFormatError,
@@ -106,7 +107,7 @@ def test_surface_image_round_trip(hemis):
     back = nkio.read_surface_data(img)
     np.testing.assert_array_equal(back.data, sd.data)
     np.testing.assert_array_equal(nkio.from_surface_image(nkio.to_surface_image(sd, mesh="inflated")).data, sd.data)
-    with pytest.raises(DataValidationError, match="mesh"):
+    with pytest.raises(InvalidParameterError, match="mesh"):
         nkio.to_surface_image(sd, mesh="midthickness")
 
 
@@ -162,7 +163,7 @@ def test_missing_partner_and_missing_file(tmp_path, hemis):
         nkio.read_surface_data(tmp_path / "lh.only.mgh")
     with pytest.raises(FileNotFoundError, match="nothere.mgh"):
         nkio.read_hemisphere(tmp_path / "nothere.mgh")
-    with pytest.raises(DataValidationError, match="hemi"):
+    with pytest.raises(InvalidParameterError, match="hemi"):
         nkio.read_hemisphere(tmp_path / "lh.only.mgh", hemi="up")
 
 

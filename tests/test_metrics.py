@@ -126,6 +126,15 @@ def test_noise_ceiling_validation():
     np.testing.assert_allclose(ncsnr_to_noise_ceiling([0.0, 1.0], 1), [0.0, 50.0])
 
 
+def test_ncsnr_to_noise_ceiling_limits_and_mixed_repeats():
+    # noise-free repeats (infinite SNR) explain everything; no repeats (NaN) stay unknown
+    np.testing.assert_allclose(ncsnr_to_noise_ceiling(np.array([0.0, 1.0, np.inf, np.nan]), 3), [0, 75, 100, np.nan])
+    # images averaged over different numbers of repeats: the mean of 1/n
+    np.testing.assert_allclose(ncsnr_to_noise_ceiling(np.array([1.0]), np.array([1, 3])), [100 / (1 + 2 / 3)])
+    with pytest.raises(DataValidationError, match="n_average"):
+        ncsnr_to_noise_ceiling(np.ones(2), np.array([]))
+
+
 def test_noise_normalized_accuracy():
     r = np.array([0.5, -0.2, 0.3, 0.1])
     nc = np.array([50.0, 40.0, 9.0, 0.0])

@@ -156,3 +156,19 @@ def test_a_killed_writers_temporary_folder_is_cleaned_by_the_next_run(tmp_path):
     assert len(left) == 1 and len(list(left[0].iterdir())) == 50 and not out.exists()
     _write(out)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_replace_folder_swaps_whole_folders(tmp_path):
+    from neurokit.io.atomic import replace_folder
+
+    staged = tmp_path / "staged"
+    staged.mkdir()
+    (staged / "new.txt").write_text("new")
+    final = tmp_path / "final"
+    assert replace_folder(staged, final) == final and (final / "new.txt").read_text() == "new"
+    again = tmp_path / "again"
+    again.mkdir()
+    (again / "newer.txt").write_text("newer")
+    replace_folder(again, final)
+    assert sorted(p.name for p in final.iterdir()) == ["newer.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["final"], "the old folder is deleted, nothing left aside"

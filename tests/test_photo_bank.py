@@ -322,18 +322,20 @@ def test_sample_crops_deterministic_by_seed(bank):
 )
 def test_sample_crops_errors_name_the_argument(bank, kwargs, argument):
     args = {"photo_ids": [0, 1], "n": 3, "size": 8, **kwargs}
-    with pytest.raises(DataValidationError, match=argument):
+    # a bad parameter is an InvalidParameterError, bad ids (data) a DataValidationError
+    error = DataValidationError if argument == "photo_ids" else InvalidParameterError
+    with pytest.raises(error, match=argument):
         sample_crops(bank, **args)
 
 
 @pytest.mark.parametrize("fraction", [0.0, 1.0, 1.5, "0.2"])
 def test_split_error_names_test_fraction(bank, fraction):
-    with pytest.raises(DataValidationError, match="test_fraction"):
+    with pytest.raises(InvalidParameterError, match="test_fraction"):
         photo_disjoint_split(bank, fraction)
 
 
 def test_bad_bank_size_names_size(tmp_path):
-    with pytest.raises(DataValidationError, match="size"):
+    with pytest.raises(InvalidParameterError, match="size"):
         build_photo_bank(40, cache_dir=tmp_path)
 
 
@@ -390,3 +392,55 @@ def test_fetch_reports_a_debian_source_it_cannot_get(tmp_path, monkeypatch):
     assert report["gcompris"].startswith("unavailable: apt-get is not available")
     assert not (tmp_path / "photo-bank" / "sources" / "gcompris").exists()
     assert not list((tmp_path / "photo-bank" / "sources").iterdir())  # no temporary left behind
+
+
+def test_the_cache_helpers_and_the_fingerprint(bank, cache, tmp_path):
+    from neurokit.datasets.photo_bank.bank import bank_fingerprint, read_bank
+    from neurokit.datasets.photo_bank.cache import available_sources, bank_dir, source_dir, source_record
+    from neurokit.datasets.photo_bank.sources import photo_source, selection_tables
+
+    assert bank_dir(cache) == cache / "photo-bank" and bank.path.parent == bank_dir(cache)
+    assert source_dir(cache, "mvtb") == cache / "photo-bank" / "sources" / "mvtb"
+    records, missing = available_sources(cache)
+    assert {"installed", "lfw"} <= set(records) and all(s.origin != "installed" for s in missing)
+    assert source_record(cache, photo_source("foolbox")) is None  # not fetched into this cache
+    assert photo_source("gcompris").package == "gcompris-qt-data"
+    with pytest.raises(InvalidParameterError, match="name"):
+        photo_source("flickr")
+    assert pb.GCOMPRIS_FOLDERS in selection_tables()
+    again = read_bank(bank_dir(cache), 32, missing=bank.missing)
+    np.testing.assert_array_equal(np.asarray(again.images), np.asarray(bank.images))
+    header = json.loads((bank_dir(cache) / "photos-32.json").read_text())
+    assert header["fingerprint"] == bank_fingerprint(records, 32, pb.DEFAULT_MIN_SIDE)
+    assert bank_fingerprint(records, 32, pb.DEFAULT_MIN_SIDE + 1) != header["fingerprint"]
+
+
+def test_fetch_keeps_only_the_files_the_reader_uses_and_replaces_an_earlier_fetch(tmp_path, monkeypatch):
+    """A Debian source fetched through stand-ins for apt-get and dpkg-deb (no network, no root)."""
+    import os
+    import stat
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    photos = sorted(pb.OPENCV_PHOTOS)[:2]
+    (tmp_path / "payload" / pb.OPENCV_DATA).mkdir(parents=True)
+    for k, name in enumerate(photos):
+        (tmp_path / "payload" / pb.OPENCV_DATA / name).write_bytes(_photo_bytes(k, (40, 48), "JPEG"))
+    (tmp_path / "payload" / pb.OPENCV_DATA / "left01.jpg").write_bytes(b"a calibration board")
+    scripts = {
+        "apt-get": '#!/bin/sh\ntouch "$2_4.6.0+dfsg-12_all.deb"\n',
+        "dpkg-deb": f'#!/bin/sh\ncp -r "{tmp_path / "payload"}"/. "$3"\n',
+    }
+    for name, text in scripts.items():
+        (bin_dir / name).write_text(text)
+        (bin_dir / name).chmod((bin_dir / name).stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    cache = tmp_path / "cache"
+    target = cache / "photo-bank" / "sources" / "opencv"
+    (target / "files").mkdir(parents=True)
+    (target / "files" / "stale.jpg").write_bytes(b"from an earlier fetch")
+    assert pb.fetch_photo_sources(["opencv"], cache_dir=cache, force=True) == {"opencv": "fetched (4.6.0+dfsg-12, 2 files)"}
+    kept = sorted(p.relative_to(target / "files").as_posix() for p in (target / "files").rglob("*") if p.is_file())
+    assert kept == [f"{pb.OPENCV_DATA}/{name}" for name in photos]
+    assert json.loads((target / "source.json").read_text())["version"] == "4.6.0+dfsg-12"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["opencv"], "no temporary or old folder left behind"

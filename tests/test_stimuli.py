@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from neurokit.datasets import CATEGORIES, LABEL_DTYPE, load_embedded_stimuli, load_photo_bank
-from neurokit.exceptions import DataValidationError
+from neurokit.exceptions import DataValidationError, InvalidParameterError
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,8 @@ def test_large_size_uses_the_larger_bank():
     assert labels["box"][:, 2].max() > 128  # boxes in the 256-pixel bank's pixels
 
 
-@pytest.mark.parametrize("kwargs", [{"n": 0}, {"n": 3, "size": -1}, {"n": 3, "categories": ("cars",)}])
-def test_invalid_arguments(kwargs):
-    with pytest.raises(DataValidationError):
+@pytest.mark.parametrize("kwargs, error", [({"n": 0}, InvalidParameterError), ({"n": 3, "size": -1}, InvalidParameterError),
+                                           ({"n": 3, "categories": ("cars",)}, DataValidationError)])
+def test_invalid_arguments(kwargs, error):
+    with pytest.raises(error):
         load_embedded_stimuli(**kwargs)

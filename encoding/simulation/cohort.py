@@ -201,7 +201,8 @@ class Cohort:
         -------
         neurokit.datasets.NSDResponses
         """
-        from neurokit.datasets.nsd import NSDResponses, RepeatAverager, noise_ceiling_from_ncsnr, zscore_sessions
+        from neurokit.datasets.nsd import NSDResponses, RepeatAverager, zscore_sessions
+        from neurokit.metrics import ncsnr_to_noise_ceiling
 
         subj = self.subject(subject)
         averager = RepeatAverager(self.design.trial_nsd_ids(subj.number), self.n_vertices)
@@ -210,7 +211,8 @@ class Cohort:
         n_sessions = len(self.design.masterordering) // self.params.trials_per_session
         return NSDResponses(data=data, nsd_ids=ids, n_repeats=counts, shared=np.isin(ids, self.design.sharedix),
                             vertices=np.arange(self.n_vertices), level=self.level, ncsnr=ncsnr,
-                            noise_ceiling=noise_ceiling_from_ncsnr(ncsnr, counts), nan_vertices=nan_vertices,
+                            noise_ceiling=ncsnr_to_noise_ceiling(ncsnr, counts).astype(np.float32),
+                            nan_vertices=nan_vertices,
                             trials=None, subject=subj.number, sessions=tuple(range(1, n_sessions + 1)))
 
     def trials(self, subject: int) -> np.ndarray:
@@ -260,7 +262,7 @@ class Cohort:
         Path
             ``root``; read it with ``neurokit.datasets.NSD(root)``.
         """
-        from neurokit.datasets.nsd_layout import NSDWriter
+        from neurokit.datasets.nsd_writer import NSDWriter
 
         root = Path(root)
         writer = NSDWriter(root, roi_source="subject")
@@ -891,7 +893,7 @@ def simulate_cohort(
     -------
     Cohort
     """
-    from neurokit.datasets.nsd_layout import NSDDesign
+    from neurokit.datasets.nsd_design import NSDDesign
 
     for value, name in ((n_subjects, "n_subjects"), (n_images, "n_images"), (n_repeats, "n_repeats"),
                         (image_size, "image_size"), (grid_size, "grid_size")):

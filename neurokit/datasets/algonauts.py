@@ -44,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neurokit.datasets.nsd import _resolve_root
+from neurokit.datasets.roots import dataset_root
 from neurokit.exceptions import (
     DataValidationError,
     DatasetNotFoundError,
@@ -56,6 +56,7 @@ from neurokit.exceptions import (
 from neurokit.io.containers import load_npy
 from neurokit.mesh.levels import check_level, level_from_n_vertices, n_vertices
 from neurokit.surface_data import SurfaceData
+from neurokit.validation import check_int, check_option, is_integer
 
 ENV_VAR = "NEUROKIT_ALGONAUTS_DIR"
 """Environment variable naming the Algonauts 2023 root when ``root`` is not given."""
@@ -132,7 +133,7 @@ def load_pickled_mapping(path: str | os.PathLike) -> dict[int, str]:
         raise FileFormatError(f"{path}: expected a dict, got {type(obj).__name__}")
     out = {}
     for k, v in obj.items():
-        if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or not isinstance(v, str):
+        if not is_integer(k) or not isinstance(v, str):
             raise FileFormatError(f"{path}: expected a dict of int -> str, got entry {k!r}: {v!r}")
         out[int(k)] = v
     return out
@@ -159,7 +160,7 @@ class Algonauts2023:
     """
 
     def __init__(self, root: str | os.PathLike | None = None) -> None:
-        root = _resolve_root(root, ENV_VAR, "algonauts2023")
+        root = dataset_root(root, ENV_VAR, "algonauts2023")
         if not root.is_dir():
             raise DatasetNotFoundError(f"Algonauts 2023 root not found: {root} (pass root=..., or set ${ENV_VAR})")
         self.root = root
@@ -169,9 +170,8 @@ class Algonauts2023:
 
     # paths ---------------------------------------------------------------------------
     def subject_dir(self, subject: int) -> Path:
-        if isinstance(subject, bool) or not isinstance(subject, (int, np.integer)) or subject < 1:
-            raise DataValidationError(f"subject must be a positive integer, got {subject!r}")
-        path = self.root / f"subj{int(subject):02d}"
+        subject = check_int(subject, "subject", minimum=1)
+        path = self.root / f"subj{subject:02d}"
         if not path.is_dir():
             raise DatasetNotFoundError(f"Algonauts subject {subject} not found: expected folder {path}")
         return path
@@ -243,8 +243,7 @@ class Algonauts2023:
             ``SurfaceData`` of shape (n_train, 2 * n_vertices(level)) for
             ``"fsaverage"``.
         """
-        if space not in ("fsaverage", "challenge"):
-            raise DataValidationError(f"space must be 'fsaverage' or 'challenge', got {space!r}")
+        check_option(space, "space", ("fsaverage", "challenge"))
         masks = self.challenge_masks(subject)
         parts = []
         paths = [self.subject_dir(subject) / "training_split" / "training_fmri" / f"{hemi}_training_fmri.npy"
@@ -278,8 +277,7 @@ class Algonauts2023:
     # images --------------------------------------------------------------------------------
     def image_paths(self, subject: int, split: str = "train") -> list[Path]:
         """PNG files of ``split`` (``"train"`` or ``"test"``), in file-name order."""
-        if split not in SPLITS:
-            raise DataValidationError(f"split must be 'train' or 'test', got {split!r}")
+        check_option(split, "split", SPLITS)
         folder = self.subject_dir(subject).joinpath(*SPLITS[split])
         if not folder.is_dir():
             raise DatasetNotFoundError(f"Algonauts subject {subject}: expected image folder {folder}")
@@ -302,6 +300,7 @@ class Algonauts2023:
         """Images of ``split`` as float32 (n, H, W, 3) in [0, 1], optionally resized to ``size x size``."""
         from PIL import Image
 
+        size = check_int(size, "size", minimum=1, allow_none=True)
         paths = self.image_paths(subject, split)
         if indices is not None:
             idx = np.asarray(indices)
@@ -339,8 +338,7 @@ class Algonauts2023:
 
     def roi_labels(self, subject: int, family: str, space: str = "fsaverage") -> np.ndarray:
         """Label index per vertex of ROI ``family``, left first: (2 * V,) or (n_lh + n_rh,) in challenge space."""
-        if space not in ("fsaverage", "challenge"):
-            raise DataValidationError(f"space must be 'fsaverage' or 'challenge', got {space!r}")
+        check_option(space, "space", ("fsaverage", "challenge"))
         masks = self.challenge_masks(subject)
         parts = []
         for hemi, mask in zip(HEMIS, masks):

@@ -8,9 +8,10 @@ hemisphere are ``n_trials`` contiguous runs of ``4 N`` bytes, which
 At most one session of the selected vertex range plus the result is held in
 memory; repeats are averaged by accumulating per-image sums.
 
-Standard preparation (REFERENCE section 1): each vertex is z-scored within
-each session (mean and population standard deviation over the session's
-trials, NaN ignored), then the up-to-3 repeats of each image are averaged.
+Standard preparation (:mod:`neurokit.datasets.nsd_preparation`): each vertex
+is z-scored within each session (mean and population standard deviation over
+the session's trials, NaN ignored), then the up-to-3 repeats of each image
+are averaged.
 
 Paths, the design and the ROI sources are described in
 :mod:`neurokit.datasets.nsd_layout`.
@@ -25,16 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-from neurokit.datasets.nsd_layout import (
-    HEMIS,
-    ROI_FAMILIES,
-    STIMULI_DATASET,
-    VOLUME_SCALE,
-    NSDDesign,
-    NSDLayout,
-    read_ctab,
-    read_design,
-)
+from neurokit.datasets.nsd_design import NSDDesign, read_design
+from neurokit.datasets.nsd_layout import HEMIS, ROI_FAMILIES, STIMULI_DATASET, VOLUME_SCALE, NSDLayout, read_ctab
+from neurokit.datasets.nsd_preparation import RepeatAverager, zscore_columns, zscore_sessions
+from neurokit.datasets.roots import dataset_root
 from neurokit.exceptions import (
     DataValidationError,
     DatasetNotFoundError,
@@ -42,17 +37,16 @@ from neurokit.exceptions import (
     HemisphereMismatchError,
     VertexCountError,
 )
-from neurokit.io.containers import MGH_HEADER_BYTES, mgh_header, reading
+from neurokit.io.mgh import mgh_shape, read_mgh_rows
 from neurokit.io.surface import read_surface_array
 from neurokit.io.volume import read_volume
 from neurokit.mesh.levels import check_level, level_from_n_vertices, n_vertices
+from neurokit.metrics import ncsnr_to_noise_ceiling
 from neurokit.surface_data import SurfaceData
+from neurokit.validation import check_int
 
 ENV_VAR = "NEUROKIT_NSD_DIR"
 """Environment variable naming the NSD root when ``root`` is not given."""
-
-_MGH_HEADER_BYTES = 284
-
 
 # ------------------------------------------------------------------------------------
 # results
@@ -81,7 +75,7 @@ class NSDResponses:
         Noise-ceiling SNR from the repeats (NaN where no image was repeated).
     noise_ceiling : ndarray of float32, shape (n_selected,)
         Noise ceiling in percent of variance for these rows, see
-        :func:`noise_ceiling_from_ncsnr`.
+        :func:`neurokit.metrics.ncsnr_to_noise_ceiling`.
     nan_vertices : ndarray of bool, shape (n_selected,)
         Vertices with NaN betas or zero variance in some session.
     trials : ndarray of int or None, shape (n_samples,)
@@ -135,77 +129,9 @@ class ROIMeans:
     shared: np.ndarray
 
 
-def noise_ceiling_from_ncsnr(ncsnr: np.ndarray, n_repeats: int | np.ndarray) -> np.ndarray:
-    """Noise ceiling in percent from the noise-ceiling SNR (NSD's formula).
-
-    ``NC = 100 * ncsnr**2 / (ncsnr**2 + mean(1 / n))``, where ``n`` is the number
-    of trials averaged into each response (a scalar, or one count per image for
-    data that mix 3-, 2- and 1-repeat images, as NSD's data manual does).
-
-    Parameters
-    ----------
-    ncsnr : ndarray of shape (n_vertices,)
-    n_repeats : int or ndarray of int, shape (n_images,)
-
-    Returns
-    -------
-    ndarray of float32, shape (n_vertices,)
-        Percent of variance explainable, in [0, 100].
-    """
-    n = np.asarray(n_repeats, dtype=np.float64)
-    if n.size == 0 or np.any(n < 1):
-        raise DataValidationError(f"n_repeats must be >= 1, got {n_repeats!r}")
-    term = float(np.mean(1.0 / n))
-    snr2 = np.asarray(ncsnr, dtype=np.float64) ** 2
-    with np.errstate(invalid="ignore"):
-        nc = np.where(np.isinf(snr2), 100.0, 100.0 * snr2 / (snr2 + term))
-    return nc.astype(np.float32)
-
-
 # ------------------------------------------------------------------------------------
-# MGH partial reads
+# MGH files
 # ------------------------------------------------------------------------------------
-def _open_binary(path: Path):  # separated so tests can count the bytes read
-    return open(path, "rb")
-
-
-def _mgh_header(path: Path) -> tuple[tuple[int, ...], np.dtype]:
-    """Shape and data type of an uncompressed MGH file, its header checked against the file size."""
-    if not path.is_file():
-        raise DatasetNotFoundError(f"expected file not found: {path}")
-    if path.suffix != ".mgh":
-        raise FileFormatError(f"{path}: partial reads need an uncompressed .mgh file")
-    with _open_binary(path) as f:
-        head = f.read(MGH_HEADER_BYTES)
-    return mgh_header(path, head, path.stat().st_size)
-
-
-def _read_mgh_rows(path: Path, start: int, stop: int) -> np.ndarray:
-    """Rows ``start:stop`` (vertices) of an MGH file, all frames: float32 (stop - start, n_frames)."""
-    from nibabel.fileslice import fileslice
-
-    shape, dtype = _mgh_header(path)
-    with reading(path, "MGH"), _open_binary(path) as f:
-        if stop - start < shape[0]:
-            _no_readahead(f)
-        block = fileslice(f, (slice(start, stop),), shape, dtype, MGH_HEADER_BYTES, order="F")
-    return np.asarray(block, dtype=np.float32).reshape(stop - start, -1)
-
-
-def _no_readahead(f) -> None:
-    """Tell the kernel that reads of ``f`` are scattered (``POSIX_FADV_RANDOM``).
-
-    A vertex range of a session file is ``n_trials`` short runs far apart; the
-    default readahead fetches the bytes after each run too, which doubled the
-    bytes read from disk when a streamed whole-brain fit's data outgrew the
-    page cache (benchmarks/streaming_fit.py at level 7).
-    """
-    try:
-        os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_RANDOM)
-    except (AttributeError, OSError, ValueError):  # no fileno (a wrapped file), or not POSIX
-        pass
-
-
 def _read_mgh_vector(path: Path) -> np.ndarray:
     """A whole MGH/MGZ file holding one value per vertex, float32 shape (V,)."""
     if not path.is_file():
@@ -246,7 +172,7 @@ class NSD:
     """
 
     def __init__(self, root: str | os.PathLike | None = None, *, roi_source: str | os.PathLike = "subject") -> None:
-        root = _resolve_root(root, ENV_VAR, "nsd")
+        root = dataset_root(root, ENV_VAR, "nsd")
         if not root.is_dir():
             raise DatasetNotFoundError(
                 f"NSD root not found: {root} (pass root=..., or set ${ENV_VAR})"
@@ -348,14 +274,14 @@ class NSD:
                 f"no fsaverage betas for subject {subject}: expected {self.layout.betas(subject, 1, 'lh')}"
             )
         path = self.layout.betas(subject, present[0], "lh")
-        shape, _ = _mgh_header(path)
+        shape, _ = mgh_shape(path)
         return level_from_n_vertices(shape[0], what=str(path))
 
     def _trials_per_session(self, subject: int, session: int) -> int:
         counts = []
         paths = [self.layout.betas(subject, session, hemi) for hemi in HEMIS]
         for path in paths:
-            shape, _ = _mgh_header(path)
+            shape, _ = mgh_shape(path)
             if len(shape) != 4 or shape[1:3] != (1, 1):
                 raise FileFormatError(f"{path}: expected NSD's (V, 1, 1, n_trials) layout, got shape {shape}")
             counts.append(shape[3])
@@ -531,10 +457,10 @@ class NSD:
             if idx.size == 0:
                 continue
             lo, hi = int(idx[0]), int(idx[-1]) + 1
-            shape, _ = _mgh_header(path)
+            shape, _ = mgh_shape(path)
             if hi > shape[0]:
                 raise VertexCountError(f"{path}: has {shape[0]:,} vertices, selection needs {hi:,}")
-            rows = _read_mgh_rows(path, lo, hi)
+            rows = read_mgh_rows(path, lo, hi)
             blocks.append(rows[idx - lo].T if idx.size != hi - lo else rows.T)
         return np.ascontiguousarray(np.concatenate(blocks, axis=1))
 
@@ -604,7 +530,7 @@ class NSD:
                     f"trials, session {sessions[0]} has {per_session}"
                 )
             z = self._read_session(subject, session, per_hemi)
-            averager.add(k * per_session, _zscore_columns(z) if zscore else z)
+            averager.add(k * per_session, zscore_columns(z) if zscore else z)
         out, nsd_ids, n_rep, ncsnr, nan_vertices = averager.result()
         trials = None if average else info["trial"]
         n = n_vertices(level)
@@ -616,7 +542,7 @@ class NSD:
             vertices=np.concatenate([per_hemi[0], n + per_hemi[1]]),
             level=level,
             ncsnr=ncsnr,
-            noise_ceiling=noise_ceiling_from_ncsnr(ncsnr, n_rep),
+            noise_ceiling=ncsnr_to_noise_ceiling(ncsnr, n_rep).astype(np.float32),
             nan_vertices=nan_vertices,
             trials=trials,
             subject=int(subject),
@@ -705,6 +631,8 @@ class NSD:
         """
         import h5py
 
+        size = check_int(size, "size", minimum=1, allow_none=True)
+        batch = check_int(batch, "batch", minimum=1)
         ids = np.asarray(nsd_ids)
         if ids.ndim != 1 or ids.dtype.kind not in "iu":
             raise DataValidationError(f"nsd_ids must be a 1-D integer array, got {ids.dtype} {ids.shape}")
@@ -740,134 +668,4 @@ class NSD:
         return np.clip(out, 0.0, 1.0, out=out)
 
 
-# ------------------------------------------------------------------------------------
-# numerics
-# ------------------------------------------------------------------------------------
-class RepeatAverager:
-    """Single trials, added session by session, -> per-image means and NSD's ncsnr (REFERENCE section 1).
-
-    The one implementation of NSD's preparation after z-scoring, shared by
-    :meth:`NSD.responses` (sessions read from files) and the simulated
-    cohort's in-memory responses.
-
-    Parameters
-    ----------
-    trial_nsd_ids : ndarray of int, shape (n_trials,)
-        Image of every trial, in trial order.
-    n_columns : int
-        Vertices per trial.
-    average : bool
-        Keep per-image means (default) or the single trials.
-    """
-
-    def __init__(self, trial_nsd_ids: np.ndarray, n_columns: int, *, average: bool = True) -> None:
-        self.ids, self.rows, self.counts = np.unique(np.asarray(trial_nsd_ids), return_inverse=True,
-                                                     return_counts=True)
-        self.average = bool(average)
-        # weight of each trial's squared value in the mean within-image variance
-        self.w_trial = np.where(self.counts[self.rows] >= 2, 1.0 / np.maximum(self.counts[self.rows] - 1, 1), 0.0)
-        self.acc_q = np.zeros(n_columns, dtype=np.float64)
-        self.nan_vertices = np.zeros(n_columns, dtype=bool)
-        shape = (self.ids.size if average else self.rows.size, n_columns)
-        self.out = np.zeros(shape, dtype=np.float32)
-
-    def add(self, start: int, z: np.ndarray) -> None:
-        """Add trials ``start .. start + len(z) - 1`` (rows of ``z``, already z-scored if wanted)."""
-        z = np.asarray(z, dtype=np.float32)
-        sl = slice(start, start + z.shape[0])
-        self.nan_vertices |= ~np.isfinite(z).all(axis=0)
-        self.acc_q += self.w_trial[sl] @ np.square(z, dtype=np.float64)
-        if self.average:
-            _add_rows(self.out, self.rows[sl], z)
-        else:
-            self.out[sl] = z
-
-    def result(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """``(data, nsd_ids, n_repeats, ncsnr, nan_vertices)``; data are per-image means or the trials."""
-        if self.average:
-            sums = self.out
-        else:
-            sums = np.zeros((self.ids.size, self.out.shape[1]), dtype=np.float32)
-            _add_rows(sums, self.rows, self.out)
-        ncsnr = _ncsnr(sums, self.counts, self.acc_q)
-        if self.average:
-            return self.out / self.counts[:, None].astype(np.float32), self.ids, self.counts, ncsnr, self.nan_vertices
-        n_trials = self.rows.size
-        return self.out, self.ids[self.rows], np.ones(n_trials, dtype=np.int64), ncsnr, self.nan_vertices
-
-
-def zscore_sessions(betas: np.ndarray, trials_per_session: int) -> np.ndarray:
-    """z-score every vertex within each session of ``trials_per_session`` consecutive trials (NaN-aware)."""
-    return np.concatenate([_zscore_columns(np.array(betas[s : s + trials_per_session], dtype=np.float32))
-                           for s in range(0, betas.shape[0], trials_per_session)])
-
-
-def _zscore_columns(x: np.ndarray) -> np.ndarray:
-    """z-score each column over rows ignoring NaN (ddof 0), in place on float32 ``x``.
-
-    Constant or all-NaN columns become NaN. Means and variances are accumulated
-    in float64 (two passes: centre, then mean square).
-    """
-    import warnings
-
-    x = np.asarray(x, dtype=np.float32)
-    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
-        if np.isnan(x).any():
-            mean = np.nanmean(x, axis=0, dtype=np.float64)
-            x -= mean.astype(np.float32)
-            var = np.nanmean(np.square(x), axis=0, dtype=np.float64)
-        else:
-            mean = x.mean(axis=0, dtype=np.float64)
-            x -= mean.astype(np.float32)
-            var = np.square(x).mean(axis=0, dtype=np.float64)
-        std = np.sqrt(var)
-        std[~(std > 0)] = np.nan
-        x *= (1.0 / std).astype(np.float32)
-    return x
-
-
-def _add_rows(target: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
-    """``target[rows[t]] += values[t]`` for every t (repeated rows add up), via a sparse product."""
-    import scipy.sparse as sp
-
-    uniq, local = np.unique(rows, return_inverse=True)
-    indicator = sp.csr_matrix(
-        (np.ones(rows.size, dtype=np.float32), (local, np.arange(rows.size))), shape=(uniq.size, rows.size)
-    )
-    target[uniq] += indicator @ values
-
-
-def _ncsnr(sums: np.ndarray, counts: np.ndarray, acc_q: np.ndarray, chunk: int = 4096) -> np.ndarray:
-    """ncsnr = sqrt(max(0, 1 - v)) / sqrt(v), v = mean over repeated images of the within-image variance.
-
-    ``acc_q`` holds sum over trials of ``x**2 / (n_i - 1)``; the variance of image i
-    (ddof 1) is ``(Q_i - S_i**2 / n_i) / (n_i - 1)``.
-    """
-    rep = counts >= 2
-    n_rep = int(rep.sum())
-    if n_rep == 0:
-        return np.full(sums.shape[1], np.nan, dtype=np.float32)
-    coef = np.where(rep, 1.0 / (counts * np.maximum(counts - 1, 1)), 0.0)
-    s2 = np.zeros(sums.shape[1], dtype=np.float64)
-    for start in range(0, sums.shape[0], chunk):
-        block = sums[start : start + chunk].astype(np.float64)
-        s2 += coef[start : start + chunk] @ np.square(block)
-    var = np.maximum((acc_q - s2) / n_rep, 0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        snr = np.sqrt(np.maximum(0.0, 1.0 - var)) / np.sqrt(var)
-    return snr.astype(np.float32)
-
-
-def _resolve_root(root: str | os.PathLike | None, env_var: str, name: str) -> Path:
-    """``root``, else ``$env_var``, else nilearn's data dir convention (``$NILEARN_DATA`` or ``~/nilearn_data``)."""
-    if root is not None:
-        return Path(root).expanduser()
-    if os.environ.get(env_var):
-        return Path(os.environ[env_var]).expanduser()
-    base = os.environ.get("NILEARN_DATA") or os.path.join("~", "nilearn_data")
-    return Path(base).expanduser() / name
-
-
-__all__ = ["NSD", "NSDResponses", "ROIMeans", "RepeatAverager", "noise_ceiling_from_ncsnr", "zscore_sessions",
-           "ENV_VAR"]
+__all__ = ["NSD", "NSDResponses", "ROIMeans", "RepeatAverager", "zscore_sessions", "ENV_VAR"]

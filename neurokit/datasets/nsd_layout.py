@@ -1,9 +1,12 @@
-"""The Natural Scenes Dataset's on-disk layout: path templates, the design, and a writer.
+"""The Natural Scenes Dataset's on-disk layout: path templates, constants and colour tables.
 
 This module is the one place that knows where NSD keeps its files. The reader
-(:class:`neurokit.datasets.NSD`) and the writer (:class:`NSDWriter`,
-:func:`write_nsd_layout`) both go through :class:`NSDLayout`, so a tree written
-here cannot be told apart from the public release by the reader.
+(:class:`neurokit.datasets.NSD`) and the writer
+(:class:`~neurokit.datasets.nsd_writer.NSDWriter`,
+:func:`~neurokit.datasets.nsd_writer.write_nsd_layout`) both go through
+:class:`NSDLayout`, so a tree written by the toolkit cannot be told apart from
+the public release by the reader. The experimental design is
+:mod:`neurokit.datasets.nsd_design`.
 
 Files (paths relative to the NSD root; ``XX`` = two-digit subject, ``NN`` =
 two-digit session, ``hemi`` in ``lh``/``rh``):
@@ -61,16 +64,11 @@ subtracts 1.
 from __future__ import annotations
 
 import os
-import tempfile
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import numpy as np
 
 from neurokit.exceptions import DataValidationError, DatasetNotFoundError, FileFormatError
-from neurokit.mesh.levels import level_from_n_vertices
+from neurokit.validation import check_int, check_option
 
 HEMIS: tuple[str, str] = ("lh", "rh")
 """Hemisphere prefixes of NSD file names, left first."""
@@ -103,7 +101,7 @@ VOLUME_SCALE = 300.0
 
 def subject_dir_name(subject: int) -> str:
     """``subjXX`` for a subject number (1-based, as in NSD)."""
-    subject = _positive_int(subject, "subject")
+    subject = check_int(subject, "subject", minimum=1)
     return f"subj{subject:02d}"
 
 
@@ -141,18 +139,17 @@ class NSDLayout:
     # betas -------------------------------------------------------------------------
     def betas_dir(self, subject: int, space: str = "fsaverage") -> Path:
         """Folder of a subject's betas in ``space`` (``"fsaverage"`` or ``"func1pt8mm"``)."""
-        if space not in ("fsaverage", "func1pt8mm", "func1mm"):
-            raise DataValidationError(f"space must be 'fsaverage', 'func1pt8mm' or 'func1mm', got {space!r}")
+        check_option(space, "space", ("fsaverage", "func1pt8mm", "func1mm"))
         return self.root / "nsddata_betas" / "ppdata" / subject_dir_name(subject) / space / BETAS_VERSION
 
     def betas(self, subject: int, session: int, hemi: str) -> Path:
         """``{hemi}.betas_sessionNN.mgh`` on fsaverage."""
-        session = _positive_int(session, "session")
+        session = check_int(session, "session", minimum=1)
         return self.betas_dir(subject) / f"{_hemi(hemi)}.betas_session{session:02d}.mgh"
 
     def volume_betas(self, subject: int, session: int, space: str = "func1pt8mm") -> Path:
         """``betas_sessionNN.nii.gz`` in a volumetric space."""
-        session = _positive_int(session, "session")
+        session = check_int(session, "session", minimum=1)
         return self.betas_dir(subject, space) / f"betas_session{session:02d}.nii.gz"
 
     def ncsnr(self, subject: int, hemi: str) -> Path:
@@ -212,181 +209,6 @@ class NSDLayout:
 
 
 # ------------------------------------------------------------------------------------
-# the experimental design
-# ------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class NSDDesign:
-    """NSD's experimental design, 0-based.
-
-    Parameters
-    ----------
-    masterordering : ndarray of int, shape (n_trials,)
-        For each trial (30,000 in NSD, the same order for every subject), the
-        0-based index into the subject's image list (a column of ``subjectim``).
-    subjectim : ndarray of int, shape (n_subjects, n_images_per_subject)
-        0-based NSD ids (rows of the stimulus brick) of each subject's images;
-        row ``s - 1`` is subject ``s``.
-    sharedix : ndarray of int, shape (n_shared,)
-        0-based NSD ids of the images every subject saw (the "shared1000").
-    """
-
-    masterordering: np.ndarray
-    subjectim: np.ndarray
-    sharedix: np.ndarray
-
-    def __post_init__(self) -> None:
-        mo = _int_array(self.masterordering, "masterordering", ndim=1)
-        si = _int_array(self.subjectim, "subjectim", ndim=2)
-        sh = _int_array(self.sharedix, "sharedix", ndim=1)
-        if mo.size and (mo.min() < 0 or mo.max() >= si.shape[1]):
-            raise DataValidationError(
-                f"masterordering must index the {si.shape[1]} columns of subjectim (0-based), "
-                f"got values in [{mo.min()}, {mo.max()}]"
-            )
-        for arr, name in ((si, "subjectim"), (sh, "sharedix")):
-            if arr.size and arr.min() < 0:
-                raise DataValidationError(f"{name} holds NSD ids, which are >= 0 (0-based); got {arr.min()}")
-        object.__setattr__(self, "masterordering", mo)
-        object.__setattr__(self, "subjectim", si)
-        object.__setattr__(self, "sharedix", sh)
-
-    @property
-    def n_subjects(self) -> int:
-        return int(self.subjectim.shape[0])
-
-    def trial_nsd_ids(self, subject: int) -> np.ndarray:
-        """0-based NSD id shown on every trial of ``subject``, shape (n_trials,)."""
-        subject = _positive_int(subject, "subject")
-        if subject > self.n_subjects:
-            raise DataValidationError(f"subject {subject} is not in the design (it has {self.n_subjects} subjects)")
-        return self.subjectim[subject - 1][self.masterordering]
-
-    @classmethod
-    def simulate(
-        cls,
-        n_subjects: int = 8,
-        n_images: int = 10_000,
-        n_shared: int = 1_000,
-        n_repeats: int = 3,
-        trials_per_session: int = TRIALS_PER_SESSION,
-        n_stimuli: int = N_STIMULI,
-        seed: int = 0,
-        shared_pool: np.ndarray | None = None,
-    ) -> "NSDDesign":
-        """An NSD-like design: each subject sees ``n_images`` images ``n_repeats`` times.
-
-        The first ``n_shared`` columns of ``subjectim`` are the shared images (as in
-        NSD), the others are drawn without replacement from the remaining stimuli;
-        the trial order is a random permutation of the ``n_images * n_repeats``
-        trials, shared by all subjects (as ``masterordering`` is in NSD).
-
-        Parameters
-        ----------
-        n_subjects, n_images, n_shared, n_repeats : int
-            Design size; NSD is 8, 10,000, 1,000 and 3.
-        trials_per_session : int
-            Must divide ``n_images * n_repeats``.
-        n_stimuli : int
-            Size of the stimulus pool (NSD ids are drawn from ``0..n_stimuli - 1``);
-            needs ``n_shared + n_subjects * (n_images - n_shared)`` ids.
-        seed : int
-            Seed of the random generator.
-        shared_pool : ndarray of int, optional
-            Stimulus ids the shared images are drawn from; the subjects' own
-            images then come only from the other ids (e.g. a photo-disjoint
-            split: shared test images from test photos only). Default: any id.
-        """
-        for v, name in (
-            (n_subjects, "n_subjects"),
-            (n_images, "n_images"),
-            (n_repeats, "n_repeats"),
-            (trials_per_session, "trials_per_session"),
-            (n_stimuli, "n_stimuli"),
-        ):
-            _positive_int(v, name)
-        if not 0 <= n_shared <= n_images:
-            raise DataValidationError(f"n_shared must be in 0..n_images={n_images}, got {n_shared}")
-        n_trials = n_images * n_repeats
-        if n_trials % trials_per_session:
-            raise DataValidationError(
-                f"trials_per_session={trials_per_session} must divide n_images * n_repeats = {n_trials}"
-            )
-        needed = n_shared + n_subjects * (n_images - n_shared)
-        if needed > n_stimuli:
-            raise DataValidationError(f"the design needs {needed} distinct stimuli but n_stimuli={n_stimuli}")
-        rng = np.random.default_rng(seed)
-        if shared_pool is None:
-            pool = rng.permutation(n_stimuli)[:needed]
-            shared, rest = np.sort(pool[:n_shared]), pool[n_shared:]
-        else:
-            shared_pool = np.unique(np.asarray(shared_pool, dtype=np.int64))
-            if shared_pool.size and (shared_pool[0] < 0 or shared_pool[-1] >= n_stimuli):
-                raise DataValidationError(f"shared_pool ids must lie in 0..{n_stimuli - 1}")
-            others = np.setdiff1d(np.arange(n_stimuli), shared_pool)
-            if shared_pool.size < n_shared or others.size < needed - n_shared:
-                raise DataValidationError(
-                    f"shared_pool has {shared_pool.size} ids for {n_shared} shared images and leaves "
-                    f"{others.size} for the {needed - n_shared} subject-specific ones"
-                )
-            shared = np.sort(rng.permutation(shared_pool)[:n_shared])
-            rest = rng.permutation(others)[: needed - n_shared]
-        rest = rest.reshape(n_subjects, n_images - n_shared)
-        subjectim = np.concatenate([np.broadcast_to(shared, (n_subjects, n_shared)), rest], axis=1)
-        order = rng.permutation(np.repeat(np.arange(n_images), n_repeats))
-        return cls(order, subjectim, shared)
-
-
-def read_design(path: str | os.PathLike) -> NSDDesign:
-    """Read ``nsd_expdesign.mat`` (MATLAB v5 or v7.3) into a 0-based :class:`NSDDesign`.
-
-    Raises
-    ------
-    DatasetNotFoundError
-        If the file does not exist.
-    FileFormatError
-        If it cannot be read or lacks ``masterordering``, ``subjectim`` or ``sharedix``.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise DatasetNotFoundError(f"NSD design file not found: expected {path}")
-    fields = ("masterordering", "subjectim", "sharedix")
-    try:
-        import scipy.io
-
-        raw = scipy.io.loadmat(path, variable_names=list(fields))
-    except NotImplementedError:  # MATLAB v7.3 files are HDF5
-        raw = _read_mat73(path, fields)
-    except Exception as exc:  # scipy raises ValueError/TypeError/OSError on corrupt files
-        raise FileFormatError(f"{path}: not a readable MATLAB .mat file ({exc})") from exc
-    missing = [f for f in fields if f not in raw]
-    if missing:
-        raise FileFormatError(f"{path}: NSD design file lacks the variable(s) {', '.join(missing)}")
-    out = {}
-    for f in fields:
-        arr = np.asarray(raw[f], dtype=np.float64)
-        if f != "subjectim":
-            arr = arr.ravel()
-        if arr.size and (not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)) or arr.min() < 1):
-            raise FileFormatError(f"{path}: {f} must hold 1-based integer indices")
-        out[f] = arr.astype(np.int64) - 1
-    try:
-        return NSDDesign(out["masterordering"], out["subjectim"], out["sharedix"])
-    except DataValidationError as exc:
-        raise FileFormatError(f"{path}: inconsistent design ({exc})") from exc
-
-
-def _read_mat73(path: Path, fields: Sequence[str]) -> dict[str, np.ndarray]:
-    import h5py
-
-    try:
-        with h5py.File(path, "r") as f:
-            # MATLAB stores column-major, so h5py sees the transpose
-            return {k: np.asarray(f[k]).T for k in fields if k in f}
-    except OSError as exc:
-        raise FileFormatError(f"{path}: not a readable MATLAB v7.3 (HDF5) .mat file ({exc})") from exc
-
-
-# ------------------------------------------------------------------------------------
 # colour tables
 # ------------------------------------------------------------------------------------
 def read_ctab(path: str | os.PathLike) -> dict[int, str]:
@@ -420,297 +242,10 @@ def read_ctab(path: str | os.PathLike) -> dict[int, str]:
 
 
 # ------------------------------------------------------------------------------------
-# the writer
-# ------------------------------------------------------------------------------------
-class NSDWriter:
-    """Write arrays into an NSD tree that :class:`~neurokit.datasets.NSD` reads like the real one.
-
-    Every file is written atomically (a temporary file in the target folder,
-    then :func:`os.replace`), so an interrupted write never leaves a partial file.
-    Vertex arrays are left hemisphere first, ``2 * V`` columns with ``V`` an
-    fsaverage vertex count (any level: tests use tiny ones).
-
-    Parameters
-    ----------
-    root : path-like
-        NSD root to write into (created if needed).
-    roi_source : str
-        Where ROI labels go, as in :class:`NSDLayout` (default ``"subject"``:
-        ``nsddata/freesurfer/subjXX/label/{hemi}.<name>_fsaverage.mgz``).
-    """
-
-    def __init__(self, root: str | os.PathLike, roi_source: str | os.PathLike = "subject") -> None:
-        self.layout = NSDLayout(Path(root), roi_source)
-
-    def write_design(self, design: NSDDesign) -> Path:
-        """Write ``nsd_expdesign.mat`` (1-based doubles, row vectors, as NSD's file)."""
-        if not isinstance(design, NSDDesign):
-            raise DataValidationError(f"design must be an NSDDesign, got {type(design).__name__}")
-        import scipy.io
-
-        path = self.layout.expdesign
-        mdict = {
-            "masterordering": (design.masterordering + 1).astype(np.float64)[None, :],
-            "subjectim": (design.subjectim + 1).astype(np.float64),
-            "sharedix": (design.sharedix + 1).astype(np.float64)[None, :],
-        }
-        with _atomic(path) as tmp:
-            scipy.io.savemat(tmp, mdict, format="5", do_compression=True)
-        return path
-
-    def write_betas_session(self, subject: int, session: int, betas: np.ndarray) -> tuple[Path, Path]:
-        """Write one session's single-trial betas as ``{lh,rh}.betas_sessionNN.mgh``.
-
-        Parameters
-        ----------
-        subject, session : int
-            1-based subject and session numbers.
-        betas : ndarray of shape (n_trials, 2 * V)
-            Betas (NSD: percent signal change), left hemisphere first; stored as
-            float32 in NSD's ``(V, 1, 1, n_trials)`` layout. NaN is allowed.
-        """
-        betas = _vertex_array(betas, f"betas of subject {subject}, session {session}", ndim=2)
-        paths = []
-        for hemi, part in zip(HEMIS, _split_hemis(betas)):
-            path = self.layout.betas(subject, session, hemi)
-            _save_mgh(path, part.T[:, None, None, :].astype(np.float32))
-            paths.append(path)
-        return tuple(paths)  # type: ignore[return-value]
-
-    def write_ncsnr(self, subject: int, ncsnr: np.ndarray) -> tuple[Path, Path]:
-        """Write the noise-ceiling SNR ``{lh,rh}.ncsnr.mgh``, ``ncsnr`` of shape (2 * V,)."""
-        ncsnr = _vertex_array(ncsnr, f"ncsnr of subject {subject}", ndim=1)
-        paths = []
-        for hemi, part in zip(HEMIS, _split_hemis(ncsnr[None, :])):
-            path = self.layout.ncsnr(subject, hemi)
-            _save_mgh(path, part[0][:, None, None].astype(np.float32))
-            paths.append(path)
-        return tuple(paths)  # type: ignore[return-value]
-
-    def write_roi(
-        self, subject: int | None, name: str, labels: np.ndarray, names: Mapping[int, str] | Sequence[str] | None = None
-    ) -> tuple[Path, Path, Path]:
-        """Write an ROI label family: ``{lh,rh}.<name>[_fsaverage].mgz`` and ``<name>.mgz.ctab``.
-
-        Parameters
-        ----------
-        subject : int or None
-            1-based subject (``None`` with ``roi_source="fsaverage"``).
-        name : str
-            Family name, e.g. ``"floc-faces"``.
-        labels : ndarray of int, shape (2 * V,)
-            Label index per vertex (0 = no ROI), left hemisphere first.
-        names : mapping or sequence, optional
-            ``{index: roi name}`` or the names of indices 1, 2, ...; defaults to
-            :data:`ROI_FAMILIES` ``[name]``. Index 0 is written as ``Unknown``.
-        """
-        labels = np.asarray(labels)
-        if labels.dtype.kind not in "iub" and not (labels.dtype.kind == "f" and np.all(labels == np.round(labels))):
-            raise DataValidationError(f"labels of ROI {name!r} must be integers, got dtype {labels.dtype}")
-        labels = _vertex_array(labels.astype(np.int32), f"labels of ROI {name!r}", ndim=1).astype(np.int32)
-        if names is None:
-            if name not in ROI_FAMILIES:
-                raise DataValidationError(f"names is required for ROI family {name!r} (not one of NSD's)")
-            names = ROI_FAMILIES[name]
-        table = dict(names) if isinstance(names, Mapping) else {i + 1: n for i, n in enumerate(names)}
-        table = {int(k): str(v) for k, v in table.items() if int(k) != 0}
-        unknown = sorted(set(np.unique(labels[labels > 0]).tolist()) - set(table))
-        if unknown:
-            raise DataValidationError(f"labels of ROI {name!r} use indices {unknown} that names does not define")
-        paths = []
-        for hemi, part in zip(HEMIS, _split_hemis(labels[None, :])):
-            path = self.layout.roi_label(subject, name, hemi)
-            _save_mgh(path, part[0][:, None, None].astype(np.int32))
-            paths.append(path)
-        ctab = self.layout.roi_ctab(subject, name)
-        lines = ["0 Unknown"] + [f"{k} {v}" for k, v in sorted(table.items())]
-        with _atomic(ctab) as tmp:
-            Path(tmp).write_text("\n".join(lines) + "\n", encoding="utf-8")
-        paths.append(ctab)
-        return tuple(paths)  # type: ignore[return-value]
-
-    def write_stimuli(self, images: np.ndarray) -> Path:
-        """Write ``nsd_stimuli.hdf5`` with dataset ``imgBrick``.
-
-        Parameters
-        ----------
-        images : ndarray of uint8, shape (n_images, H, W, 3)
-            Row ``k`` is NSD id ``k`` (0-based). NSD has 73,000 images of 425 x 425.
-            Float images in [0, 1] are converted to uint8.
-        """
-        images = np.asarray(images)
-        if images.ndim != 4 or images.shape[-1] != 3:
-            from neurokit.exceptions import ImageShapeError
-
-            raise ImageShapeError(f"stimuli must have shape (n_images, H, W, 3), got {images.shape}")
-        if images.dtype != np.uint8:
-            if images.dtype.kind != "f" or images.min() < 0 or images.max() > 1:
-                raise DataValidationError("stimuli must be uint8, or float in [0, 1]")
-            images = np.round(images * 255).astype(np.uint8)
-        import h5py
-
-        path = self.layout.stimuli
-        with _atomic(path) as tmp:
-            with h5py.File(tmp, "w") as f:
-                f.create_dataset(STIMULI_DATASET, data=images, chunks=(1, *images.shape[1:]))
-        return path
-
-    def write_volume_betas(
-        self, subject: int, session: int, betas: np.ndarray, affine: np.ndarray | None = None, space: str = "func1pt8mm"
-    ) -> Path:
-        """Write volumetric betas ``betas_sessionNN.nii.gz`` as int16 = percent signal x 300.
-
-        Parameters
-        ----------
-        betas : ndarray of shape (X, Y, Z, n_trials)
-            Percent signal change; values are rounded after scaling by 300 and
-            must fit int16 (|beta| < 109 %).
-        affine : ndarray of shape (4, 4), optional
-            Voxel-to-world affine; 1.8 mm isotropic if omitted.
-        """
-        import nibabel as nib
-
-        betas = np.asarray(betas, dtype=np.float64)
-        if betas.ndim != 4:
-            raise DataValidationError(f"volumetric betas must have shape (X, Y, Z, n_trials), got {betas.shape}")
-        scaled = np.round(betas * VOLUME_SCALE)
-        if np.abs(scaled).max(initial=0) > np.iinfo(np.int16).max:
-            raise DataValidationError("volumetric betas exceed the int16 range after scaling by 300")
-        affine = np.diag([1.8, 1.8, 1.8, 1.0]) if affine is None else np.asarray(affine, dtype=np.float64)
-        img = nib.Nifti1Image(scaled.astype(np.int16), affine)
-        img.header.set_data_dtype(np.int16)
-        path = self.layout.volume_betas(subject, session, space)
-        with _atomic(path, suffix=".nii.gz") as tmp:
-            nib.save(img, tmp)
-        return path
-
-
-def write_nsd_layout(
-    root: str | os.PathLike,
-    *,
-    design: NSDDesign | None = None,
-    betas: Mapping[int, np.ndarray | Sequence[np.ndarray]] | None = None,
-    rois: Mapping[int | None, Mapping[str, Any]] | None = None,
-    stimuli: np.ndarray | None = None,
-    ncsnr: Mapping[int, np.ndarray] | None = None,
-    roi_source: str | os.PathLike = "subject",
-) -> Path:
-    """Write a whole NSD tree from arrays (see :class:`NSDWriter` for each file).
-
-    Parameters
-    ----------
-    root : path-like
-        NSD root to create.
-    design : NSDDesign, optional
-        0-based design; written 1-based to ``nsd_expdesign.mat``.
-    betas : mapping, optional
-        ``{subject: sessions}`` where ``sessions`` is an array of shape
-        (n_sessions, n_trials_per_session, 2 * V) or a sequence of arrays of
-        shape (n_trials_per_session, 2 * V); session ``k`` (0-based position)
-        is written as session ``k + 1``. Trial ``t`` of session ``k`` is trial
-        ``k * n_trials_per_session + t`` of ``design.masterordering``.
-    rois : mapping, optional
-        ``{subject: {family name: labels}}`` with ``labels`` an int array (2 * V,)
-        (names from :data:`ROI_FAMILIES`) or a pair ``(labels, names)``; use the
-        key ``None`` with ``roi_source="fsaverage"`` for group atlases.
-    stimuli : ndarray of uint8, shape (n_images, H, W, 3), optional
-        The stimulus brick, row = 0-based NSD id.
-    ncsnr : mapping, optional
-        ``{subject: ncsnr}`` with ``ncsnr`` of shape (2 * V,).
-    roi_source : str
-        Where ROI labels go (see :class:`NSDLayout`).
-
-    Returns
-    -------
-    Path
-        ``root``.
-    """
-    writer = NSDWriter(root, roi_source)
-    if design is not None:
-        writer.write_design(design)
-    for subject, sessions in (betas or {}).items():
-        for k, session in enumerate(sessions):
-            writer.write_betas_session(subject, k + 1, session)
-    for subject, families in (rois or {}).items():
-        for name, spec in families.items():
-            if isinstance(spec, tuple) and len(spec) == 2:
-                writer.write_roi(subject, name, spec[0], spec[1])
-            else:
-                writer.write_roi(subject, name, spec)
-    for subject, values in (ncsnr or {}).items():
-        writer.write_ncsnr(subject, values)
-    if stimuli is not None:
-        writer.write_stimuli(stimuli)
-    return Path(root)
-
-
-# ------------------------------------------------------------------------------------
 # helpers
 # ------------------------------------------------------------------------------------
-class _atomic:
-    """Context manager yielding a temporary path next to ``path``; replaces ``path`` on success."""
-
-    def __init__(self, path: Path, suffix: str | None = None) -> None:
-        self.path = Path(path)
-        self.suffix = suffix if suffix is not None else "".join(self.path.suffixes[-1:])
-
-    def __enter__(self) -> str:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, self.tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp" + self.suffix, dir=self.path.parent)
-        os.close(fd)
-        return self.tmp
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        if exc_type is None:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(self.tmp, 0o666 & ~umask)  # mkstemp makes 0600 files
-            os.replace(self.tmp, self.path)
-        elif os.path.exists(self.tmp):
-            os.unlink(self.tmp)
-
-
-def _save_mgh(path: Path, data: np.ndarray) -> None:
-    import nibabel as nib
-
-    img = nib.MGHImage(np.asarray(data), np.eye(4))
-    with _atomic(path, suffix=".mgh" if path.suffix == ".mgh" else ".mgz") as tmp:
-        nib.save(img, tmp)
-
-
 def _hemi(hemi: str) -> str:
-    if hemi not in HEMIS:
-        raise DataValidationError(f"hemi must be 'lh' or 'rh', got {hemi!r}")
-    return hemi
-
-
-def _positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) < 1:
-        raise DataValidationError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def _int_array(value: Any, name: str, ndim: int) -> np.ndarray:
-    arr = np.asarray(value)
-    if arr.ndim != ndim:
-        raise DataValidationError(f"{name} must be {ndim}-D, got shape {arr.shape}")
-    if arr.dtype.kind not in "iu":
-        if arr.dtype.kind != "f" or not np.all(arr == np.round(arr)):
-            raise DataValidationError(f"{name} must hold integers, got dtype {arr.dtype}")
-    return arr.astype(np.int64)
-
-
-def _vertex_array(arr: Any, what: str, ndim: int) -> np.ndarray:
-    arr = np.asarray(arr)
-    if arr.ndim != ndim:
-        raise DataValidationError(f"{what}: expected {ndim}-D array, got shape {arr.shape}")
-    level_from_n_vertices(arr.shape[-1], both_hemispheres=True, what=what)
-    return arr
-
-
-def _split_hemis(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    half = arr.shape[-1] // 2
-    return arr[..., :half], arr[..., half:]
+    return check_option(hemi, "hemi", HEMIS)
 
 
 __all__ = [
@@ -719,11 +254,10 @@ __all__ = [
     "TRIALS_PER_SESSION",
     "COMPLETED_SESSIONS",
     "ROI_FAMILIES",
+    "BETAS_VERSION",
+    "STIMULI_DATASET",
+    "VOLUME_SCALE",
     "NSDLayout",
-    "NSDDesign",
-    "NSDWriter",
-    "read_design",
     "read_ctab",
-    "write_nsd_layout",
     "subject_dir_name",
 ]

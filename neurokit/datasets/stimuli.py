@@ -13,6 +13,7 @@ import numpy as np
 
 from neurokit.datasets.photo_bank import LABEL_DTYPE, PHOTO_CATEGORIES, load_photo_bank, sample_crops
 from neurokit.exceptions import DataValidationError
+from neurokit.validation import check_int
 
 CATEGORIES: tuple[str, ...] = PHOTO_CATEGORIES
 """Stimulus categories (those of the photo bank)."""
@@ -49,13 +50,15 @@ def load_embedded_stimuli(
 
     Raises
     ------
+    InvalidParameterError
+        If ``n`` or ``size`` is not a positive integer or ``seed`` not a
+        non-negative one.
     DataValidationError
-        If ``n`` or ``size`` is not a positive integer or a category is unknown
-        or absent from the bank.
+        If a category is unknown or absent from the bank.
     """
-    for value, name in ((n, "n"), (size, "size")):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise DataValidationError(f"{name} must be a positive integer, got {value!r}")
+    check_int(n, "n", minimum=1)
+    check_int(size, "size", minimum=1)
+    check_int(seed, "seed", minimum=0)
     bank = load_photo_bank(128 if size <= 128 else 256)
     cats = bank.categories if categories is None else tuple(categories)
     unknown = [c for c in cats if c not in bank.categories]

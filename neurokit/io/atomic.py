@@ -23,7 +23,14 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text", "temporary_name", "remove_stale_temporaries"]
+__all__ = [
+    "atomic_path",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "replace_folder",
+    "temporary_name",
+    "remove_stale_temporaries",
+]
 
 
 @contextlib.contextmanager
@@ -100,6 +107,41 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, fsync: bool = Tr
 def atomic_write_text(path: str | os.PathLike, text: str, *, encoding: str = "utf-8", fsync: bool = True) -> Path:
     """Write ``text`` to ``path`` atomically (see :func:`atomic_write_bytes`)."""
     return atomic_write_bytes(path, text.encode(encoding), fsync=fsync)
+
+
+def replace_folder(staged: str | os.PathLike, final: str | os.PathLike) -> Path:
+    """Move the complete folder ``staged`` onto ``final``, replacing a folder already there.
+
+    Parameters
+    ----------
+    staged : str or path-like
+        A finished folder on the same file system as ``final`` (e.g. under a
+        sibling named by :func:`temporary_name`).
+    final : str or path-like
+        Where the folder goes.
+
+    Returns
+    -------
+    pathlib.Path
+        ``final``.
+
+    Notes
+    -----
+    An existing ``final`` is first renamed aside (``.old-nk-...``, see
+    :func:`temporary_name`), then ``staged`` is renamed into place and the old
+    folder deleted; a reader finds the old folder or the new one, never a mix
+    (for a moment, nothing). If the process dies between the renames, the old
+    folder is left under its ``.old`` name for :func:`remove_stale_temporaries`.
+    """
+    staged, final = Path(os.fspath(staged)), Path(os.fspath(final))
+    if final.exists():
+        backup = final.with_name(temporary_name(final.name, kind="old"))
+        os.replace(final, backup)
+        os.replace(staged, final)
+        shutil.rmtree(backup, ignore_errors=True)
+    else:
+        os.replace(staged, final)
+    return final
 
 
 # ".tmp-nk-<host>-<pid>-<random>-<name>" (folders and files) and ".old-nk-<host>-<pid>-<random>-<name>".

@@ -38,6 +38,7 @@ from neurokit.exceptions import (
 
 __all__ = [
     "MGH_HEADER_BYTES",
+    "NIFTI_HEADER_BYTES",
     "existing_file",
     "reading",
     "is_gzip_name",
@@ -53,6 +54,8 @@ __all__ = [
 
 #: Bytes before the data in an MGH file (version, dims, type, dof, RAS flag, spacing, direction cosines, centre).
 MGH_HEADER_BYTES = 284
+#: Bytes of a NIfTI-2 header, the longer of the two: what :func:`nifti_header` needs to see.
+NIFTI_HEADER_BYTES = 540
 _MGH_DTYPES = {0: ">u1", 1: ">i4", 3: ">f4", 4: ">i2"}  # FreeSurfer's UCHAR, INT, FLOAT, SHORT
 _CHUNK = 1 << 22
 _EXTERNAL = re.compile(rb"""Encoding\s*=\s*["']\s*ExternalFileBinary""")
@@ -242,7 +245,7 @@ def nifti_header(path: Path, head: bytes, available: int) -> Any:
     path : Path
         The file (for the message).
     head : bytes
-        At least the first 540 uncompressed bytes (fewer if the file is shorter).
+        At least the first :data:`NIFTI_HEADER_BYTES` uncompressed bytes (fewer if the file is shorter).
     available : int
         Uncompressed length of the file.
 

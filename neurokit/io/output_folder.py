@@ -39,7 +39,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from neurokit.exceptions import OutputExistsError
-from neurokit.io.atomic import remove_stale_temporaries, temporary_name
+from neurokit.io.atomic import atomic_write_text, remove_stale_temporaries, replace_folder, temporary_name
 
 __all__ = [
     "MARKER",
@@ -93,7 +93,7 @@ def check_output_folder(path: str | os.PathLike, *, overwrite: bool = False, arg
 
 def _write_marker(folder: Path, command: str) -> None:
     doc = {"tool": "neurokit", "command": command, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    (folder / MARKER).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    atomic_write_text(folder / MARKER, json.dumps(doc, indent=2) + "\n")
 
 
 def claim_output_folder(path: str | os.PathLike, *, command: str, argument: str = "--output") -> Path:
@@ -154,13 +154,7 @@ def atomic_output_folder(path: str | os.PathLike, *, command: str, overwrite: bo
         yield tmp
         _write_marker(tmp, command)
         check_output_folder(out, overwrite=overwrite, argument=argument)  # nothing new appeared meanwhile
-        if out.exists():
-            backup = out.with_name(temporary_name(out.name, kind="old"))
-            os.replace(out, backup)
-            os.replace(tmp, out)
-            shutil.rmtree(backup, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
+        replace_folder(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -12,23 +12,20 @@ naming the file; a missing file raises
 Layouts
 -------
 MGH/MGZ
-    FreeSurfer stores surface overlays as a volume of shape ``(x, y, z[, t])``
-    whose spatial axes hold the vertices (``(V, 1, 1)``; NSD's betas are
-    ``(V, 1, 1, T)``; old FreeSurfer splits 163,842 vertices as
-    ``(27307, 1, 6)``). The spatial axes are flattened in FreeSurfer's
-    column-major order and frames become samples: ``(T, V)``.
+    Frames of a ``(V, 1, 1[, T])`` volume become samples, ``(T, V)``; the
+    format is read and written by :mod:`neurokit.io.mgh`.
 GIfTI
-    Each data array is one sample (``task.func.gii`` with 10 arrays of 642
-    values is 10 samples); a 2-D data array ``(V, k)`` is ``k`` samples. Files
-    that hold a mesh (pointset/triangle arrays) are refused.
+    One sample per data array (a 2-D array ``(V, k)`` is ``k`` samples);
+    files holding a mesh are refused; see :mod:`neurokit.io.gifti`.
 ``.npy``
     ``(V,)``, ``(n_samples, V)`` for one hemisphere, or ``(n_samples, 2 V)`` for
     both; loaded with ``allow_pickle=False``.
+nilearn ``SurfaceImage``
+    Converted by :mod:`neurokit.io.surface_image`.
 """
 
 from __future__ import annotations
 
-import gzip
 import os
 import re
 from collections.abc import Sequence
@@ -42,23 +39,18 @@ from neurokit.exceptions import (
     DatasetNotFoundError,
     FileFormatError,
     HemisphereMismatchError,
-    MeshUnavailableError,
+    InvalidParameterError,
     UnsupportedFormatError,
     VertexCountError,
 )
 from neurokit.io.atomic import atomic_path
-from neurokit.io.containers import (
-    MGH_HEADER_BYTES,
-    check_gifti_bytes,
-    existing_file,
-    is_gzip_name,
-    load_npy,
-    mgh_header,
-    read_gzip,
-    reading,
-)
+from neurokit.io.containers import existing_file, load_npy
+from neurokit.io.gifti import read_gifti, save_gifti
+from neurokit.io.mgh import read_mgh, save_mgh
+from neurokit.io.surface_image import from_surface_image, is_surface_image
 from neurokit.mesh.levels import level_from_n_vertices, n_vertices
 from neurokit.surface_data import SurfaceData, check_finite
+from neurokit.validation import check_option
 
 __all__ = [
     "SURFACE_FORMATS",
@@ -67,8 +59,6 @@ __all__ = [
     "read_hemisphere",
     "read_hemispheres",
     "read_surface_data",
-    "from_surface_image",
-    "to_surface_image",
     "write_mgh",
     "write_gifti",
     "write_npy",
@@ -87,8 +77,6 @@ _HEMI_PATTERNS = (
     (re.compile(r"(?:^|[._-])(lh|rh)(?=[._-]|$)", re.IGNORECASE), {"lh": "left", "rh": "right"}),
     (re.compile(r"(?:^|[._-])(left|right)(?=[._-]|$)", re.IGNORECASE), {"left": "left", "right": "right"}),
 )
-_GIFTI_STRUCTURES = {"cortexleft": "left", "cortexright": "right"}
-_GIFTI_MESH_INTENTS = {"NIFTI_INTENT_POINTSET", "NIFTI_INTENT_TRIANGLE"}
 _OTHER = {"left": "right", "right": "left"}
 
 
@@ -143,90 +131,13 @@ def _as_2d(values: np.ndarray, path: Path) -> np.ndarray:
 
 
 def _read_mgh(path: Path) -> tuple[np.ndarray, dict[str, Any]]:
-    from nibabel.freesurfer.mghformat import MGHImage
-
-    if is_gzip_name(path):
-        # the whole gzip stream is read so its CRC and length are checked (nibabel stops
-        # after the data it needs, which lets corrupt-but-inflatable bytes through as values)
-        raw = read_gzip(path)
-        mgh_header(path, raw[:MGH_HEADER_BYTES], len(raw))
-        with reading(path, "MGH/MGZ"):
-            img = MGHImage.from_bytes(raw)
-    else:
-        with open(path, "rb") as fh:
-            mgh_header(path, fh.read(MGH_HEADER_BYTES), os.fstat(fh.fileno()).st_size)
-        with reading(path, "MGH/MGZ"):
-            img = MGHImage.from_filename(str(path))
-    with reading(path, "MGH/MGZ"):
-        data = np.asanyarray(img.dataobj)
-    shape = tuple(int(s) for s in data.shape)
-    if data.ndim == 3:
-        data = data[..., None]
-    if data.ndim != 4:
-        raise FileFormatError(f"{path}: expected a 3-D or 4-D MGH volume, got shape {shape}")
-    n_frames = data.shape[3]
-    values = data.reshape(-1, n_frames, order="F").T
+    values, shape = read_mgh(path)
     return _as_2d(values, path), {"format": "mgh", "original_shape": shape}
 
 
-def _load_gifti(path: Path):
-    import nibabel as nib
-
-    raw = read_gzip(path) if is_gzip_name(path) else path.read_bytes()
-    check_gifti_bytes(path, raw)
-    with reading(path, "GIfTI"):
-        return nib.gifti.GiftiImage.from_bytes(raw)
-
-
-def _gifti_values(path: Path, darray: Any) -> np.ndarray:
-    """The data of one GIfTI data array, checked against the dimensions it declares."""
-    dims = tuple(int(d) for d in darray.dims)
-    values = np.asarray(darray.data)
-    if not dims or any(d < 1 for d in dims) or values.size != int(np.prod(dims, dtype=object)):
-        raise FileFormatError(
-            f"{path}: corrupt GIfTI data array: it declares dimensions {dims} but holds {values.size:,} values"
-        )
-    return values
-
-
 def _read_gifti(path: Path) -> tuple[np.ndarray, dict[str, Any]]:
-    from nibabel.nifti1 import intent_codes
-
-    img = _load_gifti(path)
-    meta: dict[str, Any] = {"format": "gifti"}
-    with reading(path, "GIfTI"):
-        structure = (img.meta.get("AnatomicalStructurePrimary") or "").strip().lower()
-        arrays = []
-        intents = []
-        for darray in img.darrays:
-            intent_name = intent_codes.niistring[darray.intent]
-            if intent_name in _GIFTI_MESH_INTENTS:
-                raise FileFormatError(
-                    f"{path}: holds a surface mesh ({intent_name}), not data on a surface; "
-                    "load meshes with nibabel or neurokit.mesh"
-                )
-            values = _gifti_values(path, darray)
-            if not structure:
-                structure = (darray.meta.get("AnatomicalStructurePrimary") or "").strip().lower()
-            arrays.append(values)
-            intents.append(intent_name)
-    if not arrays:
-        raise FileFormatError(f"{path}: GIfTI file holds no data arrays")
-    samples = []
-    for values in arrays:
-        if values.ndim == 1:
-            samples.append(values[None, :])
-        elif values.ndim == 2:
-            samples.append(values.T)  # GIfTI rows are vertices
-        else:
-            raise FileFormatError(f"{path}: GIfTI data array of shape {values.shape}; expected 1-D or 2-D")
-    sizes = {s.shape[1] for s in samples}
-    if len(sizes) != 1:
-        raise FileFormatError(f"{path}: GIfTI data arrays have different lengths {sorted(sizes)}")
-    meta["intents"] = sorted(set(intents))
-    if structure in _GIFTI_STRUCTURES:
-        meta["hemisphere"] = _GIFTI_STRUCTURES[structure]
-    return _as_2d(np.concatenate(samples, axis=0), path), meta
+    values, meta = read_gifti(path)
+    return _as_2d(values, path), meta
 
 
 def _read_npy(path: Path) -> tuple[np.ndarray, dict[str, Any]]:
@@ -276,7 +187,7 @@ def _check_hemi_argument(hemi: str | None) -> Hemisphere | None:
     aliases = {"left": "left", "lh": "left", "l": "left", "right": "right", "rh": "right", "r": "right"}
     key = str(hemi).lower()
     if key not in aliases:
-        raise DataValidationError(f"hemi must be 'left' or 'right' (or lh/rh, L/R), got {hemi!r}")
+        raise InvalidParameterError(f"hemi must be 'left' or 'right' (or lh/rh, L/R), got {hemi!r}")
     return aliases[key]  # type: ignore[return-value]
 
 
@@ -439,7 +350,7 @@ def read_surface_data(
     FileFormatError, UnsupportedFormatError, DatasetNotFoundError
         See :func:`read_hemisphere`.
     """
-    if _is_surface_image(source):
+    if is_surface_image(source):
         return from_surface_image(source, allow_nan=allow_nan)
     if isinstance(source, (list, tuple)):
         if len(source) != 2:
@@ -477,115 +388,8 @@ def read_surface_data(
     return read_hemispheres(left, right, allow_nan=allow_nan)
 
 
-# ------------------------------------------------------------------------------- nilearn
-def _is_surface_image(obj: Any) -> bool:
-    cls = type(obj)
-    return cls.__name__ == "SurfaceImage" and cls.__module__.startswith("nilearn")
-
-
-def from_surface_image(img: Any, *, allow_nan: bool = False) -> SurfaceData:
-    """Convert a nilearn ``SurfaceImage`` on an fsaverage mesh to :class:`SurfaceData`.
-
-    Parameters
-    ----------
-    img : nilearn.surface.SurfaceImage
-        ``img.data.parts['left']`` and ``['right']`` of shape ``(n_vertices,)``
-        or ``(n_vertices, n_samples)`` (nilearn puts vertices first).
-    allow_nan : bool, default False
-        Accept NaN/inf values instead of raising.
-
-    Returns
-    -------
-    SurfaceData
-    """
-    if not _is_surface_image(img):
-        raise DataValidationError(f"img: expected a nilearn.surface.SurfaceImage, got {type(img).__name__}")
-    parts = img.data.parts
-    missing = {"left", "right"} - set(parts)
-    if missing:
-        raise HemisphereMismatchError(f"SurfaceImage: missing hemisphere part(s) {sorted(missing)}")
-
-    def samples(values: Any, hemi: str) -> np.ndarray:
-        values = np.asarray(values)
-        if values.ndim == 2:
-            values = values.T
-        elif values.ndim != 1:
-            raise DataValidationError(f"SurfaceImage ({hemi}): expected 1-D or 2-D data, got shape {values.shape}")
-        return values
-
-    return SurfaceData.from_hemispheres(
-        samples(parts["left"], "left"), samples(parts["right"], "right"),
-        source="SurfaceImage", allow_nan=allow_nan,
-    )
-
-
-_NILEARN_MESHES = ("pial", "white_matter", "inflated", "sphere", "flat")
-
-
-def _fsaverage5_mesh(mesh: str):
-    from nilearn.datasets import load_fsaverage
-
-    if mesh not in _NILEARN_MESHES:
-        raise DataValidationError(f"mesh must be one of {', '.join(_NILEARN_MESHES)}, got {mesh!r}")
-    return load_fsaverage("fsaverage5")[mesh]
-
-
-def to_surface_image(surface_data: SurfaceData, *, mesh: str = "pial") -> Any:
-    """Convert :class:`SurfaceData` to a nilearn ``SurfaceImage``.
-
-    Parameters
-    ----------
-    surface_data : SurfaceData
-        Data at any level.
-    mesh : {'pial', 'white_matter', 'inflated', 'sphere', 'flat'}, default 'pial'
-        Which of nilearn's bundled fsaverage5 surfaces carries the data.
-        Levels below 5 use the first ``n_vertices(level)`` vertices of that
-        surface (the hierarchy is nested) with the faces of their level from
-        :func:`neurokit.mesh.fsaverage_hemisphere`; levels above 5 use the
-        vertices and faces of :func:`neurokit.mesh.fsaverage_hemisphere`
-        (whatever surface it was built from), whatever ``mesh`` says.
-
-    Returns
-    -------
-    nilearn.surface.SurfaceImage
-        Data of shape ``(n_vertices, n_samples)`` per hemisphere.
-
-    Raises
-    ------
-    MeshUnavailableError
-        If the mesh for ``surface_data.level`` cannot be built offline.
-    """
-    from nilearn.surface import InMemoryMesh, PolyMesh, SurfaceImage
-
-    if not isinstance(surface_data, SurfaceData):
-        raise DataValidationError(f"surface_data: expected SurfaceData, got {type(surface_data).__name__}")
-    level = surface_data.level
-    if level == 5:
-        poly = _fsaverage5_mesh(mesh)
-    else:
-        try:
-            from neurokit.mesh import fsaverage_hemisphere  # written in neurokit/mesh/hierarchy.py
-        except ImportError as exc:  # pragma: no cover - depends on the mesh hierarchy being present
-            raise MeshUnavailableError(
-                f"level {level}: neurokit.mesh.fsaverage_hemisphere is not available to build its mesh"
-            ) from exc
-        parts = {}
-        base = _fsaverage5_mesh(mesh) if level < 5 else None
-        for hemi in ("left", "right"):
-            hm = fsaverage_hemisphere(level, hemi)
-            faces = np.asarray(hm.faces, dtype=np.int32)
-            if base is not None:
-                coords = np.asarray(base.parts[hemi].coordinates)[: n_vertices(level)]
-            else:
-                coords = np.asarray(hm.vertices)
-            parts[hemi] = InMemoryMesh(coordinates=np.asarray(coords, dtype=np.float32), faces=faces)
-        poly = PolyMesh(left=parts["left"], right=parts["right"])
-    data = {"left": np.ascontiguousarray(surface_data.left.T), "right": np.ascontiguousarray(surface_data.right.T)}
-    return SurfaceImage(mesh=poly, data=data)
-
-
 # ------------------------------------------------------------------------------- writers
-def _hemisphere_array(data: Any, what: str) -> np.ndarray:
+def _hemisphere_array(data: Any, what: str, dtype: Any = np.float32) -> np.ndarray:
     values = np.asarray(data)
     if values.dtype.kind not in "fiub":
         raise DataValidationError(f"{what}: expected numeric data, got dtype {values.dtype}")
@@ -594,10 +398,10 @@ def _hemisphere_array(data: Any, what: str) -> np.ndarray:
     if values.ndim != 2:
         raise DataValidationError(f"{what}: expected (n_vertices,) or (n_samples, n_vertices), got shape {values.shape}")
     level_from_n_vertices(values.shape[1], what=what)
-    return np.ascontiguousarray(values, dtype=np.float32)
+    return np.ascontiguousarray(values, dtype=dtype)
 
 
-def write_mgh(path: PathLike, data: Any) -> Path:
+def write_mgh(path: PathLike, data: Any, *, dtype: Any = np.float32) -> Path:
     """Write one hemisphere to an ``.mgh`` or ``.mgz`` file in NSD's layout, atomically.
 
     Parameters
@@ -605,7 +409,10 @@ def write_mgh(path: PathLike, data: Any) -> Path:
     path : str or path-like
         Destination ending in ``.mgh`` or ``.mgz`` (gzip-compressed).
     data : array-like of shape (n_vertices,) or (n_samples, n_vertices)
-        Values of one hemisphere (an fsaverage vertex count), stored as float32.
+        Values of one hemisphere (an fsaverage vertex count).
+    dtype : {float32, int32}, default float32
+        The type stored: float32 for data, int32 for label files (FreeSurfer's
+        ``INT``).
 
     Returns
     -------
@@ -618,19 +425,19 @@ def write_mgh(path: PathLike, data: Any) -> Path:
     dimensions, so for one sample this is byte-for-byte FreeSurfer's usual
     ``(V, 1, 1)`` overlay (nibabel reports it as 3-D).
     """
-    from nibabel.freesurfer.mghformat import MGHImage
-
     path = Path(os.fspath(path))
     if _format_of(path) not in (".mgh", ".mgz"):
         raise UnsupportedFormatError(f"{path}: write_mgh writes .mgh or .mgz files")
-    values = _hemisphere_array(data, str(path))
+    try:
+        stored = np.dtype(dtype).name
+    except TypeError:
+        stored = dtype
+    stored = check_option(stored, "dtype", ("float32", "int32"))
+    values = _hemisphere_array(data, str(path), dtype=stored)
     volume = values.T[:, None, None, :]
     if values.shape[0] == 1:
         volume = volume[..., 0]
-    img = MGHImage(volume, np.eye(4))
-    with atomic_path(path) as tmp:
-        img.to_filename(str(tmp))
-    return path
+    return save_mgh(path, volume)
 
 
 def write_gifti(path: PathLike, data: Any, *, hemi: str | None = None) -> Path:
@@ -650,30 +457,13 @@ def write_gifti(path: PathLike, data: Any, *, hemi: str | None = None) -> Path:
     -------
     pathlib.Path
     """
-    import nibabel as nib
-
     path = Path(os.fspath(path))
-    fmt = _format_of(path)
-    if fmt not in (".gii", ".gii.gz"):
+    if _format_of(path) not in (".gii", ".gii.gz"):
         raise UnsupportedFormatError(f"{path}: write_gifti writes .gii or .gii.gz files")
     values = _hemisphere_array(data, str(path))
     side = _check_hemi_argument(hemi)
     _check_hemisphere(path, {}, side)
-    side = side or detect_hemisphere(path)
-    meta = {"AnatomicalStructurePrimary": {"left": "CortexLeft", "right": "CortexRight"}[side]} if side else {}
-    darrays = [
-        nib.gifti.GiftiDataArray(row, intent="NIFTI_INTENT_NONE", datatype="NIFTI_TYPE_FLOAT32",
-                                 encoding="GIFTI_ENCODING_B64GZ")
-        for row in values
-    ]
-    img = nib.gifti.GiftiImage(darrays=darrays, meta=nib.gifti.GiftiMetaData(meta))
-    with atomic_path(path) as tmp:
-        if fmt == ".gii.gz":
-            with gzip.open(tmp, "wb") as fh:
-                fh.write(img.to_bytes())
-        else:
-            img.to_filename(str(tmp))
-    return path
+    return save_gifti(path, values, hemi=side or detect_hemisphere(path))
 
 
 def write_npy(path: PathLike, data: Any) -> Path:

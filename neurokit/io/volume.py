@@ -20,15 +20,23 @@ from neurokit.exceptions import (
     MeshUnavailableError,
     UnsupportedFormatError,
 )
-from neurokit.io.containers import existing_file, is_gzip_name, nifti_header, read_gzip, reading, scan_gzip
+from neurokit.io.containers import (
+    NIFTI_HEADER_BYTES,
+    existing_file,
+    is_gzip_name,
+    nifti_header,
+    read_gzip,
+    reading,
+    scan_gzip,
+)
 from neurokit.mesh.levels import check_level, n_vertices
 from neurokit.surface_data import SurfaceData
+from neurokit.validation import check_int, check_option, check_real
 
 __all__ = ["VOLUME_FORMATS", "read_volume", "project_volume_to_surface"]
 
 #: File name endings :func:`read_volume` understands.
 VOLUME_FORMATS: tuple[str, ...] = (".nii", ".nii.gz")
-_NIFTI_HEAD = 540  # bytes of a NIfTI-2 header, the longer of the two
 
 
 def read_volume(path: str | os.PathLike, *, load_data: bool = True) -> Any:
@@ -71,16 +79,16 @@ def read_volume(path: str | os.PathLike, *, load_data: bool = True) -> Any:
     path = existing_file(path, "NIfTI")
     if is_gzip_name(path) and load_data:
         raw = read_gzip(path)  # to the end: CRC and length checked
-        hdr = nifti_header(path, raw[:_NIFTI_HEAD], len(raw))
+        hdr = nifti_header(path, raw[:NIFTI_HEADER_BYTES], len(raw))
         cls = nib.Nifti2Image if isinstance(hdr, nib.Nifti2Header) else nib.Nifti1Image
         with reading(path, "NIfTI"):
             img = cls.from_bytes(raw)
     else:
         if is_gzip_name(path):
-            head, size = scan_gzip(path, _NIFTI_HEAD)  # the whole stream, in constant memory
+            head, size = scan_gzip(path, NIFTI_HEADER_BYTES)  # the whole stream, in constant memory
         else:
             with open(path, "rb") as fh:
-                head, size = fh.read(_NIFTI_HEAD), os.fstat(fh.fileno()).st_size
+                head, size = fh.read(NIFTI_HEADER_BYTES), os.fstat(fh.fileno()).st_size
         nifti_header(path, head, size)
         with reading(path, "NIfTI"):
             img = nib.load(str(path))
@@ -146,6 +154,10 @@ def project_volume_to_surface(
     from nilearn.surface import vol_to_surf
 
     level = check_level(level)
+    radius = check_real(radius, "radius", minimum=0.0, include_minimum=False)
+    check_option(interpolation, "interpolation", ("linear", "nearest"))
+    check_option(kind, "kind", ("auto", "line", "ball", "depth"))
+    n_samples = check_int(n_samples, "n_samples", minimum=1, allow_none=True)
     if level > 5:
         raise MeshUnavailableError(
             f"level {level}: only fsaverage5 pial/white surfaces are available offline; project at level 5 "
