@@ -76,6 +76,59 @@ def test_fit_predict_score_and_save_load_round_trip(tmp_path):
         SurfaceMeshEncoder.load(tmp_path / "enc")
 
 
+def test_checkpoints_of_the_single_module_version_still_load(tmp_path):
+    # the first version (one module, encoding/mesh_encoder.py) wrote "class": "<module>.<qualname>"; the
+    # package keeps that string, and it still names the class by its public import path
+    import importlib
+    import json
+
+    enc = small().build()
+    with torch.no_grad():
+        enc.readout_.skip_readout.weight.normal_()
+    enc.save(tmp_path / "enc")
+    doc = json.loads((tmp_path / "enc.json").read_text())
+    assert doc["config"]["class"] == "encoding.mesh_encoder.SurfaceMeshEncoder"
+    module, _, name = doc["config"]["class"].rpartition(".")
+    assert getattr(importlib.import_module(module), name) is SurfaceMeshEncoder
+    # a file exactly as the old code wrote it: the same keys, no alpha_smoothing, the old class string
+    doc["config"] = {"class": "encoding.mesh_encoder.SurfaceMeshEncoder",
+                     "encoder": {k: v for k, v in doc["config"]["encoder"].items() if k != "alpha_smoothing"},
+                     "history": None}
+    (tmp_path / "enc.json").write_text(json.dumps(doc))
+    back = SurfaceMeshEncoder.load(tmp_path / "enc", device="cpu")
+    x = torch.rand(2, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(back(x), enc(x), rtol=0, atol=0)
+    doc["config"]["class"] = "encoding.image_encoder.ImageEncoder"
+    (tmp_path / "enc.json").write_text(json.dumps(doc))
+    with pytest.raises(CheckpointError, match="ImageEncoder"):
+        SurfaceMeshEncoder.load(tmp_path / "enc")
+
+
+def test_the_solver_is_a_function_of_features_not_of_the_network():
+    # solve_vertex_ridge needs only a feature function: a random per-vertex linear map is recovered
+    from encoding.mesh_encoder import solve_vertex_ridge
+
+    torch.manual_seed(0)
+    n_v, c = 2 * 42, 5
+    basis = torch.randn(n_v, 7, c)
+
+    def features(x):  # (batch, 7) -> (n_v, batch, c)
+        return torch.einsum("bk,vkc->vbc", x, basis)
+
+    x = torch.randn(90, 7)
+    w_true = torch.randn(n_v, c)
+    y = torch.einsum("vbc,vc->bv", features(x), w_true) + 1.5
+    sol = solve_vertex_ridge(features, x[:70], y[:70], x[70:], y[70:], y_mean=torch.zeros(n_v),
+                             y_scale=torch.ones(n_v), level=1, n_features=c, alphas=(1e-9, 10.0), batch_size=16)
+    assert sol.weights.shape == (n_v, c) and sol.alphas.shape == (n_v,)
+    torch.testing.assert_close(sol.weights, w_true.double(), rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(sol.bias, torch.full((n_v,), 1.5, dtype=torch.float64), rtol=1e-4, atol=1e-4)
+    with pytest.raises(InvalidParameterError, match="vertex_chunk"):
+        solve_vertex_ridge(features, x[:70], y[:70], x[70:], y[70:], y_mean=torch.zeros(n_v),
+                           y_scale=torch.ones(n_v), level=1, n_features=c, vertex_chunk=0)
+
+
 class Interrupted(RuntimeError):
     pass
 
