@@ -25,14 +25,8 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 
-from encoding.ridge import (
-    _check_finite_fast,
-    _check_fitted,
-    _score_predictions,
-    _set_coefficients,
-    _validate_features,
-    check_targets,
-)
+from encoding.ridge.checks import check_finite_fast, check_targets, validate_features
+from encoding.ridge.estimator import check_fitted, score_predictions, set_coefficients
 from neurokit.exceptions import DataValidationError, InvalidParameterError
 
 #: Bytes of float64 source predictions handled per batch of targets.
@@ -143,7 +137,7 @@ class PersonalizedEnsembleEncoder(RegressorMixin, BaseEstimator):
         """
         where = f"{type(self).__name__}"
         if n_targets is None:
-            _check_fitted(self, "coef_")
+            check_fitted(self, "coef_")
             n_targets = self.n_targets_
         if self.source_encoders is None:
             return self._precomputed(X, n_targets, reset=False, where=f"{where}.predict")
@@ -158,7 +152,7 @@ class PersonalizedEnsembleEncoder(RegressorMixin, BaseEstimator):
                     f"but there are {n_targets} targets"
                 )
             arr = np.reshape(X, (X.shape[0], -1))
-        arr = _validate_features(self, arr, reset=reset, where=where)
+        arr = validate_features(self, arr, reset=reset, where=where)
         if arr.shape[1] % n_targets:
             raise DataValidationError(
                 f"{where}: precomputed X has {arr.shape[1]} columns, not a multiple of the "
@@ -187,7 +181,7 @@ class PersonalizedEnsembleEncoder(RegressorMixin, BaseEstimator):
                 raise DataValidationError(
                     f"{where}: source_encoders[{k}] predicts {p.shape[1]} targets but y has {n_targets}"
                 )
-            _check_finite_fast(p, f"{where}: source_encoders[{k}] predictions")
+            check_finite_fast(p, f"{where}: source_encoders[{k}] predictions")
             preds.append(p)
         return np.stack(preds, axis=1)
 
@@ -252,7 +246,7 @@ class PersonalizedEnsembleEncoder(RegressorMixin, BaseEstimator):
         self.n_sources_ = k
         self.n_targets_ = n_targets
         self._single_target = single
-        _set_coefficients(self, coef, intercept, single)
+        set_coefficients(self, coef, intercept, single)
         return self
 
     # prediction --------------------------------------------------------------------
@@ -269,7 +263,7 @@ class PersonalizedEnsembleEncoder(RegressorMixin, BaseEstimator):
         Y : ndarray of shape (n_samples, n_targets), or (n_samples,) if fit on 1-D ``y``
             In the dtype of the source predictions (float64 for integer ones).
         """
-        _check_fitted(self, "coef_")
+        check_fitted(self, "coef_")
         P = self.source_predictions(X)
         if P.shape[1] != self.n_sources_:
             raise DataValidationError(
@@ -297,7 +291,7 @@ class PersonalizedEnsembleEncoder(RegressorMixin, BaseEstimator):
         r : ndarray of shape (n_targets,) or float
             A float for 1-D ``y`` or ``multioutput="uniform_average"``.
         """
-        return _score_predictions(self, X, y, multioutput)
+        return score_predictions(self, X, y, multioutput)
 
     # interop -----------------------------------------------------------------------
     def to_torch_module(self) -> "EnsembleModule":
@@ -311,7 +305,7 @@ class PersonalizedEnsembleEncoder(RegressorMixin, BaseEstimator):
         module : EnsembleModule
             Maps the sources' common input to ``(..., n_targets)``.
         """
-        _check_fitted(self, "coef_")
+        check_fitted(self, "coef_")
         if self.source_encoders is None:
             raise InvalidParameterError(
                 "to_torch_module needs source_encoders; this ensemble was fit on precomputed predictions"
