@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import numbers
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,6 +27,7 @@ from sklearn.base import BaseEstimator, RegressorMixin, clone
 from encoding.ridge.checks import check_finite_fast, check_targets, validate_features
 from encoding.ridge.estimator import check_fitted, score_predictions, set_coefficients
 from neurokit.exceptions import DataValidationError, InvalidParameterError
+from neurokit.validation import check_bool, check_int, check_real
 
 #: Bytes of float64 source predictions handled per batch of targets.
 _AUTO_BATCH_BYTES = 256 * 2**20
@@ -215,6 +215,8 @@ class PersonalizedEnsembleEncoder(RegressorMixin, BaseEstimator):
         """
         where = f"{type(self).__name__}.fit"
         lam = _check_regularization(self.regularization)
+        check_bool(self.positive, "positive")
+        check_bool(self.fit_intercept, "fit_intercept")
         Y = check_targets(y, None, where=where, name="y")
         single = Y.ndim == 1
         Y2 = Y[:, None] if single else Y
@@ -428,19 +430,13 @@ def _check_sources(sources: Any) -> list:
 
 
 def _check_regularization(lam: Any) -> float | None:
-    if lam is None:
-        return None
-    if isinstance(lam, bool) or not isinstance(lam, numbers.Real) or not np.isfinite(lam) or lam < 0:
-        raise InvalidParameterError(f"regularization must be None or a finite number >= 0, got {lam!r}")
-    return float(lam)
+    return check_real(lam, "regularization", minimum=0, allow_none=True)
 
 
 def _batch_size(batch: Any, bytes_per_target: int, n_targets: int) -> int:
     if batch is None:
         return max(1, min(n_targets, _AUTO_BATCH_BYTES // max(1, bytes_per_target)))
-    if isinstance(batch, bool) or not isinstance(batch, numbers.Integral) or batch < 1:
-        raise InvalidParameterError(f"target_batch_size must be a positive int or None, got {batch!r}")
-    return int(batch)
+    return check_int(batch, "target_batch_size", minimum=1)
 
 
 __all__ = ["PersonalizedEnsembleEncoder", "EnsembleModule", "MAX_POSITIVE_SOURCES"]

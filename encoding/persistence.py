@@ -16,6 +16,7 @@ import numpy as np
 
 from neurokit.checkpoints import checkpoint_paths, load_checkpoint, save_checkpoint
 from neurokit.exceptions import CheckpointError, NotFittedError
+from neurokit.validation import is_real
 
 from encoding.ridge import RidgeEncoder
 
@@ -70,10 +71,6 @@ def save_encoder(encoder: Any, path: str | os.PathLike, *, metadata: dict[str, A
     return Path(tensor_path)
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def _checked_params(where: Path, cls: type, params: Any) -> dict[str, Any]:
     """Hyperparameters from a checkpoint: known names of ``cls``, JSON scalars or lists of numbers."""
     if not isinstance(params, dict):
@@ -85,7 +82,7 @@ def _checked_params(where: Path, cls: type, params: Any) -> dict[str, Any]:
             f"{where}: unknown hyperparameter(s) {unknown} for {cls.__name__}; expected some of {sorted(known)}"
         )
     for name, value in params.items():
-        if not (isinstance(value, _JSON_SCALARS) or (isinstance(value, list) and all(map(_is_number, value)))):
+        if not (isinstance(value, _JSON_SCALARS) or (isinstance(value, list) and all(map(is_real, value)))):
             raise CheckpointError(
                 f"{where}: hyperparameter {name!r} of {cls.__name__} holds {type(value).__name__}; "
                 "expected a number, string, boolean, null or a list of numbers"

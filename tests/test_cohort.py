@@ -17,7 +17,13 @@ from encoding.simulation import (
     simulate_cohort,
 )
 from encoding.simulation.rois import CATEGORY_ROIS, EARLY_AREAS, fsaverage5_geometry
-from neurokit.exceptions import CheckpointError, DataValidationError, MeshUnavailableError, OutputExistsError
+from neurokit.exceptions import (
+    CheckpointError,
+    DataValidationError,
+    InvalidParameterError,
+    MeshUnavailableError,
+    OutputExistsError,
+)
 from neurokit.metrics import ncsnr_to_noise_ceiling, pearson_r
 
 SMALL = dict(n_subjects=3, n_images=120, n_shared=30, level=4, seed=0, progress=False)
@@ -204,9 +210,9 @@ def test_written_tree_reads_back_with_nsd_reader(cohort, tmp_path):
 def test_validation():
     with pytest.raises(MeshUnavailableError, match="level"):
         simulate_cohort(level=6, progress=False)
-    with pytest.raises(DataValidationError, match="n_shared"):
+    with pytest.raises(InvalidParameterError, match="n_shared"):
         simulate_cohort(n_images=10, n_shared=20, progress=False)
-    with pytest.raises(DataValidationError, match="trials_per_session"):
+    with pytest.raises(InvalidParameterError, match="trials_per_session"):
         simulate_cohort(n_images=10, n_shared=5, trials_per_session=7, progress=False)
     with pytest.raises(DataValidationError, match="stimuli"):
         simulate_cohort(n_subjects=1, n_images=10, n_shared=5,
@@ -214,8 +220,6 @@ def test_validation():
 
 
 def test_worlds_and_their_parameters_are_checked():
-    from neurokit.exceptions import InvalidParameterError
-
     tiny = dict(n_subjects=2, n_images=20, n_shared=10, level=3, image_size=32, seed=0, progress=False)
     lite0 = simulate_cohort(**tiny, world="soc-lite0")
     assert lite0.features.network == "efficientnet-lite0" and lite0.params.world == "soc-lite0"
@@ -224,11 +228,11 @@ def test_worlds_and_their_parameters_are_checked():
     assert not np.allclose(lite0.clean_responses(1), lite2.clean_responses(1))
     with pytest.raises(InvalidParameterError, match="world must be one of"):
         simulate_cohort(**tiny, world="linear-lite2")
-    with pytest.raises(DataValidationError, match="private_fraction"):
+    with pytest.raises(InvalidParameterError, match="private_fraction"):
         simulate_cohort(**tiny, private_fraction=1.5)
-    with pytest.raises(DataValidationError, match="noise_correlation"):
+    with pytest.raises(InvalidParameterError, match="noise_correlation"):
         simulate_cohort(**tiny, noise_correlation=1.0)
-    with pytest.raises(DataValidationError, match="roi_displacement"):
+    with pytest.raises(InvalidParameterError, match="roi_displacement"):
         simulate_cohort(**tiny, roi_displacement=-1.0)
 
 

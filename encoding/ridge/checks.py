@@ -146,7 +146,10 @@ def check_finite_fast(a: np.ndarray, what: str) -> None:
 
 def check_dtype(dtype: Any) -> tuple[type, torch.dtype]:
     """The NumPy and torch dtypes of ``dtype`` ('float32' or 'float64'); InvalidParameterError otherwise."""
-    key = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
+    try:
+        key = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
+    except TypeError:
+        key = None
     if key not in _DTYPES:
         raise InvalidParameterError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
     return _DTYPES[key]

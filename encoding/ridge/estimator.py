@@ -21,6 +21,7 @@ from encoding.ridge.checks import check_targets, validate_features
 from encoding.ridge.solver import DEFAULT_ALPHAS, plan_ridge, solve_ridge
 from neurokit.exceptions import DataValidationError, InvalidParameterError, NotFittedError
 from neurokit.metrics import pearson_r
+from neurokit.validation import check_bool
 
 __all__ = ["RidgeEncoder", "EstimatorNotFittedError", "check_fitted", "set_coefficients", "score_predictions"]
 
@@ -151,13 +152,15 @@ class RidgeEncoder(RegressorMixin, BaseEstimator):
             Invalid ``alphas``, ``cv``, ``dtype``, ``device`` or ``target_batch_size``.
         """
         where = f"{type(self).__name__}.fit"
+        fit_intercept = check_bool(self.fit_intercept, "fit_intercept")
+        verbose = check_bool(self.verbose, "verbose")
         X = validate_features(self, X, reset=True, where=where)
         Y = check_targets(y, X.shape[0], where=where, name="y")
-        plan = plan_ridge(X, self.alphas, cv=self.cv, fit_intercept=self.fit_intercept, dtype=self.dtype,
+        plan = plan_ridge(X, self.alphas, cv=self.cv, fit_intercept=fit_intercept, dtype=self.dtype,
                           device=self.device, where=where)
         single = Y.ndim == 1
         Y2 = Y[:, None] if single else Y
-        solution = solve_ridge(plan, Y2, target_batch_size=self.target_batch_size, progress=self.verbose)
+        solution = solve_ridge(plan, Y2, target_batch_size=self.target_batch_size, progress=verbose)
         self.best_alphas_ = solution.best_alphas
         self.cv_errors_ = solution.cv_errors
         self.rank_ = plan.rank
