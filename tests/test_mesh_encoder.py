@@ -285,3 +285,13 @@ def test_banded_refit_never_does_worse_on_the_validation_images():
     banded = val_error()
     assert alphas.shape == (head.n_outputs,)
     assert bool((banded <= single + 1e-4).all()) and float(banded.mean()) < float(single.mean())
+
+
+def test_public_import_paths():
+    import encoding
+    import encoding.mesh_encoder as package
+
+    assert encoding.SurfaceMeshEncoder is SurfaceMeshEncoder is package.SurfaceMeshEncoder
+    assert "MeshReadout" not in encoding.__all__ and not hasattr(encoding, "MeshReadout")  # internal
+    assert all(hasattr(encoding, name) for name in encoding.__all__)
+    assert all(hasattr(package, name) for name in package.__all__)
