@@ -14,6 +14,7 @@ from encoding.simulation import (
     category_labels,
     estimate_ncsnr,
     load_ground_truth,
+    save_ground_truth,
     simulate_cohort,
 )
 from encoding.simulation.rois import CATEGORY_ROIS, EARLY_AREAS, fsaverage5_geometry
@@ -151,7 +152,13 @@ def linear_cohort() -> Cohort:
 @pytest.mark.parametrize("world", ["soc-lite2", "linear-lite0"])
 def test_ground_truth_round_trip(world, cohort, linear_cohort, tmp_path):
     cohort = cohort if world == "soc-lite2" else linear_cohort
-    path = cohort.save_ground_truth(tmp_path / "gt")
+    path = cohort.save_ground_truth(tmp_path / "sub" / "gt")
+    assert sorted(p.name for p in path.parent.iterdir()) == ["gt.json", "gt.safetensors"]  # atomic: no temporaries
+    # a write that fails leaves the previous files as they were
+    before = {p.name: p.read_bytes() for p in path.parent.iterdir()}
+    with pytest.raises(TypeError):  # the JSON is made before either file is replaced
+        save_ground_truth(path, cohort.features, cohort.subjects[:1], {"params": object()})
+    assert {p.name: p.read_bytes() for p in path.parent.iterdir()} == before
     features, subjects, meta = load_ground_truth(path)
     assert meta["params"]["seed"] == 0 and meta["params"]["world"] == world and len(subjects) == 3
     assert isinstance(subjects[0], SimulatedBrain if world == "soc-lite2" else SimulatedSubject)
