@@ -78,18 +78,23 @@ def test_fit_predict_score_and_save_load_round_trip(tmp_path):
 
 def test_checkpoints_of_the_single_module_version_still_load(tmp_path):
     # the first version (one module, encoding/mesh_encoder.py) wrote "class": "<module>.<qualname>"; the
-    # package keeps that string, and it still names the class by its public import path
+    # package writes the name registered in encoding.persistence.ENCODER_CLASSES and reads the old one as an alias
     import importlib
     import json
+
+    from encoding.persistence import ENCODER_CLASSES, load_encoder
 
     enc = small().build()
     with torch.no_grad():
         enc.readout_.skip_readout.weight.normal_()
     enc.save(tmp_path / "enc")
     doc = json.loads((tmp_path / "enc.json").read_text())
-    assert doc["config"]["class"] == "encoding.mesh_encoder.SurfaceMeshEncoder"
-    module, _, name = doc["config"]["class"].rpartition(".")
-    assert getattr(importlib.import_module(module), name) is SurfaceMeshEncoder
+    assert doc["config"]["class"] == "SurfaceMeshEncoder" and ENCODER_CLASSES["SurfaceMeshEncoder"] is SurfaceMeshEncoder
+    assert ENCODER_CLASSES["encoding.mesh_encoder.SurfaceMeshEncoder"] is SurfaceMeshEncoder
+    assert getattr(importlib.import_module("encoding.mesh_encoder"), "SurfaceMeshEncoder") is SurfaceMeshEncoder
+    # the registry's generic loader reads mesh-encoder files too
+    generic, metadata = load_encoder(tmp_path / "enc")
+    assert isinstance(generic, SurfaceMeshEncoder) and metadata == {}
     # a file exactly as the old code wrote it: the same keys, no alpha_smoothing, the old class string
     doc["config"] = {"class": "encoding.mesh_encoder.SurfaceMeshEncoder",
                      "encoder": {k: v for k, v in doc["config"]["encoder"].items() if k != "alpha_smoothing"},
@@ -99,10 +104,16 @@ def test_checkpoints_of_the_single_module_version_still_load(tmp_path):
     x = torch.rand(2, 3, 64, 64)
     with torch.no_grad():
         torch.testing.assert_close(back(x), enc(x), rtol=0, atol=0)
-    doc["config"]["class"] = "encoding.image_encoder.ImageEncoder"
-    (tmp_path / "enc.json").write_text(json.dumps(doc))
-    with pytest.raises(CheckpointError, match="ImageEncoder"):
-        SurfaceMeshEncoder.load(tmp_path / "enc")
+        torch.testing.assert_close(load_encoder(tmp_path / "enc")[0](x), enc(x), rtol=0, atol=0)
+    for other in ("encoding.image_encoder.ImageEncoder", "RidgeEncoder"):
+        doc["config"]["class"] = other
+        (tmp_path / "enc.json").write_text(json.dumps(doc))
+        with pytest.raises(CheckpointError, match=other):
+            SurfaceMeshEncoder.load(tmp_path / "enc")
+    from encoding.persistence import save_encoder
+
+    with pytest.raises(CheckpointError, match="saves itself"):
+        save_encoder(enc, tmp_path / "other")
 
 
 def test_the_solver_is_a_function_of_features_not_of_the_network():

@@ -64,7 +64,7 @@ The package keeps one concept per module:
   parameter table, training loop and persistence.
 """
 
-from encoding.mesh_encoder.estimator import CHECKPOINT_CLASS, DEFAULT_TOKEN_LAYERS, SurfaceMeshEncoder
+from encoding.mesh_encoder.estimator import DEFAULT_TOKEN_LAYERS, LEGACY_CHECKPOINT_CLASS, SurfaceMeshEncoder
 from encoding.mesh_encoder.positions import image_position_features, sphere_features
 from encoding.mesh_encoder.readout import READOUT_GAIN, MeshReadout
 from encoding.mesh_encoder.vertex_ridge import solve_vertex_ridge
@@ -77,5 +77,5 @@ __all__ = [
     "solve_vertex_ridge",
     "READOUT_GAIN",
     "DEFAULT_TOKEN_LAYERS",
-    "CHECKPOINT_CLASS",
+    "LEGACY_CHECKPOINT_CLASS",
 ]

@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 
 from encoding.mesh_encoder.readout import MeshReadout, check_decoder_channels
 from encoding.parameters import Boolean, Integer, Real, validate_parameters
+from encoding.persistence import ENCODER_CLASSES
 from neurokit.checkpoints import load_checkpoint, save_checkpoint
 from neurokit.exceptions import (
     CheckpointError,
@@ -32,14 +33,14 @@ from neurokit.exceptions import (
 from neurokit.mesh.levels import level_from_n_vertices, n_vertices
 from neurokit.metrics import pearson_r
 
-__all__ = ["SurfaceMeshEncoder", "DEFAULT_TOKEN_LAYERS", "CHECKPOINT_CLASS"]
+__all__ = ["SurfaceMeshEncoder", "DEFAULT_TOKEN_LAYERS", "LEGACY_CHECKPOINT_CLASS"]
 
 #: Layers of EfficientNet-Lite0 the encoder reads tokens from by default.
 DEFAULT_TOKEN_LAYERS = ("stage3", "pool")
 
-#: The ``"class"`` string of mesh-encoder checkpoints: the public import path of the class (which the
-#: first version, a single module ``encoding/mesh_encoder.py``, wrote as ``__module__.__qualname__``).
-CHECKPOINT_CLASS = "encoding.mesh_encoder.SurfaceMeshEncoder"
+#: The ``"class"`` the first version (one module, ``encoding/mesh_encoder.py``) wrote into its checkpoints
+#: (``__module__.__qualname__``); read as an alias of the registered name ``"SurfaceMeshEncoder"``.
+LEGACY_CHECKPOINT_CLASS = "encoding.mesh_encoder.SurfaceMeshEncoder"
 
 
 def _append_history(first, second):
@@ -53,6 +54,7 @@ def _append_history(first, second):
 
 
 # ------------------------------------------------------------------------------ the encoder
+@ENCODER_CLASSES.register("SurfaceMeshEncoder", aliases=(LEGACY_CHECKPOINT_CLASS,))
 class SurfaceMeshEncoder(nn.Module):
     """Image -> fsaverage responses through a frozen backbone, mesh-query attention and MeshConvs.
 
@@ -492,7 +494,7 @@ class SurfaceMeshEncoder(nn.Module):
             The ``.safetensors`` and ``.json`` files.
         """
         readout = self._check_built()
-        cfg = {"class": CHECKPOINT_CLASS, "encoder": self.get_config(),
+        cfg = {"class": ENCODER_CLASSES.name_of(self), "encoder": self.get_config(),
                "history": None if getattr(self, "history_", None) is None else self.history_.to_dict()}
         state = {k: v for k, v in readout.state_dict().items()}
         return save_checkpoint(path, state, cfg, mesh_level=self.target_level, seed=self.seed)
@@ -500,23 +502,55 @@ class SurfaceMeshEncoder(nn.Module):
     @classmethod
     def load(cls, path: str | os.PathLike, *, device: str | torch.device | None = None,
              progress: bool = False) -> "SurfaceMeshEncoder":
-        """Rebuild an encoder saved with :meth:`save` (no pickle; the SHA-256 is verified)."""
+        """Rebuild an encoder saved with :meth:`save` (no pickle; the SHA-256 is verified).
+
+        Files of every earlier version load: their ``"class"`` is read
+        through :data:`encoding.persistence.ENCODER_CLASSES` (the old module
+        path is an alias) and a config without ``alpha_smoothing`` gets 0,
+        the behaviour of the version that wrote it.
+        """
         tensors, cfg = load_checkpoint(path)
+        return cls.from_checkpoint(tensors, cfg, where=str(path), device=device, progress=progress)
+
+    @classmethod
+    def from_checkpoint(cls, tensors: dict[str, Any], cfg: Any, *, where: str,
+                        device: str | torch.device | None = None, progress: bool = False) -> "SurfaceMeshEncoder":
+        """Rebuild an encoder from the tensors and config of a checkpoint :meth:`save` wrote.
+
+        Parameters
+        ----------
+        tensors : dict of str to array
+            The readout's state dict (:func:`neurokit.checkpoints.load_checkpoint`).
+        cfg : dict
+            The checkpoint's config: ``"class"``, ``"encoder"`` (the
+            constructor arguments), ``"history"``.
+        where : str
+            The checkpoint, named in errors.
+        device : str or torch.device, optional
+            Where the encoder runs.
+        progress : bool
+            Show progress bars.
+
+        Raises
+        ------
+        CheckpointError
+            Not a SurfaceMeshEncoder checkpoint, or config and weights do not match.
+        """
         if not isinstance(cfg, dict) or "encoder" not in cfg:
-            raise CheckpointError(f"{path}: not a SurfaceMeshEncoder checkpoint (no 'encoder' config)")
-        if cfg.get("class", CHECKPOINT_CLASS) != CHECKPOINT_CLASS:
-            raise CheckpointError(f"{path}: a {cfg['class']!r} checkpoint, not a SurfaceMeshEncoder one "
-                                  f"(class {CHECKPOINT_CLASS!r})")
+            raise CheckpointError(f"{where}: not a SurfaceMeshEncoder checkpoint (no 'encoder' config)")
+        name = ENCODER_CLASSES.resolve({"class": cfg.get("class", LEGACY_CHECKPOINT_CLASS)}, where=where)
+        if ENCODER_CLASSES[name] is not cls:
+            raise CheckpointError(f"{where}: a {cfg['class']!r} checkpoint, not a SurfaceMeshEncoder one")
         try:
             # saved before alpha_smoothing existed: those readouts chose each vertex's penalty alone
             enc = cls(**{"alpha_smoothing": 0, **cfg["encoder"]}, device=device, progress=progress)
         except TypeError as err:
-            raise CheckpointError(f"{path}: config does not match SurfaceMeshEncoder ({err})") from err
+            raise CheckpointError(f"{where}: config does not match SurfaceMeshEncoder ({err})") from err
         enc.build()
         try:
             enc.readout_.load_state_dict({k: torch.as_tensor(v) for k, v in tensors.items()})
         except RuntimeError as err:
-            raise CheckpointError(f"{path}: weights do not match the configured architecture ({err})") from err
+            raise CheckpointError(f"{where}: weights do not match the configured architecture ({err})") from err
         if cfg.get("history"):
             from neurokit.training import TrainingHistory
 
