@@ -57,6 +57,7 @@ def test_structure(cohort):
     assert masks["V1v"][:half].any() and masks["V1v"][half:].any()
     with pytest.raises(DataValidationError, match="subject"):
         cohort.subject(4)
+    assert cohort.subject(np.int64(2)) is cohort.subject(2)  # one idea of an integer
 
 
 def test_roi_placement_is_anatomical():

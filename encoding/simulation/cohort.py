@@ -166,7 +166,7 @@ class Cohort:
 
     def subject(self, number: int) -> SimulatedSubject:
         """Subject ``number`` (1-based)."""
-        if not isinstance(number, (int, np.integer)) or not 1 <= number <= len(self.subjects):
+        if not is_integer(number) or not 1 <= number <= len(self.subjects):
             raise DataValidationError(f"subject must be in 1..{len(self.subjects)}, got {number!r}")
         return self.subjects[int(number) - 1]
 
