@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import numbers
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,15 +24,10 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 
-from encoding.ridge import (
-    _check_finite_fast,
-    _check_fitted,
-    _score_predictions,
-    _set_coefficients,
-    _validate_features,
-    check_targets,
-)
+from encoding.ridge.checks import check_finite_fast, check_targets, validate_features
+from encoding.ridge.estimator import check_fitted, score_predictions, set_coefficients
 from neurokit.exceptions import DataValidationError, InvalidParameterError
+from neurokit.validation import check_bool, check_int, check_real
 
 #: Bytes of float64 source predictions handled per batch of targets.
 _AUTO_BATCH_BYTES = 256 * 2**20
@@ -143,7 +137,7 @@ class PersonalizedEnsembleEncoder(RegressorMixin, BaseEstimator):
         """
         where = f"{type(self).__name__}"
         if n_targets is None:
-            _check_fitted(self, "coef_")
+            check_fitted(self, "coef_")
             n_targets = self.n_targets_
         if self.source_encoders is None:
             return self._precomputed(X, n_targets, reset=False, where=f"{where}.predict")
@@ -158,7 +152,7 @@ class PersonalizedEnsembleEncoder(RegressorMixin, BaseEstimator):
                     f"but there are {n_targets} targets"
                 )
             arr = np.reshape(X, (X.shape[0], -1))
-        arr = _validate_features(self, arr, reset=reset, where=where)
+        arr = validate_features(self, arr, reset=reset, where=where)
         if arr.shape[1] % n_targets:
             raise DataValidationError(
                 f"{where}: precomputed X has {arr.shape[1]} columns, not a multiple of the "
@@ -187,7 +181,7 @@ class PersonalizedEnsembleEncoder(RegressorMixin, BaseEstimator):
                 raise DataValidationError(
                     f"{where}: source_encoders[{k}] predicts {p.shape[1]} targets but y has {n_targets}"
                 )
-            _check_finite_fast(p, f"{where}: source_encoders[{k}] predictions")
+            check_finite_fast(p, f"{where}: source_encoders[{k}] predictions")
             preds.append(p)
         return np.stack(preds, axis=1)
 
@@ -221,6 +215,8 @@ class PersonalizedEnsembleEncoder(RegressorMixin, BaseEstimator):
         """
         where = f"{type(self).__name__}.fit"
         lam = _check_regularization(self.regularization)
+        check_bool(self.positive, "positive")
+        check_bool(self.fit_intercept, "fit_intercept")
         Y = check_targets(y, None, where=where, name="y")
         single = Y.ndim == 1
         Y2 = Y[:, None] if single else Y
@@ -252,7 +248,7 @@ class PersonalizedEnsembleEncoder(RegressorMixin, BaseEstimator):
         self.n_sources_ = k
         self.n_targets_ = n_targets
         self._single_target = single
-        _set_coefficients(self, coef, intercept, single)
+        set_coefficients(self, coef, intercept, single)
         return self
 
     # prediction --------------------------------------------------------------------
@@ -269,7 +265,7 @@ class PersonalizedEnsembleEncoder(RegressorMixin, BaseEstimator):
         Y : ndarray of shape (n_samples, n_targets), or (n_samples,) if fit on 1-D ``y``
             In the dtype of the source predictions (float64 for integer ones).
         """
-        _check_fitted(self, "coef_")
+        check_fitted(self, "coef_")
         P = self.source_predictions(X)
         if P.shape[1] != self.n_sources_:
             raise DataValidationError(
@@ -297,7 +293,7 @@ class PersonalizedEnsembleEncoder(RegressorMixin, BaseEstimator):
         r : ndarray of shape (n_targets,) or float
             A float for 1-D ``y`` or ``multioutput="uniform_average"``.
         """
-        return _score_predictions(self, X, y, multioutput)
+        return score_predictions(self, X, y, multioutput)
 
     # interop -----------------------------------------------------------------------
     def to_torch_module(self) -> "EnsembleModule":
@@ -311,7 +307,7 @@ class PersonalizedEnsembleEncoder(RegressorMixin, BaseEstimator):
         module : EnsembleModule
             Maps the sources' common input to ``(..., n_targets)``.
         """
-        _check_fitted(self, "coef_")
+        check_fitted(self, "coef_")
         if self.source_encoders is None:
             raise InvalidParameterError(
                 "to_torch_module needs source_encoders; this ensemble was fit on precomputed predictions"
@@ -434,19 +430,13 @@ def _check_sources(sources: Any) -> list:
 
 
 def _check_regularization(lam: Any) -> float | None:
-    if lam is None:
-        return None
-    if isinstance(lam, bool) or not isinstance(lam, numbers.Real) or not np.isfinite(lam) or lam < 0:
-        raise InvalidParameterError(f"regularization must be None or a finite number >= 0, got {lam!r}")
-    return float(lam)
+    return check_real(lam, "regularization", minimum=0, allow_none=True)
 
 
 def _batch_size(batch: Any, bytes_per_target: int, n_targets: int) -> int:
     if batch is None:
         return max(1, min(n_targets, _AUTO_BATCH_BYTES // max(1, bytes_per_target)))
-    if isinstance(batch, bool) or not isinstance(batch, numbers.Integral) or batch < 1:
-        raise InvalidParameterError(f"target_batch_size must be a positive int or None, got {batch!r}")
-    return int(batch)
+    return check_int(batch, "target_batch_size", minimum=1)
 
 
 __all__ = ["PersonalizedEnsembleEncoder", "EnsembleModule", "MAX_POSITIVE_SOURCES"]

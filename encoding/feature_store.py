@@ -54,6 +54,7 @@ from encoding.image_encoder import check_extract_kwargs
 from neurokit.exceptions import DataValidationError, FeatureStoreError, InvalidParameterError
 from neurokit.io.atomic import atomic_write_text, remove_stale_temporaries, temporary_name
 from neurokit.mesh.hierarchy import cache_root
+from neurokit.validation import check_int
 
 __all__ = [
     "FeatureStore",
@@ -231,10 +232,8 @@ class FeatureStore:
     """
 
     def __init__(self, folder: str | os.PathLike | None = None, *, chunk_size: int = DEFAULT_STORE_CHUNK) -> None:
-        if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
-            raise InvalidParameterError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+        self.chunk_size = check_int(chunk_size, "chunk_size", minimum=1)
         self.folder = Path(folder) if folder is not None else cache_root() / "features"
-        self.chunk_size = int(chunk_size)
 
     def __repr__(self) -> str:
         return f"FeatureStore({str(self.folder)!r}, chunk_size={self.chunk_size})"
@@ -396,8 +395,7 @@ class FeatureStore:
             same extractor and settings whose stimuli include them (extract
             all of NSD once; every subset is then served from it).
         """
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise InvalidParameterError(f"batch_size must be a positive integer, got {batch_size!r}")
+        batch_size = check_int(batch_size, "batch_size", minimum=1)
         kw = check_extract_kwargs(extractor, extract_kwargs)
         uniq = self._ids(ids, source)
         fingerprint = extractor_fingerprint(extractor)  # hashes every weight: once per call

@@ -35,6 +35,7 @@ from encoding.features.base import FeatureExtractor
 from encoding.image_encoder import ImageEncoder, check_extract_kwargs
 from encoding.ridge import DEFAULT_ALPHAS, RidgeEncoder
 from neurokit.exceptions import DataValidationError, InvalidParameterError, NonFiniteDataError
+from neurokit.validation import check_int
 
 #: Images read from the stimulus file and resized at a time.
 DEFAULT_CHUNK_SIZE = 256
@@ -146,12 +147,6 @@ def _as_nsd(nsd_or_root: Any):
     raise InvalidParameterError(
         f"nsd_or_root must be a neurokit.datasets.NSD or the path of an NSD root, got {type(nsd_or_root).__name__}"
     )
-
-
-def _check_positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise InvalidParameterError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 def _check_ids(ids: Any, name: str) -> np.ndarray:
@@ -364,7 +359,7 @@ class NSDTargets:
         train: str | Sequence[int] | np.ndarray = "non-shared",
     ) -> None:
         self.nsd = _as_nsd(nsd_or_root)
-        self.subject = _check_positive_int(subject, "subject")
+        self.subject = check_int(subject, "subject", minimum=1)
         self.level, self.vertices = self.nsd.vertex_selection(self.subject, level=level, mask=mask, rois=rois)
         self.sessions = sorted({int(s) for s in (self.nsd.sessions(self.subject) if sessions is None else sessions)})
         info = self.nsd.trials(self.subject, self.sessions)
@@ -494,9 +489,9 @@ def nsd_image_features(
     ids = _check_ids(nsd_ids, "nsd_ids")
     if ids.size == 0:
         raise DataValidationError("nsd_ids is empty")
-    size = extractor.input_size if image_size is None else _check_positive_int(image_size, "image_size")
-    batch_size = _check_positive_int(batch_size, "batch_size")
-    chunk_size = _check_positive_int(chunk_size, "chunk_size")
+    size = extractor.input_size if image_size is None else check_int(image_size, "image_size", minimum=1)
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    chunk_size = check_int(chunk_size, "chunk_size", minimum=1)
     raw = _raw_features(nsd, ids, extractor, kw, image_size=size, batch_size=batch_size, chunk_size=chunk_size,
                         progress=progress, store=store)
     _fit_missing_pca(extractor, raw, kw)
@@ -597,9 +592,9 @@ def fit_subject_encoder_from_nsd(
     from neurokit.metrics import ncsnr_to_noise_ceiling, pearson_r
 
     nsd = _as_nsd(nsd_or_root)
-    batch_size = _check_positive_int(batch_size, "batch_size")
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
     if image_size is not None:
-        image_size = _check_positive_int(image_size, "image_size")
+        image_size = check_int(image_size, "image_size", minimum=1)
     if as_module and features is not None and extractor is None:
         raise InvalidParameterError(
             "as_module=True with precomputed features needs the extractor (and extract_kwargs) they were computed with"

@@ -33,6 +33,7 @@ from tqdm.auto import tqdm
 
 from encoding.features.base import POOLINGS, FeatureExtractor, as_image_tensor, pool_activation
 from neurokit.exceptions import DataValidationError, InvalidParameterError, NotFittedError
+from neurokit.validation import check_int
 
 #: Keys of ``extract_kwargs`` that define the features (the rest of ``extract``'s
 #: arguments -- batch size, device, progress -- do not change them).
@@ -74,13 +75,9 @@ def check_extract_kwargs(extractor: FeatureExtractor, extract_kwargs: Mapping[st
     pooling = kwargs.get("pooling", "avg")
     if pooling not in POOLINGS:
         raise InvalidParameterError(f"extract_kwargs: pooling must be one of {POOLINGS}, got {pooling!r}")
-    grid_size = kwargs.get("grid_size", 4)
-    if isinstance(grid_size, bool) or not isinstance(grid_size, (int, np.integer)) or grid_size < 1:
-        raise InvalidParameterError(f"extract_kwargs: grid_size must be a positive integer, got {grid_size!r}")
-    pca = kwargs.get("pca")
-    if pca is not None and (isinstance(pca, bool) or not isinstance(pca, (int, np.integer)) or pca < 1):
-        raise InvalidParameterError(f"extract_kwargs: pca must be a positive integer or None, got {pca!r}")
-    return {"layers": layers, "pooling": pooling, "grid_size": int(grid_size), "pca": pca}
+    grid_size = check_int(kwargs.get("grid_size", 4), "extract_kwargs: grid_size", minimum=1)
+    pca = check_int(kwargs.get("pca"), "extract_kwargs: pca", minimum=1, allow_none=True)
+    return {"layers": layers, "pooling": pooling, "grid_size": grid_size, "pca": pca}
 
 
 def image_features(
@@ -353,8 +350,7 @@ class ImageEncoder(nn.Module):
         -------
         ndarray of shape (n, n_targets), float32
         """
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise InvalidParameterError(f"batch_size must be a positive integer, got {batch_size!r}")
+        batch_size = check_int(batch_size, "batch_size", minimum=1)
         if not isinstance(images, torch.Tensor):
             images = np.asarray(images)
         as_image_tensor(images[:1])  # shape check before any work

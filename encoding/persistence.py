@@ -1,9 +1,17 @@
-"""Save and load fitted linear encoders (safetensors + JSON, never pickle).
+"""Save and load fitted encoders (safetensors + JSON, never pickle) through one registry.
 
-An estimator is stored as its hyperparameters (``get_params``, JSON) plus its
+:data:`ENCODER_CLASSES` is the encoder family's :class:`neurokit.registry.Registry`:
+every encoder checkpoint names its class under the one config key
+``"class"``, and loading only ever rebuilds a registered class, so a file can
+never make the loader import or run arbitrary code.
+
+A linear encoder (:class:`~encoding.ridge.RidgeEncoder`) is stored by
+:func:`save_encoder` as its hyperparameters (``get_params``, JSON) plus its
 fitted attributes (names ending in ``_``): arrays go to safetensors, scalars
-to JSON. Loading rebuilds the estimator from a fixed registry of classes, so
-a file can never make the loader import or run arbitrary code.
+to JSON. An encoder with its own checkpoint layout
+(:class:`~encoding.mesh_encoder.SurfaceMeshEncoder`: ``save`` and a
+``from_checkpoint`` classmethod) registers itself too, so
+:func:`load_encoder` reads either kind of file.
 """
 
 from __future__ import annotations
@@ -16,13 +24,17 @@ import numpy as np
 
 from neurokit.checkpoints import checkpoint_paths, load_checkpoint, save_checkpoint
 from neurokit.exceptions import CheckpointError, NotFittedError
+from neurokit.registry import Registry
+from neurokit.validation import is_real
 
 from encoding.ridge import RidgeEncoder
 
-#: Classes :func:`load_encoder` can rebuild, by name.
-ENCODER_CLASSES: dict[str, type] = {"RidgeEncoder": RidgeEncoder}
+#: The encoder family: the classes :func:`load_encoder` can rebuild, by the name in a checkpoint's ``"class"``.
+ENCODER_CLASSES = Registry("encoder")
+ENCODER_CLASSES.register("RidgeEncoder")(RidgeEncoder)
 
 #: The fitted attributes (what ``fit`` sets) :func:`load_encoder` restores, by class name; nothing else is set.
+#: The encoders listed here are the ones :func:`save_encoder` writes.
 FITTED_ATTRIBUTES: dict[str, frozenset[str]] = {
     "RidgeEncoder": frozenset({"coef_", "intercept_", "best_alphas_", "cv_errors_", "rank_", "n_features_in_"}),
 }
@@ -55,9 +67,11 @@ def save_encoder(encoder: Any, path: str | os.PathLike, *, metadata: dict[str, A
     Path
         The safetensors file written.
     """
-    name = type(encoder).__name__
-    if ENCODER_CLASSES.get(name) is not type(encoder):
-        raise CheckpointError(f"cannot save a {name}: supported encoders are {sorted(ENCODER_CLASSES)}")
+    registered = any(cls is type(encoder) for cls in ENCODER_CLASSES.values())
+    name = ENCODER_CLASSES.name_of(encoder) if registered else type(encoder).__name__
+    if name not in FITTED_ATTRIBUTES:
+        own = " (it saves itself: call its save method)" if registered else ""
+        raise CheckpointError(f"cannot save a {name}{own}: supported encoders are {sorted(FITTED_ATTRIBUTES)}")
     fitted = _fitted_attributes(encoder)
     if not fitted:
         raise NotFittedError(f"this {name} is not fitted yet; call fit before saving it")
@@ -68,10 +82,6 @@ def save_encoder(encoder: Any, path: str | os.PathLike, *, metadata: dict[str, A
     config = {"class": name, "params": params, "scalars": scalars, "metadata": dict(metadata or {})}
     tensor_path, _ = save_checkpoint(path, arrays, config)
     return Path(tensor_path)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _checked_params(where: Path, cls: type, params: Any) -> dict[str, Any]:
@@ -85,7 +95,7 @@ def _checked_params(where: Path, cls: type, params: Any) -> dict[str, Any]:
             f"{where}: unknown hyperparameter(s) {unknown} for {cls.__name__}; expected some of {sorted(known)}"
         )
     for name, value in params.items():
-        if not (isinstance(value, _JSON_SCALARS) or (isinstance(value, list) and all(map(_is_number, value)))):
+        if not (isinstance(value, _JSON_SCALARS) or (isinstance(value, list) and all(map(is_real, value)))):
             raise CheckpointError(
                 f"{where}: hyperparameter {name!r} of {cls.__name__} holds {type(value).__name__}; "
                 "expected a number, string, boolean, null or a list of numbers"
@@ -116,7 +126,7 @@ def _checked_state(where: Path, name: str, cls: type, scalars: Any, arrays: dict
 
 
 def load_encoder(path: str | os.PathLike) -> tuple[Any, dict[str, Any]]:
-    """Load an encoder saved by :func:`save_encoder`; return ``(encoder, metadata)``.
+    """Load an encoder saved by :func:`save_encoder` (or by a registered encoder's own ``save``).
 
     Parameters
     ----------
@@ -125,10 +135,11 @@ def load_encoder(path: str | os.PathLike) -> tuple[Any, dict[str, Any]]:
 
     Returns
     -------
-    encoder : RidgeEncoder
-        Rebuilt from its hyperparameters, with its fitted attributes set.
+    encoder : RidgeEncoder or another registered encoder
+        Rebuilt from its hyperparameters, with its fitted attributes set (an
+        encoder with its own layout is rebuilt by its ``from_checkpoint``).
     metadata : dict
-        What was passed to :func:`save_encoder`.
+        What was passed to :func:`save_encoder` (empty for an encoder with its own layout).
 
     Raises
     ------
@@ -144,9 +155,12 @@ def load_encoder(path: str | os.PathLike) -> tuple[Any, dict[str, Any]]:
     if not isinstance(config, dict):
         raise CheckpointError(f"{where}: 'config' must be a JSON object, got {type(config).__name__}")
     name = config.get("class")
-    cls = ENCODER_CLASSES.get(name) if isinstance(name, str) else None
-    if cls is None:
+    if not isinstance(name, str) or name not in ENCODER_CLASSES:
         raise CheckpointError(f"{where}: unknown encoder class {name!r}; supported: {sorted(ENCODER_CLASSES)}")
+    name = ENCODER_CLASSES.resolve(config, where=str(where))  # older names (aliases) -> the registered one
+    cls = ENCODER_CLASSES[name]
+    if name not in FITTED_ATTRIBUTES:  # an encoder with its own checkpoint layout
+        return cls.from_checkpoint(arrays, config, where=str(where)), {}
     params = _checked_params(where, cls, config.get("params", {}))
     state = _checked_state(where, name, cls, config.get("scalars", {}), arrays)
     metadata = config.get("metadata", {})

@@ -82,6 +82,7 @@ from neurokit.exceptions import (
     OutputExistsError,
 )
 from neurokit.io.atomic import atomic_path, atomic_write_bytes, atomic_write_text
+from neurokit.validation import check_bool, check_int, is_integer
 
 #: Version of the result-folder layout.
 FORMAT_VERSION = 1
@@ -383,14 +384,16 @@ def fit_streaming_ridge(
                 f"{where}: targets must be an array, a .npy path, ArrayTargets, NSDTargets or another target "
                 f"source with {attr!r}; got {type(targets).__name__}"
             )
-    if isinstance(cv, bool) or not (cv in ("gcv", "loo") or (isinstance(cv, int) and cv >= 2)):
+    if not ((isinstance(cv, str) and cv in ("gcv", "loo")) or (is_integer(cv) and cv >= 2)):
         raise InvalidParameterError(f"{where}: cv must be 'gcv', 'loo' or an int >= 2, got {cv!r}")
+    cv = cv if isinstance(cv, str) else int(cv)
     alphas = check_alphas(alphas)
+    for flag, name in ((fit_intercept, "fit_intercept"), (resume, "resume"), (keep_chunks, "keep_chunks"),
+                       (progress, "progress")):
+        check_bool(flag, f"{where}: {name}")
     if chunk_size is not None and max_memory is not None:
         raise InvalidParameterError(f"{where}: give max_memory or chunk_size, not both")
-    if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer))
-                                   or chunk_size < 1):
-        raise InvalidParameterError(f"{where}: chunk_size must be a positive int, got {chunk_size!r}")
+    chunk_size = check_int(chunk_size, f"{where}: chunk_size", minimum=1, allow_none=True)
     budget = parse_bytes(max_memory, "max_memory") if max_memory is not None else None
     X = _features(X, targets.n_train, "X", where)
     has_test = X_test is not None and targets.n_test > 0
@@ -547,7 +550,7 @@ def parse_bytes(value: int | str, name: str = "max_memory") -> int:
     InvalidParameterError
         Not a positive size.
     """
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+    if is_integer(value):
         if value <= 0:
             raise InvalidParameterError(f"{name} must be a positive number of bytes, got {value!r}")
         return int(value)

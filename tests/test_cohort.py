@@ -14,10 +14,17 @@ from encoding.simulation import (
     category_labels,
     estimate_ncsnr,
     load_ground_truth,
+    save_ground_truth,
     simulate_cohort,
 )
 from encoding.simulation.rois import CATEGORY_ROIS, EARLY_AREAS, fsaverage5_geometry
-from neurokit.exceptions import CheckpointError, DataValidationError, MeshUnavailableError, OutputExistsError
+from neurokit.exceptions import (
+    CheckpointError,
+    DataValidationError,
+    InvalidParameterError,
+    MeshUnavailableError,
+    OutputExistsError,
+)
 from neurokit.metrics import ncsnr_to_noise_ceiling, pearson_r
 
 SMALL = dict(n_subjects=3, n_images=120, n_shared=30, level=4, seed=0, progress=False)
@@ -50,6 +57,7 @@ def test_structure(cohort):
     assert masks["V1v"][:half].any() and masks["V1v"][half:].any()
     with pytest.raises(DataValidationError, match="subject"):
         cohort.subject(4)
+    assert cohort.subject(np.int64(2)) is cohort.subject(2)  # one idea of an integer
 
 
 def test_roi_placement_is_anatomical():
@@ -145,7 +153,13 @@ def linear_cohort() -> Cohort:
 @pytest.mark.parametrize("world", ["soc-lite2", "linear-lite0"])
 def test_ground_truth_round_trip(world, cohort, linear_cohort, tmp_path):
     cohort = cohort if world == "soc-lite2" else linear_cohort
-    path = cohort.save_ground_truth(tmp_path / "gt")
+    path = cohort.save_ground_truth(tmp_path / "sub" / "gt")
+    assert sorted(p.name for p in path.parent.iterdir()) == ["gt.json", "gt.safetensors"]  # atomic: no temporaries
+    # a write that fails leaves the previous files as they were
+    before = {p.name: p.read_bytes() for p in path.parent.iterdir()}
+    with pytest.raises(TypeError):  # the JSON is made before either file is replaced
+        save_ground_truth(path, cohort.features, cohort.subjects[:1], {"params": object()})
+    assert {p.name: p.read_bytes() for p in path.parent.iterdir()} == before
     features, subjects, meta = load_ground_truth(path)
     assert meta["params"]["seed"] == 0 and meta["params"]["world"] == world and len(subjects) == 3
     assert isinstance(subjects[0], SimulatedBrain if world == "soc-lite2" else SimulatedSubject)
@@ -204,9 +218,9 @@ def test_written_tree_reads_back_with_nsd_reader(cohort, tmp_path):
 def test_validation():
     with pytest.raises(MeshUnavailableError, match="level"):
         simulate_cohort(level=6, progress=False)
-    with pytest.raises(DataValidationError, match="n_shared"):
+    with pytest.raises(InvalidParameterError, match="n_shared"):
         simulate_cohort(n_images=10, n_shared=20, progress=False)
-    with pytest.raises(DataValidationError, match="trials_per_session"):
+    with pytest.raises(InvalidParameterError, match="trials_per_session"):
         simulate_cohort(n_images=10, n_shared=5, trials_per_session=7, progress=False)
     with pytest.raises(DataValidationError, match="stimuli"):
         simulate_cohort(n_subjects=1, n_images=10, n_shared=5,
@@ -214,8 +228,6 @@ def test_validation():
 
 
 def test_worlds_and_their_parameters_are_checked():
-    from neurokit.exceptions import InvalidParameterError
-
     tiny = dict(n_subjects=2, n_images=20, n_shared=10, level=3, image_size=32, seed=0, progress=False)
     lite0 = simulate_cohort(**tiny, world="soc-lite0")
     assert lite0.features.network == "efficientnet-lite0" and lite0.params.world == "soc-lite0"
@@ -224,11 +236,11 @@ def test_worlds_and_their_parameters_are_checked():
     assert not np.allclose(lite0.clean_responses(1), lite2.clean_responses(1))
     with pytest.raises(InvalidParameterError, match="world must be one of"):
         simulate_cohort(**tiny, world="linear-lite2")
-    with pytest.raises(DataValidationError, match="private_fraction"):
+    with pytest.raises(InvalidParameterError, match="private_fraction"):
         simulate_cohort(**tiny, private_fraction=1.5)
-    with pytest.raises(DataValidationError, match="noise_correlation"):
+    with pytest.raises(InvalidParameterError, match="noise_correlation"):
         simulate_cohort(**tiny, noise_correlation=1.0)
-    with pytest.raises(DataValidationError, match="roi_displacement"):
+    with pytest.raises(InvalidParameterError, match="roi_displacement"):
         simulate_cohort(**tiny, roi_displacement=-1.0)
 
 

@@ -76,6 +76,70 @@ def test_fit_predict_score_and_save_load_round_trip(tmp_path):
         SurfaceMeshEncoder.load(tmp_path / "enc")
 
 
+def test_checkpoints_of_the_single_module_version_still_load(tmp_path):
+    # the first version (one module, encoding/mesh_encoder.py) wrote "class": "<module>.<qualname>"; the
+    # package writes the name registered in encoding.persistence.ENCODER_CLASSES and reads the old one as an alias
+    import importlib
+    import json
+
+    from encoding.persistence import ENCODER_CLASSES, load_encoder
+
+    enc = small().build()
+    with torch.no_grad():
+        enc.readout_.skip_readout.weight.normal_()
+    enc.save(tmp_path / "enc")
+    doc = json.loads((tmp_path / "enc.json").read_text())
+    assert doc["config"]["class"] == "SurfaceMeshEncoder" and ENCODER_CLASSES["SurfaceMeshEncoder"] is SurfaceMeshEncoder
+    assert ENCODER_CLASSES["encoding.mesh_encoder.SurfaceMeshEncoder"] is SurfaceMeshEncoder
+    assert getattr(importlib.import_module("encoding.mesh_encoder"), "SurfaceMeshEncoder") is SurfaceMeshEncoder
+    # the registry's generic loader reads mesh-encoder files too
+    generic, metadata = load_encoder(tmp_path / "enc")
+    assert isinstance(generic, SurfaceMeshEncoder) and metadata == {}
+    # a file exactly as the old code wrote it: the same keys, no alpha_smoothing, the old class string
+    doc["config"] = {"class": "encoding.mesh_encoder.SurfaceMeshEncoder",
+                     "encoder": {k: v for k, v in doc["config"]["encoder"].items() if k != "alpha_smoothing"},
+                     "history": None}
+    (tmp_path / "enc.json").write_text(json.dumps(doc))
+    back = SurfaceMeshEncoder.load(tmp_path / "enc", device="cpu")
+    x = torch.rand(2, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(back(x), enc(x), rtol=0, atol=0)
+        torch.testing.assert_close(load_encoder(tmp_path / "enc")[0](x), enc(x), rtol=0, atol=0)
+    for other in ("encoding.image_encoder.ImageEncoder", "RidgeEncoder"):
+        doc["config"]["class"] = other
+        (tmp_path / "enc.json").write_text(json.dumps(doc))
+        with pytest.raises(CheckpointError, match=other):
+            SurfaceMeshEncoder.load(tmp_path / "enc")
+    from encoding.persistence import save_encoder
+
+    with pytest.raises(CheckpointError, match="saves itself"):
+        save_encoder(enc, tmp_path / "other")
+
+
+def test_the_solver_is_a_function_of_features_not_of_the_network():
+    # solve_vertex_ridge needs only a feature function: a random per-vertex linear map is recovered
+    from encoding.mesh_encoder import solve_vertex_ridge
+
+    torch.manual_seed(0)
+    n_v, c = 2 * 42, 5
+    basis = torch.randn(n_v, 7, c)
+
+    def features(x):  # (batch, 7) -> (n_v, batch, c)
+        return torch.einsum("bk,vkc->vbc", x, basis)
+
+    x = torch.randn(90, 7)
+    w_true = torch.randn(n_v, c)
+    y = torch.einsum("vbc,vc->bv", features(x), w_true) + 1.5
+    sol = solve_vertex_ridge(features, x[:70], y[:70], x[70:], y[70:], y_mean=torch.zeros(n_v),
+                             y_scale=torch.ones(n_v), level=1, n_features=c, alphas=(1e-9, 10.0), batch_size=16)
+    assert sol.weights.shape == (n_v, c) and sol.alphas.shape == (n_v,)
+    torch.testing.assert_close(sol.weights, w_true.double(), rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(sol.bias, torch.full((n_v,), 1.5, dtype=torch.float64), rtol=1e-4, atol=1e-4)
+    with pytest.raises(InvalidParameterError, match="vertex_chunk"):
+        solve_vertex_ridge(features, x[:70], y[:70], x[70:], y[70:], y_mean=torch.zeros(n_v),
+                           y_scale=torch.ones(n_v), level=1, n_features=c, vertex_chunk=0)
+
+
 class Interrupted(RuntimeError):
     pass
 
@@ -232,3 +296,13 @@ def test_banded_refit_never_does_worse_on_the_validation_images():
     banded = val_error()
     assert alphas.shape == (head.n_outputs,)
     assert bool((banded <= single + 1e-4).all()) and float(banded.mean()) < float(single.mean())
+
+
+def test_public_import_paths():
+    import encoding
+    import encoding.mesh_encoder as package
+
+    assert encoding.SurfaceMeshEncoder is SurfaceMeshEncoder is package.SurfaceMeshEncoder
+    assert "MeshReadout" not in encoding.__all__ and not hasattr(encoding, "MeshReadout")  # internal
+    assert all(hasattr(encoding, name) for name in encoding.__all__)
+    assert all(hasattr(package, name) for name in package.__all__)

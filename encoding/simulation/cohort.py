@@ -41,10 +41,10 @@ from neurokit.exceptions import (
     DataValidationError,
     InvalidParameterError,
     MeshUnavailableError,
-    OptionalDependencyError,
     OutputExistsError,
 )
 from neurokit.mesh.levels import check_level, n_vertices
+from neurokit.validation import check_int, check_real, is_integer
 from encoding.simulation.brain import WORLDS, BrainFeatures, SimulatedBrain
 from encoding.simulation.soc import SOC_PARAMETERS
 from encoding.simulation.ground_truth import (
@@ -166,7 +166,7 @@ class Cohort:
 
     def subject(self, number: int) -> SimulatedSubject:
         """Subject ``number`` (1-based)."""
-        if not isinstance(number, (int, np.integer)) or not 1 <= number <= len(self.subjects):
+        if not is_integer(number) or not 1 <= number <= len(self.subjects):
             raise DataValidationError(f"subject must be in 1..{len(self.subjects)}, got {number!r}")
         return self.subjects[int(number) - 1]
 
@@ -896,36 +896,29 @@ def simulate_cohort(
     from neurokit.datasets.nsd_design import NSDDesign
 
     for value, name in ((n_subjects, "n_subjects"), (n_images, "n_images"), (n_repeats, "n_repeats"),
-                        (image_size, "image_size"), (grid_size, "grid_size")):
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-            raise DataValidationError(f"{name} must be a positive integer, got {value!r}")
-    if not isinstance(n_shared, (int, np.integer)) or not 0 <= n_shared <= n_images:
-        raise DataValidationError(f"n_shared must be an integer in 0..n_images={n_images}, got {n_shared!r}")
+                        (grid_size, "grid_size")):
+        check_int(value, name, minimum=1)
+    check_int(image_size, "image_size (pixels)", minimum=32)
+    check_int(n_shared, "n_shared", minimum=0, maximum=n_images)  # at most n_images
     level = check_level(level)
     if level > GEOMETRY_LEVEL:
         raise MeshUnavailableError(
             f"level={level}: the simulated cohort is built on nilearn's fsaverage5 (level 5); use level <= 5"
         )
-    if image_size < 32:
-        raise DataValidationError(f"image_size must be at least 32 pixels, got {image_size}")
     if n_repeats < 2:
-        raise DataValidationError("n_repeats must be at least 2 (noise ceilings need repeats)")
+        raise InvalidParameterError("n_repeats must be at least 2 (noise ceilings need repeats)")
     if world not in WORLDS:
         raise InvalidParameterError(f"world must be one of {sorted(WORLDS)}, got {world!r}")
     for value, name in ((private_fraction, "private_fraction"), (displaced_fraction, "displaced_fraction"),
                         (noise_correlation, "noise_correlation")):
-        if not 0.0 <= float(value) <= 1.0 or (name == "noise_correlation" and value >= 1.0):
-            raise DataValidationError(f"{name} must lie in [0, 1{')' if name == 'noise_correlation' else ']'}, "
-                                      f"got {value!r}")
-    if roi_displacement < 0 or normalization < 0:
-        raise DataValidationError(
-            f"roi_displacement and normalization must be >= 0, got {roi_displacement!r} and {normalization!r}"
-        )
+        check_real(value, name, minimum=0.0, maximum=1.0, include_maximum=name != "noise_correlation")
+    for value, name in ((roi_displacement, "roi_displacement"), (normalization, "normalization")):
+        check_real(value, name, minimum=0.0)
     n_trials = n_images * n_repeats
     if trials_per_session is None:
         trials_per_session = 750 if n_trials % 750 == 0 else n_trials
-    if not isinstance(trials_per_session, (int, np.integer)) or trials_per_session < 1 or n_trials % trials_per_session:
-        raise DataValidationError(
+    if not is_integer(trials_per_session) or trials_per_session < 1 or n_trials % trials_per_session:
+        raise InvalidParameterError(
             f"trials_per_session={trials_per_session!r} must be a positive divisor of n_images * n_repeats = {n_trials}"
         )
     n_stimuli = n_shared + n_subjects * (n_images - n_shared)

@@ -38,6 +38,7 @@ import numpy as np
 import torch
 
 from neurokit.exceptions import CheckpointError, DataValidationError
+from neurokit.io.atomic import atomic_path, atomic_write_text
 from neurokit.mesh.levels import n_vertices
 from encoding.features.base import as_image_tensor, pool_activation
 from encoding.features.efficientnet import EfficientNetLite0Extractor
@@ -422,7 +423,6 @@ def save_ground_truth(path: str | os.PathLike, features: Any,
     base = Path(path)
     if base.suffix in (".safetensors", ".json"):
         base = base.with_suffix("")
-    base.parent.mkdir(parents=True, exist_ok=True)
     arrays, fconfig = features.to_arrays()
     sconfigs = []
     for s in subjects:
@@ -434,15 +434,10 @@ def save_ground_truth(path: str | os.PathLike, features: Any,
               "subjects": sconfigs, "meta": meta or {}}
     st, js = base.with_suffix(".safetensors"), base.with_suffix(".json")
     arrays = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
-    for target, write in ((st, lambda tmp: save_file(arrays, tmp)),
-                          (js, lambda tmp: Path(tmp).write_text(json.dumps(config, indent=1), encoding="utf-8"))):
-        tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
-        try:
-            write(str(tmp))
-            os.replace(tmp, target)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
+    text = json.dumps(config, indent=1)  # before either file is replaced: a config that cannot be written changes nothing
+    with atomic_path(st) as tmp:
+        save_file(arrays, str(tmp))
+    atomic_write_text(js, text)
     return st
 
 
