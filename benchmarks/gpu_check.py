@@ -7,7 +7,7 @@ between shapes, so a slow part never eats the others' time; a part that was
 cut says so in the table):
 
 ``tests``
-    ``pytest -m gpu tests/test_kernels_gpu.py``: kernel accuracy in
+    ``pytest -m gpu tests/kernels/test_kernels_gpu.py``: kernel accuracy in
     bf16/fp16 up to 16k tokens against a float32 reference (odd shapes, GQA,
     causal, padding, the ``tanh`` sigmoid) and the modules training in bf16,
     with ``NEUROKIT_TRITON_AUTOTUNE=0`` (the first fitting tile configuration,
@@ -35,7 +35,7 @@ plus the tests' ``OUT_DIR/gpu_tests.xml`` and ``OUT_DIR/gpu_tests.log``.
 
 ``--dry-run`` runs the same code on tiny shapes on the CPU, with the PyTorch
 fallback in place of the Triton kernels and SDPA's math backend in place of
-flash (what CI runs, ``tests/test_gpu_check.py``).
+flash (what CI runs, ``tests/kernels/test_gpu_check.py``).
 
 Usage::
 
@@ -116,7 +116,7 @@ def plan(dry_run: bool) -> dict:
         return dict(
             device="cpu",
             budgets=dict(tests=120, attention=60, meshconv=60, training=120),
-            tests=dict(pattern="tests/test_kernels_gpu.py"),
+            tests=dict(pattern="tests/kernels/test_kernels_gpu.py"),
             attention=dict(
                 providers={"ours": "sigmoid-torch", "ours-tanh": "sigmoid-torch-tanh", "sdpa": "sdpa-math"},
                 dtype="float32", head_dims=[16], seqs=[32, 64], causal=[False, True],
@@ -130,7 +130,7 @@ def plan(dry_run: bool) -> dict:
     return dict(
         device="cuda",
         budgets=dict(tests=150, attention=180, meshconv=40, training=50),
-        tests=dict(pattern="tests/test_kernels_gpu.py"),
+        tests=dict(pattern="tests/kernels/test_kernels_gpu.py"),
         attention=dict(
             providers={"ours": "sigmoid-triton", "ours-tanh": "sigmoid-triton-tanh", "sdpa": "sdpa-flash"},
             dtype="bfloat16", head_dims=[64, 128], seqs=[1024, 2048, 4096, 8192, 16384], causal=[False, True],

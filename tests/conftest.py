@@ -34,7 +34,7 @@ if os.environ.get("PYTEST_XDIST_WORKER") and "OMP_NUM_THREADS" not in os.environ
 @pytest.fixture(scope="session", autouse=True)
 def isolated_cache(tmp_path_factory):
     """Point ``$NEUROKIT_CACHE_DIR`` at a fresh per-session cache (the photo bank linked in)."""
-    from neurokit.mesh.hierarchy import cache_root
+    from neurokit.mesh.cache import cache_root
 
     user_bank = cache_root() / "photo-bank"
     root = tmp_path_factory.getbasetemp() / "neurokit-cache"

@@ -133,7 +133,7 @@ class SurfaceMeshEncoder(nn.Module):
 
     Notes
     -----
-    Measured on the simulated cohort (tests/test_mesh_encoder_cohort.py: one
+    Measured on the simulated cohort (tests/acceptance/test_mesh_encoder_cohort.py: one
     subject, level 5, 400 training / 100 held-out images at 64 px, 3-repeat
     averages, median noise-normalised accuracy over the visual ROIs), with
     the defaults and ``max_epochs=19`` (3 joint + 16 alternating epochs,

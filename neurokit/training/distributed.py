@@ -114,7 +114,7 @@ def _import_group_capturing_modules() -> None:
     (``torch.distributed.optim.zero_redundancy_optimizer`` and
     ``torch.distributed.fsdp.sharded_grad_scaler`` use the same pattern but
     are not imported by this loop; the regression test in
-    ``tests/test_training_distributed.py`` lists the threads left after a fit.)
+    ``tests/neurokit/test_training_distributed.py`` lists the threads left after a fit.)
     """
     import torch.distributed.nn.functional  # noqa: F401
 

@@ -11,7 +11,6 @@ import torch
 from encoding.from_nsd import NSDEncoderInfo, fit_subject_encoder_from_nsd, nsd_image_features
 from encoding.image_encoder import ImageEncoder, image_features
 from encoding.ridge import RidgeEncoder
-from encoding.simulation import simulate_cohort
 from neurokit.datasets import NSD
 from neurokit.exceptions import DataValidationError, DatasetNotFoundError, InvalidParameterError
 from neurokit.metrics import pearson_r
@@ -23,9 +22,9 @@ TINY = dict(n_subjects=2, n_images=100, n_shared=20, level=3, image_size=64, see
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
+def tiny(tmp_path_factory, make_cohort):
     """A 2-subject level-3 cohort written as an NSD tree, with every stimulus's features."""
-    cohort = simulate_cohort(**TINY)
+    cohort = make_cohort(**TINY)
     root = cohort.write(tmp_path_factory.mktemp("nsd") / "nsd", progress=False)
     nsd = NSD(root)
     ids = np.arange(len(cohort.images))

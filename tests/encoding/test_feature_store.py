@@ -123,13 +123,11 @@ KILLED = textwrap.dedent("""
 """)
 
 
-def test_a_killed_extraction_resumes_and_equals_an_uninterrupted_one(tmp_path):
+def test_a_killed_extraction_resumes_and_equals_an_uninterrupted_one(tmp_path, make_cohort):
     """SIGKILL an NSD extraction after its first chunks; the next call finishes it, identical to one run."""
-    from encoding.simulation import simulate_cohort
     from neurokit.datasets import NSD
 
-    cohort = simulate_cohort(n_subjects=1, n_images=120, n_shared=20, level=3, image_size=64, seed=1,
-                             progress=False)
+    cohort = make_cohort(n_subjects=1, n_images=120, n_shared=20, level=3, image_size=64, seed=1)
     root = cohort.write(tmp_path / "nsd", progress=False)
     nsd, n = NSD(root), len(cohort.images)
     from encoding.features import DEFAULT_FEATURES, default_extractor

@@ -1,6 +1,6 @@
 """Accuracy check of the Triton sigmoid-attention kernels under Triton's CPU interpreter.
 
-Run as a script in a fresh process (``tests/test_kernels_triton.py`` does so):
+Run as a script in a fresh process (``tests/kernels/test_kernels_triton.py`` does so):
 Triton decides whether to interpret a kernel when the kernel is defined, so
 ``TRITON_INTERPRET=1`` has to be in the environment before
 ``kernels.triton_sigmoid`` is imported, which a pytest process that already
@@ -23,7 +23,7 @@ which must be nonzero (the variant was really run) and at most ``TANH_BOUND``.
 
 Usage::
 
-    TRITON_INTERPRET=1 python tests/kernels_interpreter_check.py --dtype float32
+    TRITON_INTERPRET=1 python tests/kernels/kernels_interpreter_check.py --dtype float32
 
 Prints one line per case and exits with status 1 if any case fails.
 """

@@ -32,7 +32,7 @@ from neurokit.exceptions import (
 )
 from neurokit.mesh.levels import n_vertices
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 ALPHAS = np.logspace(-1, 5, 7)
 LEVEL = 3
 N_FEATURES = 8

@@ -39,11 +39,8 @@ RATIO = 0.95
 
 
 @pytest.fixture(scope="module")
-def data():
-    from encoding.simulation.cohort import simulate_cohort
-
-    cohort = simulate_cohort(n_subjects=1, n_images=500, n_shared=100, level=5, image_size=64, seed=0,
-                             progress=False)
+def data(make_cohort):
+    cohort = make_cohort(n_subjects=1, n_images=500, n_shared=100, level=5, image_size=64, seed=0)
     ids, betas = cohort.design.trial_nsd_ids(1), cohort.trials(1)
     uids = np.unique(ids)
     Y = np.stack([betas[ids == u].mean(0) for u in uids]).astype(np.float32)

@@ -27,12 +27,9 @@ N_TEST = 100
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    from encoding.simulation.cohort import simulate_cohort
-
+def world(tmp_path_factory, make_cohort):
     root = tmp_path_factory.mktemp("nsd")
-    cohort = simulate_cohort(n_subjects=1, n_images=500, n_shared=N_TEST, seed=0, level=5, image_size=64,
-                             progress=False)
+    cohort = make_cohort(n_subjects=1, n_images=500, n_shared=N_TEST, seed=0, level=5, image_size=64)
     cohort.write(root, progress=False)
     return root, cohort
 

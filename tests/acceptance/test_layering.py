@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 #: Position of each package in the dependency order: a package may import those with a smaller rank.
 RANK = {"kernels": 0, "neurokit": 1, "encoding": 2, "neurogen": 3, "cortex2image": 4}

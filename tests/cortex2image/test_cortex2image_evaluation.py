@@ -156,11 +156,8 @@ def test_table_and_verdict_follow_the_metric_direction():
 
 
 @pytest.fixture(scope="module")
-def nsd_tree(tmp_path_factory):
-    from encoding.simulation import simulate_cohort
-
-    cohort = simulate_cohort(n_subjects=1, n_images=60, n_shared=20, level=3, image_size=32, seed=0,
-                             progress=False)
+def nsd_tree(tmp_path_factory, make_cohort):
+    cohort = make_cohort(n_subjects=1, n_images=60, n_shared=20, level=3, image_size=32, seed=0)
     return cohort.write(tmp_path_factory.mktemp("nsd") / "nsd", progress=False)
 
 

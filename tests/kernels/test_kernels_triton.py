@@ -4,7 +4,7 @@ Triton chooses between compiling and interpreting a kernel when the kernel is
 defined, so ``TRITON_INTERPRET=1`` must be set before ``kernels.triton_sigmoid``
 is imported. Other test modules in this pytest process may already have
 imported it (or triton) without the variable, so each check runs
-``tests/kernels_interpreter_check.py`` in a fresh Python process, one per
+``tests/kernels/kernels_interpreter_check.py`` in a fresh Python process, one per
 dtype (so ``pytest -n 2`` can run them side by side).
 """
 
