@@ -173,7 +173,7 @@ def _demo_until(out, appears, sig):
     import subprocess
     import sys
 
-    from processes import signal_when
+    from tests.processes import signal_when
 
     import signal
 

@@ -1,6 +1,6 @@
 """benchmarks/cortex2image.py runs end to end on a tiny configuration and reports every figure."""
 
-from benchmark_scripts import load_benchmark
+from tests.benchmark_scripts import load_benchmark
 
 
 def test_tiny_cpu_run_reports_every_throughput(tmp_path):

@@ -352,7 +352,7 @@ def _cli_fuzz(model, tmp_path, capsys, n_inputs, seed):
     as a valid level-2 hemisphere) or exits with status 1 and an error naming the
     file; nothing is written when it fails. Returns the outcome counts.
     """
-    import fuzz_corpus
+    from tests import fuzz_corpus
 
     model.save(tmp_path / "model")
     right = tmp_path / "rh.ok.mgh"

@@ -11,7 +11,7 @@ import textwrap
 import numpy as np
 import pytest
 import torch
-from processes import signal_when
+from tests.processes import signal_when
 from torch import nn
 
 from encoding.feature_store import ArrayStimuli, FeatureStore, NSDStimuli, extractor_fingerprint

@@ -6,7 +6,7 @@ import json
 
 import pytest
 import torch
-from benchmark_scripts import load_benchmark
+from tests.benchmark_scripts import load_benchmark
 
 @pytest.fixture(scope="module")
 def bench():

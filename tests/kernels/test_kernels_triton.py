@@ -20,6 +20,7 @@ import pytest
 import torch
 
 SCRIPT = Path(__file__).with_name("kernels_interpreter_check.py")
+REPO = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("triton") is None, reason="triton is not installed (pip install triton)"
@@ -30,11 +31,11 @@ pytestmark = pytest.mark.skipif(
 def test_kernels_match_float64_reference_under_interpreter(dtype):
     env = dict(os.environ, TRITON_INTERPRET="1", OMP_NUM_THREADS="1")
     # The script's folder, not the checkout, heads its sys.path: make this checkout's packages win.
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SCRIPT.parent.parent), os.environ.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
     result = subprocess.run(
         [sys.executable, str(SCRIPT), "--dtype", dtype],
         env=env,
-        cwd=SCRIPT.parent.parent,
+        cwd=REPO,
         capture_output=True,
         text=True,
         timeout=600,

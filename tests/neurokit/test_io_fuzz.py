@@ -24,7 +24,7 @@ import warnings
 import numpy as np
 import pytest
 
-import fuzz_corpus
+from tests import fuzz_corpus
 from neurokit.datasets import NSD, Algonauts2023, NSDDesign, NSDLayout, write_nsd_layout
 from neurokit.exceptions import NeurokitError
 from neurokit.mesh.levels import n_vertices

@@ -9,7 +9,7 @@ import sys
 import textwrap
 
 import pytest
-from processes import signal_when
+from tests.processes import signal_when
 
 from neurokit.exceptions import OutputExistsError
 from neurokit.io.atomic import atomic_path, remove_stale_temporaries, temporary_name

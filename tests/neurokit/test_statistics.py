@@ -197,7 +197,7 @@ def test_input_errors_name_the_argument():
 
 
 def test_the_bootstrap_benchmark_runs_both_paths_at_a_tiny_size():
-    from benchmark_scripts import load_benchmark
+    from tests.benchmark_scripts import load_benchmark
 
     row = load_benchmark("bootstrap").main(["--items", "40", "--vertices", "30", "--n-boot", "128",
                                             "--generic-boot", "100"])

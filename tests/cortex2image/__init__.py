@@ -1,0 +1,1 @@
+"""Tests of `cortex2image`."""
