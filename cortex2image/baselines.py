@@ -1,7 +1,7 @@
 """Reconstruction baselines: what a reconstruction must beat to show that it decodes the image.
 
-A reviewer of an image-reconstruction paper asks for four (REFERENCE.md
-section 11); each is a plain function of the training set and the test
+A reviewer of an image-reconstruction paper asks for four (the controls of
+MindEye and Brain-Diffuser); each is a plain function of the training set and the test
 responses, scored by the same metrics as the reconstruction
 (:mod:`cortex2image.evaluation`):
 

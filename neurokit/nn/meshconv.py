@@ -6,7 +6,7 @@ input channel ``f_i``::
     y_o = sum_i [ w0 f_i + w1 L f_i + w2 D_EW f_i + w3 D_NS f_i ] + b_o
 
 with ``L`` the cotangent Laplacian and ``D_EW``, ``D_NS`` the east-west and
-north-south derivatives (REFERENCE.md section 3). The three sparse operators
+north-south derivatives. The three sparse operators
 of every hemisphere are stacked into one block matrix, so a forward pass is one
 sparse-dense product for all batch items and channels at once, followed by the
 ``4 * in_channels -> out_channels`` mixing as four accumulated dense products.

@@ -93,7 +93,7 @@ def test_image_identification_in_an_independent_network(trained):
     assert ident.mean > 0.6, ident.mean  # the demo world: 0.70
 
 
-_SSIM_FINDING = pytest.mark.xfail(strict=True, reason="a finding (issue 14): the generator's texture keeps SSIM at the "
+_SSIM_FINDING = pytest.mark.xfail(strict=True, reason="a finding: the generator's texture keeps SSIM at the "
                                   "shuffled-pairs level (demo: 0.237 vs 0.226, paired difference CI [-0.003, 0.025])")
 
 

@@ -1,4 +1,4 @@
-"""Acceptance test of SurfaceMeshEncoder on the simulated cohort (issue 5 item 2), marked slow.
+"""Acceptance test of SurfaceMeshEncoder on the simulated cohort, marked slow.
 
 One simulated subject at fsaverage level 5 (20,484 vertices), responses averaged
 over 3 repeats; the shared images are held out. The mesh encoder must
@@ -31,7 +31,7 @@ pytestmark = [
 ]
 
 VISUAL_FAMILIES = ("prf-visualrois", "floc-faces", "floc-bodies", "floc-places")
-# The issue's target. Measured on the soc-lite2 world (seed 0, 10 min 45 s on 2 cores): 0.66 (10.3 % against
+# The target. Measured on the soc-lite2 world (seed 0, 10 min 45 s on 2 cores): 0.66 (10.3 % against
 # ridge's 15.7 %), so the ratio test is a strict xfail. On the old linear world: 0.987 (76.9 % against 77.9 %);
 # model seed 1 on the same data gave 0.964 (0.967 and 0.949 before the pooled penalty choice), seed 2
 # 0.911 (its best validation epoch, restored, was epoch 6 of 19; its last epoch's weights give 0.969).

@@ -12,8 +12,8 @@ cases cover every branch of the split loops: interior (unmasked) tiles, tiles
 on a causal diagonal aligned with the tiles and not, ragged last tiles of the
 queries and of the keys (and sequences with none), a head dim that is a power
 of two and ones that are not, grouped-query attention, padding masks, strided
-inputs, and ``sigmoid_impl="tanh"``. The criterion of the field (REFERENCE.md
-section 7): the kernel's error may be at most twice the error of the same
+inputs, and ``sigmoid_impl="tanh"``. The criterion of the field (FlashSigmoid,
+Ramapuram et al. 2024): the kernel's error may be at most twice the error of the same
 math done by PyTorch at the kernel's precision, plus a small absolute slack.
 The kernels must also agree with the blockwise PyTorch fallback. For the
 ``tanh`` cases the "same math" and fallback use the tanh formula too, and the
