@@ -26,7 +26,9 @@ from torch import nn
 
 from cortex2image.detail import ClassConditioner, Cortex2Detail
 from cortex2image.detail_objectives import DetailLoss, DetailObjective, LatentObjective, latent_metric, latent_nll
-from cortex2image.reconstructor import LinearImageEncoder, Reconstructor, as_surface_data, at_level
+from cortex2image.inputs import as_surface_data, at_level
+from cortex2image.reconstructor import Reconstructor
+from cortex2image.rerank_encoder import LinearImageEncoder
 from cortex2image.semantic import Cortex2Semantic, EfficientNetSemanticSpace, SemanticSpace
 from neurokit.exceptions import DataValidationError, ImageShapeError, InvalidParameterError
 from neurokit.mesh.levels import check_level
