@@ -380,8 +380,8 @@ class Reconstructor:
             tensors.update({f"rerank.{k}": v for k, v in rerank_tensors.items()})
         config = {
             "kind": "cortex2image.Reconstructor",
-            "semantic": self.semantic.config(),
-            "detail": self.detail.config(),
+            "semantic": self.semantic.get_config(),
+            "detail": self.detail.get_config(),
             "space": semantic_space_config(self.space),
             "generator": generator_spec(self.generator),
             "rerank_encoder": rerank_config,
