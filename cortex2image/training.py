@@ -138,7 +138,7 @@ def fit_reconstructor(
         Early-stopping patience (epochs) of both stages; either way the
         weights of the best validation epoch are restored.
     rerank : bool
-        Fit the subject's :class:`~cortex2image.reconstructor.LinearImageEncoder`
+        Fit the subject's :class:`~cortex2image.rerank_encoder.LinearImageEncoder`
         on the training images and responses, so that
         :meth:`Reconstructor.reconstruct` reranks samples by brain correlation by default.
     calibrate_latents : bool
