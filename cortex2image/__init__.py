@@ -5,7 +5,10 @@
   (:class:`EfficientNetSemanticSpace` offline, :class:`CLIPSemanticSpace`);
 - :class:`Cortex2Detail` -- responses -> Gaussian over a generator's latent;
 - :class:`Reconstructor` -- files or arrays -> images (normalisation, level
-  mapping, samples, reranking, save/load); :class:`LinearImageEncoder`;
+  mapping, samples, reranking, save/load), reading its inputs through
+  :mod:`cortex2image.inputs` (:func:`as_surface_data`);
+- :class:`LinearImageEncoder` (:mod:`cortex2image.rerank_encoder`) -- images -> responses, the encoder a
+  Reconstructor reranks its samples with;
 - :func:`fit_reconstructor`, :func:`train_reconstructor` -- training;
 - :mod:`cortex2image.metrics` -- PixCorr, SSIM, two-way identification, feature distance, brain correlation;
 - :mod:`cortex2image.metric_networks` -- the field's metric networks (AlexNet 2/5, InceptionV3, CLIP,
@@ -34,7 +37,9 @@ _EXPORTS = {
     "cortex2image.semantic": ("Cortex2Semantic", "SemanticSpace", "EfficientNetSemanticSpace", "CLIPSemanticSpace",
                               "semantic_space_from_config"),
     "cortex2image.detail": ("Cortex2Detail", "ClassConditioner", "kl_divergence"),
-    "cortex2image.reconstructor": ("Reconstructor", "Reconstruction", "LinearImageEncoder", "as_surface_data"),
+    "cortex2image.inputs": ("as_surface_data",),
+    "cortex2image.rerank_encoder": ("LinearImageEncoder",),
+    "cortex2image.reconstructor": ("Reconstructor", "Reconstruction"),
     "cortex2image.training": ("fit_reconstructor", "train_reconstructor"),
     "cortex2image.metrics": ("pixcorr", "ssim", "feature_identification", "feature_distance", "brain_correlation",
                              "score_reconstructions", "ReconstructionScores"),

@@ -154,7 +154,8 @@ def write_reconstruction(result: Any, output: str | os.PathLike, *, overwrite: b
 
 def reconstruct_command(args: argparse.Namespace) -> int:
     """Run ``neurokit reconstruct`` with parsed arguments; returns the exit status."""
-    from cortex2image.reconstructor import LinearImageEncoder, Reconstructor
+    from cortex2image.reconstructor import Reconstructor
+    from cortex2image.rerank_encoder import LinearImageEncoder
 
     out = check_output_folder(args.output, overwrite=args.overwrite)  # before any work
     if args.samples < 1:

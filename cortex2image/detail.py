@@ -146,9 +146,9 @@ class Cortex2Detail(nn.Module):
             for i in range(int(count))
         ])
 
-    def config(self) -> dict[str, Any]:
+    def get_config(self) -> dict[str, Any]:
         """Constructor arguments (JSON-serialisable)."""
-        cfg = self.trunk.config()
+        cfg = self.trunk.get_config()
         level = cfg.pop("level")
         return {"level": level, "latent_dim": self.latent_dim, "semantic_dim": self.semantic_dim,
                 "logvar_range": list(self.logvar_range), **cfg}

@@ -3,20 +3,18 @@
 :class:`Reconstructor` bundles a trained :class:`~cortex2image.semantic.Cortex2Semantic`,
 a :class:`~cortex2image.detail.Cortex2Detail`, the frozen generator and semantic
 space, and the subject's normalisation (per-vertex mean and standard deviation
-of the training responses). It reads MGH/MGZ, GIfTI, npy and NIfTI (projected
-onto fsaverage) through :mod:`neurokit.io`, maps finer data to the model's mesh
-level by slicing the nested hierarchy, draws several samples per input and can
-rerank them by an encoder's predicted brain correlation.
-
-:class:`LinearImageEncoder` is the small image -> response encoder used for
-reranking and for the brain-correlation metric: pooled EfficientNet-Lite0
-features and a :class:`encoding.ridge.RidgeEncoder`, saved as safetensors + JSON.
+of the training responses). It reads its inputs through
+:func:`cortex2image.inputs.as_surface_data` (MGH/MGZ, GIfTI, npy, NIfTI
+projected onto fsaverage), maps finer data to the model's mesh level
+(:func:`cortex2image.inputs.at_level`), draws several samples per input and can
+rerank them by an encoder's predicted brain correlation (by default its
+:class:`~cortex2image.rerank_encoder.LinearImageEncoder`, saved with the model).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,8 @@ import torch
 from torch import nn
 
 from cortex2image.detail import ClassConditioner, Cortex2Detail
+from cortex2image.inputs import ResponsesLike, as_surface_data, at_level
+from cortex2image.rerank_encoder import LinearImageEncoder
 from cortex2image.semantic import Cortex2Semantic, SemanticSpace, semantic_space_config, semantic_space_from_config
 from neurokit.checkpoints import load_checkpoint, read_checkpoint_metadata, save_checkpoint
 from neurokit.exceptions import (
@@ -33,13 +33,13 @@ from neurokit.exceptions import (
     DataValidationError,
     InvalidParameterError,
     NonFiniteDataError,
-    NotFittedError,
     VertexCountError,
 )
-from neurokit.mesh.levels import check_level, n_vertices
-from neurokit.surface_data import SurfaceData, check_finite
+from neurokit.mesh.levels import n_vertices
+from neurokit.surface_data import SurfaceData
 from neurokit.validation import check_int, check_real
 
+# LinearImageEncoder, as_surface_data and at_level are re-exported (their import path before they had modules)
 __all__ = [
     "Reconstruction",
     "Reconstructor",
@@ -49,81 +49,6 @@ __all__ = [
     "generator_spec",
     "generator_from_spec",
 ]
-
-ResponsesLike = Any  # SurfaceData | ndarray | Tensor | path | (left, right) paths
-_NIFTI = (".nii", ".nii.gz")
-
-
-# ----------------------------------------------------------------------------- inputs
-def as_surface_data(responses: ResponsesLike, *, level: int | None = None, what: str = "responses") -> SurfaceData:
-    """Turn files, arrays or a :class:`SurfaceData` into validated :class:`SurfaceData`.
-
-    Parameters
-    ----------
-    responses : SurfaceData, ndarray, Tensor, path or (left, right) paths
-        * ``(n_samples, 2 * n_vertices)`` or ``(2 * n_vertices,)`` arrays, left
-          hemisphere first;
-        * a ``(left_path, right_path)`` pair of MGH/MGZ, GIfTI or npy files, or
-          one path (an ``.npy`` holding both hemispheres, or a one-hemisphere
-          file whose partner is found by name), see
-          :func:`neurokit.io.read_surface_data`;
-        * a NIfTI volume in MNI space (``.nii``/``.nii.gz``), projected onto
-          fsaverage (:func:`neurokit.io.project_volume_to_surface`) at
-          ``min(level, 5)``.
-    level : int, optional
-        Mesh level wanted for NIfTI projection.
-    what : str
-        Name used in error messages.
-
-    Raises
-    ------
-    VertexCountError, HemisphereMismatchError, NonFiniteDataError, FileFormatError
-        From the readers: wrong vertex counts, swapped hemispheres, NaN/inf.
-    """
-    if isinstance(responses, SurfaceData):
-        check_finite(responses.data, responses.source)
-        return responses
-    if isinstance(responses, torch.Tensor):
-        responses = responses.detach().cpu().numpy()
-    if isinstance(responses, np.ndarray):
-        return SurfaceData.from_array(responses, source=what)
-    if isinstance(responses, (str, os.PathLike)) and os.fspath(responses).lower().endswith(_NIFTI):
-        from neurokit.io import project_volume_to_surface
-
-        return project_volume_to_surface(responses, level=min(5, 5 if level is None else int(level)))
-    if isinstance(responses, (str, os.PathLike, list, tuple)):
-        from neurokit.io import read_surface_data
-
-        return read_surface_data(tuple(responses) if isinstance(responses, list) else responses)
-    raise DataValidationError(
-        f"{what}: expected SurfaceData, an array (n_samples, 2 * n_vertices), a path or a (left, right) pair "
-        f"of paths, got {type(responses).__name__}"
-    )
-
-
-def at_level(data: SurfaceData, level: int, whose: str = "the model") -> SurfaceData:
-    """``data`` mapped to fsaverage ``level`` by slicing the nested hierarchy (finer data only).
-
-    Parameters
-    ----------
-    data : SurfaceData
-    level : int
-        Target level, at most ``data.level``.
-    whose : str
-        What works at ``level``, for the error message.
-
-    Raises
-    ------
-    VertexCountError
-        If ``data`` are coarser than ``level``.
-    """
-    if data.level < level:
-        raise VertexCountError(
-            f"{data.source}: data are at fsaverage level {data.level} ({n_vertices(data.level):,} vertices per "
-            f"hemisphere) but {whose} works at level {level} ({n_vertices(level):,}); give data at level {level} "
-            "or finer"
-        )
-    return data.to_level(level) if data.level > level else data
 
 
 # ----------------------------------------------------------------------------- generators
@@ -185,134 +110,6 @@ class Reconstruction:
     semantic: np.ndarray
     rerank_scores: np.ndarray | None = None
     meta: dict[str, Any] = field(default_factory=dict)
-
-
-# ----------------------------------------------------------------------------- encoder for reranking
-class LinearImageEncoder:
-    """Images -> fsaverage responses: pooled EfficientNet-Lite0 features + ridge.
-
-    Used to rerank reconstruction samples and to score reconstructions by
-    brain correlation. Predicts responses in the units it was fit on (for a
-    :class:`Reconstructor`, the subject-normalised responses).
-
-    Its features are :func:`encoding.image_encoder.image_features` (``pooling='avg'``, the design matrix
-    an :class:`encoding.image_encoder.ImageEncoder` is fitted on), standardised, and its ridge is an
-    :class:`encoding.ridge.RidgeEncoder`; unlike an ``ImageEncoder`` it predicts in float64 NumPy (no
-    gradients) and its state travels inside the :class:`Reconstructor` checkpoint (:meth:`state`).
-
-    Parameters
-    ----------
-    layers : sequence of str
-        EfficientNet-Lite0 layers, average-pooled (``'stage4'``, ``'pool'``, ...).
-    input_size : int
-        Side in pixels of the network input.
-    alphas : sequence of float
-        Ridge candidates (one alpha chosen per vertex by GCV).
-
-    Attributes
-    ----------
-    coef_ : ndarray of shape (n_targets, n_features)
-    intercept_ : ndarray of shape (n_targets,)
-    feature_mean_, feature_std_ : ndarray of shape (n_features,)
-    level_ : int
-        fsaverage level of the targets.
-    """
-
-    def __init__(self, layers: Sequence[str] = ("stage4", "pool"), input_size: int = 96,
-                 alphas: Sequence[float] = tuple(np.logspace(-1, 5, 7))) -> None:
-        self.layers = tuple(layers)
-        self.input_size = check_int(input_size, "input_size", minimum=1)
-        from encoding.ridge import check_alphas
-
-        self.alphas = tuple(float(a) for a in check_alphas(alphas))
-        self._extractor = None
-
-    @property
-    def extractor(self):
-        if self._extractor is None:
-            from encoding.features import EfficientNetLite0Extractor
-
-            self._extractor = EfficientNetLite0Extractor(input_size=self.input_size)
-        return self._extractor
-
-    def features(self, images: np.ndarray | torch.Tensor) -> np.ndarray:
-        """Standardised features ``(n, n_features)`` of images ``(n, H, W, 3)`` in [0, 1]."""
-        from encoding.image_encoder import image_features
-
-        x = image_features(self.extractor, images, {"layers": self.layers, "pooling": "avg"}).astype(np.float64)
-        if hasattr(self, "feature_mean_"):
-            x = (x - self.feature_mean_) / self.feature_std_
-        return x
-
-    def fit(self, images: np.ndarray, responses: ResponsesLike) -> "LinearImageEncoder":
-        """Fit on images ``(n, H, W, 3)`` and their responses ``(n, 2 * n_vertices(level))``."""
-        from encoding.ridge import RidgeEncoder
-
-        data = as_surface_data(responses)
-        if len(images) != data.n_samples:
-            raise DataValidationError(f"images has {len(images)} samples but responses has {data.n_samples}")
-        for name in ("feature_mean_", "feature_std_"):
-            if hasattr(self, name):
-                delattr(self, name)
-        x = self.features(images)
-        self.feature_mean_ = x.mean(0)
-        self.feature_std_ = x.std(0) + 1e-6
-        ridge = RidgeEncoder(alphas=self.alphas).fit((x - self.feature_mean_) / self.feature_std_, data.data)
-        self.coef_ = np.asarray(ridge.coef_, dtype=np.float32)
-        self.intercept_ = np.asarray(ridge.intercept_, dtype=np.float32)
-        self.level_ = data.level
-        return self
-
-    def predict(self, images: np.ndarray | torch.Tensor) -> np.ndarray:
-        """Predicted responses ``(n, 2 * n_vertices(level_))`` (float32)."""
-        if not hasattr(self, "coef_"):
-            raise NotFittedError("LinearImageEncoder is not fitted; call fit(images, responses) or load(path)")
-        return (self.features(images) @ self.coef_.T.astype(np.float64) + self.intercept_).astype(np.float32)
-
-    __call__ = predict
-
-    def state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        """``(tensors, config)`` of a fitted encoder (what :meth:`save` writes; :meth:`from_state` reads)."""
-        if not hasattr(self, "coef_"):
-            raise NotFittedError("LinearImageEncoder is not fitted; nothing to save")
-        tensors = {"coef": self.coef_, "intercept": self.intercept_,
-                   "feature_mean": self.feature_mean_, "feature_std": self.feature_std_}
-        config = {"kind": "cortex2image.LinearImageEncoder", "layers": list(self.layers),
-                  "input_size": self.input_size, "alphas": list(self.alphas), "level": self.level_}
-        return tensors, config
-
-    @classmethod
-    def from_state(cls, tensors: dict[str, Any], config: dict[str, Any], source: str = "encoder") -> "LinearImageEncoder":
-        """Rebuild an encoder from :meth:`state`'s output.
-
-        Raises
-        ------
-        CheckpointError
-            If the config is of another kind or a tensor is missing.
-        """
-        if config.get("kind") != "cortex2image.LinearImageEncoder":
-            raise CheckpointError(f"{source}: not a LinearImageEncoder checkpoint (kind {config.get('kind')!r})")
-        try:
-            enc = cls(config["layers"], int(config["input_size"]), config["alphas"])
-            enc.coef_ = np.asarray(tensors["coef"], np.float32)
-            enc.intercept_ = np.asarray(tensors["intercept"], np.float32)
-            enc.feature_mean_ = np.asarray(tensors["feature_mean"], np.float64)
-            enc.feature_std_ = np.asarray(tensors["feature_std"], np.float64)
-            enc.level_ = check_level(int(config["level"]))
-        except KeyError as exc:
-            raise CheckpointError(f"{source}: LinearImageEncoder entry {exc} is missing") from exc
-        return enc
-
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write ``<path>.safetensors`` + ``<path>.json`` (or ``checkpoint.*`` in a folder); returns the JSON path."""
-        tensors, config = self.state()
-        return save_checkpoint(path, tensors, config, mesh_level=self.level_)[1]
-
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> "LinearImageEncoder":
-        """Read an encoder written by :meth:`save` (safetensors + JSON, no pickle)."""
-        tensors, config = load_checkpoint(path)
-        return cls.from_state(tensors, config, str(path))
 
 
 # ----------------------------------------------------------------------------- the pipeline
@@ -583,8 +380,8 @@ class Reconstructor:
             tensors.update({f"rerank.{k}": v for k, v in rerank_tensors.items()})
         config = {
             "kind": "cortex2image.Reconstructor",
-            "semantic": self.semantic.config(),
-            "detail": self.detail.config(),
+            "semantic": self.semantic.get_config(),
+            "detail": self.detail.get_config(),
             "space": semantic_space_config(self.space),
             "generator": generator_spec(self.generator),
             "rerank_encoder": rerank_config,

@@ -247,8 +247,8 @@ class Cortex2Semantic(nn.Module):
         """Unit-norm embeddings ``(batch, embed_dim)`` of responses ``(batch, 2 * n_vertices(level))``."""
         return nn.functional.normalize(self.head(self.dropout(self.trunk(x))), dim=1)
 
-    def config(self) -> dict[str, Any]:
+    def get_config(self) -> dict[str, Any]:
         """Constructor arguments (JSON-serialisable)."""
-        cfg = self.trunk.config()
+        cfg = self.trunk.get_config()
         level = cfg.pop("level")
         return {"level": level, "embed_dim": self.embed_dim, "dropout": self.dropout_p, **cfg}

@@ -26,7 +26,9 @@ from torch import nn
 
 from cortex2image.detail import ClassConditioner, Cortex2Detail
 from cortex2image.detail_objectives import DetailLoss, DetailObjective, LatentObjective, latent_metric, latent_nll
-from cortex2image.reconstructor import LinearImageEncoder, Reconstructor, as_surface_data, at_level
+from cortex2image.inputs import as_surface_data, at_level
+from cortex2image.reconstructor import Reconstructor
+from cortex2image.rerank_encoder import LinearImageEncoder
 from cortex2image.semantic import Cortex2Semantic, EfficientNetSemanticSpace, SemanticSpace
 from neurokit.exceptions import DataValidationError, ImageShapeError, InvalidParameterError
 from neurokit.mesh.levels import check_level
@@ -136,7 +138,7 @@ def fit_reconstructor(
         Early-stopping patience (epochs) of both stages; either way the
         weights of the best validation epoch are restored.
     rerank : bool
-        Fit the subject's :class:`~cortex2image.reconstructor.LinearImageEncoder`
+        Fit the subject's :class:`~cortex2image.rerank_encoder.LinearImageEncoder`
         on the training images and responses, so that
         :meth:`Reconstructor.reconstruct` reranks samples by brain correlation by default.
     calibrate_latents : bool

@@ -150,7 +150,7 @@ class CortexTrunk(nn.Module):
             pooled = pooled + self.skip(self._check(x))
         return pooled
 
-    def config(self) -> dict[str, Any]:
+    def get_config(self) -> dict[str, Any]:
         """Constructor arguments (JSON-serialisable) to rebuild the trunk."""
         return {
             "level": self.level,

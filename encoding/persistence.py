@@ -50,6 +50,46 @@ def _fitted_attributes(estimator: Any) -> dict[str, Any]:
     }
 
 
+def encoder_state(encoder: Any, *, metadata: dict[str, Any] | None = None) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """The in-memory state of a fitted encoder: what :func:`save_encoder` writes.
+
+    Parameters
+    ----------
+    encoder : RidgeEncoder
+        A fitted estimator whose class is in :data:`ENCODER_CLASSES` and :data:`FITTED_ATTRIBUTES`.
+    metadata : dict, optional
+        Extra JSON-able information kept with it (subject, feature settings, ...).
+
+    Returns
+    -------
+    arrays : dict of str to ndarray
+        The fitted array attributes (names ending in ``_``), dtypes unchanged.
+    config : dict
+        JSON-able: ``{"class", "params", "scalars", "metadata"}``; :func:`encoder_from_state` reads it back.
+
+    Raises
+    ------
+    CheckpointError
+        If the encoder's class is not one :func:`save_encoder` writes.
+    NotFittedError
+        If the encoder is not fitted.
+    """
+    registered = any(cls is type(encoder) for cls in ENCODER_CLASSES.values())
+    name = ENCODER_CLASSES.name_of(encoder) if registered else type(encoder).__name__
+    if name not in FITTED_ATTRIBUTES:
+        own = " (it saves itself: call its save method)" if registered else ""
+        raise CheckpointError(f"cannot save a {name}{own}: supported encoders are {sorted(FITTED_ATTRIBUTES)}")
+    fitted = _fitted_attributes(encoder)
+    if not fitted:
+        raise NotFittedError(f"this {name} is not fitted yet; call fit before saving it")
+    arrays = {k: np.asarray(v) for k, v in fitted.items() if isinstance(v, np.ndarray)}
+    scalars = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in fitted.items() if k not in arrays}
+    params = {k: (np.asarray(v).tolist() if isinstance(v, np.ndarray) else v)
+              for k, v in encoder.get_params(deep=False).items()}
+    config = {"class": name, "params": params, "scalars": scalars, "metadata": dict(metadata or {})}
+    return arrays, config
+
+
 def save_encoder(encoder: Any, path: str | os.PathLike, *, metadata: dict[str, Any] | None = None) -> Path:
     """Save a fitted encoder to ``<path>.safetensors`` + ``<path>.json`` atomically.
 
@@ -67,24 +107,11 @@ def save_encoder(encoder: Any, path: str | os.PathLike, *, metadata: dict[str, A
     Path
         The safetensors file written.
     """
-    registered = any(cls is type(encoder) for cls in ENCODER_CLASSES.values())
-    name = ENCODER_CLASSES.name_of(encoder) if registered else type(encoder).__name__
-    if name not in FITTED_ATTRIBUTES:
-        own = " (it saves itself: call its save method)" if registered else ""
-        raise CheckpointError(f"cannot save a {name}{own}: supported encoders are {sorted(FITTED_ATTRIBUTES)}")
-    fitted = _fitted_attributes(encoder)
-    if not fitted:
-        raise NotFittedError(f"this {name} is not fitted yet; call fit before saving it")
-    arrays = {k: np.asarray(v) for k, v in fitted.items() if isinstance(v, np.ndarray)}
-    scalars = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in fitted.items() if k not in arrays}
-    params = {k: (np.asarray(v).tolist() if isinstance(v, np.ndarray) else v)
-              for k, v in encoder.get_params(deep=False).items()}
-    config = {"class": name, "params": params, "scalars": scalars, "metadata": dict(metadata or {})}
-    tensor_path, _ = save_checkpoint(path, arrays, config)
+    tensor_path, _ = save_checkpoint(path, *encoder_state(encoder, metadata=metadata))
     return Path(tensor_path)
 
 
-def _checked_params(where: Path, cls: type, params: Any) -> dict[str, Any]:
+def _checked_params(where: str, cls: type, params: Any) -> dict[str, Any]:
     """Hyperparameters from a checkpoint: known names of ``cls``, JSON scalars or lists of numbers."""
     if not isinstance(params, dict):
         raise CheckpointError(f"{where}: 'params' must be a JSON object, got {type(params).__name__}")
@@ -106,7 +133,7 @@ def _checked_params(where: Path, cls: type, params: Any) -> dict[str, Any]:
     return params
 
 
-def _checked_state(where: Path, name: str, cls: type, scalars: Any, arrays: dict[str, Any]) -> dict[str, Any]:
+def _checked_state(where: str, name: str, cls: type, scalars: Any, arrays: dict[str, Any]) -> dict[str, Any]:
     """Fitted attributes from a checkpoint: names ``fit`` sets (never a method or class attribute)."""
     if not isinstance(scalars, dict):
         raise CheckpointError(f"{where}: 'scalars' must be a JSON object, got {type(scalars).__name__}")
@@ -123,6 +150,50 @@ def _checked_state(where: Path, name: str, cls: type, scalars: Any, arrays: dict
                 "boolean or null (arrays are stored as tensors)"
             )
     return {**scalars, **arrays}
+
+
+def encoder_from_state(arrays: dict[str, Any], config: Any, *, where: str = "encoder") -> tuple[Any, dict[str, Any]]:
+    """Rebuild an encoder from its in-memory state (:func:`encoder_state`'s output, or a registered encoder's
+    own layout).
+
+    Parameters
+    ----------
+    arrays : dict of str to array
+        The stored arrays.
+    config : dict
+        The stored JSON config (its ``"class"`` names a class of :data:`ENCODER_CLASSES`).
+    where : str
+        What the state came from, for error messages.
+
+    Returns
+    -------
+    encoder : RidgeEncoder or another registered encoder
+    metadata : dict
+        The metadata kept with it (empty for an encoder with its own layout).
+
+    Raises
+    ------
+    CheckpointError
+        As :func:`load_encoder`.
+    """
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{where}: 'config' must be a JSON object, got {type(config).__name__}")
+    name = config.get("class")
+    if not isinstance(name, str) or name not in ENCODER_CLASSES:
+        raise CheckpointError(f"{where}: unknown encoder class {name!r}; supported: {sorted(ENCODER_CLASSES)}")
+    name = ENCODER_CLASSES.resolve(config, where=where)  # older names (aliases) -> the registered one
+    cls = ENCODER_CLASSES[name]
+    if name not in FITTED_ATTRIBUTES:  # an encoder with its own checkpoint layout
+        return cls.from_checkpoint(arrays, config, where=where), {}
+    params = _checked_params(where, cls, config.get("params", {}))
+    state = _checked_state(where, name, cls, config.get("scalars", {}), arrays)
+    metadata = config.get("metadata", {})
+    if not isinstance(metadata, dict):
+        raise CheckpointError(f"{where}: 'metadata' must be a JSON object, got {type(metadata).__name__}")
+    encoder = cls(**params)
+    for key, value in state.items():
+        setattr(encoder, key, np.asarray(value) if isinstance(value, np.ndarray) else value)
+    return encoder, dict(metadata)
 
 
 def load_encoder(path: str | os.PathLike) -> tuple[Any, dict[str, Any]]:
@@ -151,22 +222,4 @@ def load_encoder(path: str | os.PathLike) -> tuple[Any, dict[str, Any]]:
         method) or holds anything but a scalar or an array.
     """
     arrays, config = load_checkpoint(path)
-    where = checkpoint_paths(path)[1]
-    if not isinstance(config, dict):
-        raise CheckpointError(f"{where}: 'config' must be a JSON object, got {type(config).__name__}")
-    name = config.get("class")
-    if not isinstance(name, str) or name not in ENCODER_CLASSES:
-        raise CheckpointError(f"{where}: unknown encoder class {name!r}; supported: {sorted(ENCODER_CLASSES)}")
-    name = ENCODER_CLASSES.resolve(config, where=str(where))  # older names (aliases) -> the registered one
-    cls = ENCODER_CLASSES[name]
-    if name not in FITTED_ATTRIBUTES:  # an encoder with its own checkpoint layout
-        return cls.from_checkpoint(arrays, config, where=str(where)), {}
-    params = _checked_params(where, cls, config.get("params", {}))
-    state = _checked_state(where, name, cls, config.get("scalars", {}), arrays)
-    metadata = config.get("metadata", {})
-    if not isinstance(metadata, dict):
-        raise CheckpointError(f"{where}: 'metadata' must be a JSON object, got {type(metadata).__name__}")
-    encoder = cls(**params)
-    for key, value in state.items():
-        setattr(encoder, key, np.asarray(value) if isinstance(value, np.ndarray) else value)
-    return encoder, dict(metadata)
+    return encoder_from_state(arrays, config, where=str(checkpoint_paths(path)[1]))

@@ -18,6 +18,7 @@ whose hash, tensor names, dtypes or shapes disagree with its JSON.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import hashlib
 import json
 import os
@@ -30,6 +31,7 @@ import numpy as np
 
 from neurokit.exceptions import CheckpointError
 from neurokit.io.atomic import atomic_write_bytes, atomic_write_text
+from neurokit.report import json_default
 
 __all__ = [
     "FORMAT",
@@ -45,6 +47,9 @@ __all__ = [
 FORMAT = "neurokit-checkpoint"
 FORMAT_VERSION = 1
 _DEFAULT_STEM = "checkpoint"
+#: JSON fallback of a checkpoint's config: sets as sorted lists, arrays of at most 10,000 values (bigger ones
+#: belong in the tensors).
+_config_json_default = functools.partial(json_default, max_array_size=10_000, sets=True)
 
 
 def checkpoint_paths(path: str | os.PathLike) -> tuple[Path, Path]:
@@ -63,18 +68,6 @@ def checkpoint_paths(path: str | os.PathLike) -> tuple[Path, Path]:
     elif p.suffix in (".safetensors", ".json"):
         p = p.with_suffix("")
     return p.with_name(p.name + ".safetensors"), p.with_name(p.name + ".json")
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray) and obj.size <= 10_000:
-        return obj.tolist()
-    if isinstance(obj, (Path, os.PathLike)):
-        return os.fspath(obj)
-    if isinstance(obj, (set, frozenset)):
-        return sorted(obj)
-    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
 
 
 def _to_torch(name: str, value: Any):
@@ -205,7 +198,7 @@ def save_checkpoint(
         "aliases": aliases,
     }
     try:
-        text = json.dumps({"config": dict(config), "provenance": provenance}, indent=2, default=_json_default,
+        text = json.dumps({"config": dict(config), "provenance": provenance}, indent=2, default=_config_json_default,
                           allow_nan=True)
     except (TypeError, ValueError) as exc:
         raise CheckpointError(f"config: not JSON serialisable ({exc}); store arrays as tensors instead") from exc

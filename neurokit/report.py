@@ -233,32 +233,42 @@ class Report:
         return Path(html_path), Path(json_path)
 
 
-def json_default(value: Any) -> Any:
+def json_default(value: Any, *, max_array_size: int | None = None, sets: bool = False) -> Any:
     """``json.dumps`` fallback (``default=json_default``) for numpy scalars and arrays and paths.
+
+    The one JSON fallback of the toolkit (reports, run records, checkpoint configs).
 
     Parameters
     ----------
-    value : numpy scalar, ndarray or pathlib.Path
+    value : numpy scalar, ndarray, path-like (or set, with ``sets=True``)
         What :mod:`json` cannot write itself.
+    max_array_size : int, optional
+        Largest array written as a list (a checkpoint config keeps big arrays as tensors); default no limit.
+    sets : bool
+        Write sets and frozensets as sorted lists (default: an error).
 
     Returns
     -------
     int, float, bool, str or list
-        ``value.item()``, ``value.tolist()`` or ``str(value)``.
+        ``value.item()``, ``value.tolist()``, ``os.fspath(value)`` or ``sorted(value)``.
 
     Raises
     ------
     TypeError
-        For any other type (naming it), as :func:`json.dumps` expects.
+        For any other type (naming it), or an array over ``max_array_size`` values, as :func:`json.dumps` expects.
     """
     import numpy as np
 
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):
+        if max_array_size is not None and value.size > max_array_size:
+            raise TypeError(f"cannot write an ndarray of {value.size} values as JSON (at most {max_array_size})")
         return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if sets and isinstance(value, (set, frozenset)):
+        return sorted(value)
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 

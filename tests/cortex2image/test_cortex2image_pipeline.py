@@ -79,7 +79,7 @@ def test_trunk_shapes_and_validation():
         CortexTrunk(2, coarse_level=3)
     with pytest.raises(InvalidParameterError):
         CortexTrunk(2, coarse_level=1, channels=[8])
-    assert CortexTrunk(**trunk.config()).config() == trunk.config()
+    assert CortexTrunk(**trunk.get_config()).get_config() == trunk.get_config()
 
 
 def test_semantic_is_unit_norm_and_detail_heads(space):

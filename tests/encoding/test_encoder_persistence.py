@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from encoding.persistence import load_encoder, save_encoder
+from encoding.persistence import encoder_from_state, encoder_state, load_encoder, save_encoder
 from encoding.ridge import RidgeEncoder
 from neurokit.exceptions import CheckpointError, NeurokitError
 
@@ -18,6 +18,27 @@ def test_ridge_encoder_round_trip_predicts_identically(tmp_path):
     np.testing.assert_array_equal(loaded.best_alphas_, enc.best_alphas_)
     np.testing.assert_array_equal(loaded.predict(X), enc.predict(X))
     np.testing.assert_allclose(loaded.get_params()["alphas"], enc.get_params()["alphas"])
+
+
+def test_the_in_memory_state_is_what_the_file_holds_and_rebuilds_the_encoder(tmp_path):
+    """encoder_state gives the arrays (dtypes kept) and config save_encoder writes; encoder_from_state rebuilds."""
+    from neurokit.checkpoints import load_checkpoint
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(40, 6))
+    enc = RidgeEncoder(alphas=[0.1, 10.0]).fit(X, rng.normal(size=(40, 4)))
+    arrays, config = encoder_state(enc, metadata={"subject": 1})
+    assert config["class"] == "RidgeEncoder" and config["metadata"] == {"subject": 1}
+    assert all(arrays[k].dtype == getattr(enc, k).dtype for k in arrays)
+    on_disk, disk_config = load_checkpoint(save_encoder(enc, tmp_path / "enc", metadata={"subject": 1}))
+    assert disk_config == config and set(on_disk) == set(arrays)
+    rebuilt, meta = encoder_from_state(arrays, config)
+    assert meta == {"subject": 1}
+    np.testing.assert_array_equal(rebuilt.predict(X), enc.predict(X))
+    with pytest.raises(CheckpointError, match="unknown encoder class"):
+        encoder_from_state(arrays, {**config, "class": "Nope"}, where="memory")
+    with pytest.raises(NeurokitError, match="not fitted"):
+        encoder_state(RidgeEncoder())
 
 
 def test_unfitted_and_tampered_encoders_are_refused(tmp_path):

@@ -236,3 +236,18 @@ def test_registry_config_rebuilds_the_saved_generator(gen, tmp_path):
     assert torch.equal(_images(generator_from_config(generator_config(archive)), z, h), expected)
     with pytest.raises(CheckpointError, match="no weights file"):
         generator_from_config(generator_config(gen))
+
+
+def test_the_split_package_keeps_every_public_name_at_its_old_import_path():
+    """neurogen.generators.icgan is a package (architecture, network, published, generator); the names of the
+    former module stay importable from it, and the network state dict of a generator is ICGANNetwork's."""
+    from neurogen.generators.icgan.generator import ICGANGenerator as FromModule
+    from neurogen.generators.icgan.network import ICGANNetwork
+
+    assert icgan.ICGANGenerator is ICGANGenerator is FromModule
+    for name in ("icgan_architecture", "INSTANCE_DIM", "BLOCK_CHANNELS", "ARCHITECTURE_DEFAULTS", "FIXED_SETTINGS",
+                 "PUBLISHED_ARCHITECTURES", "WEIGHTS_PATTERN", "STATE_PATTERN", "ARCHIVE_SUFFIXES"):
+        assert name in icgan.__all__ and hasattr(icgan, name)
+    gen = ICGANGenerator(SMALL)
+    assert isinstance(gen.network, ICGANNetwork)
+    assert set(ICGANNetwork(icgan_architecture(SMALL)).state_dict()) == set(gen.network.state_dict())

@@ -160,3 +160,18 @@ def test_module_mismatch(tmp_path):
     assert "module_class" in cfg
     with pytest.raises(CheckpointError, match="nn.Module"):
         save_module({"w": 1}, tmp_path / "x")
+
+
+def test_config_values_json_cannot_write_go_through_the_one_json_fallback(tmp_path):
+    """neurokit.report.json_default writes a checkpoint config: numpy values, paths, sets (sorted), small arrays;
+    an array over 10,000 values is refused (it belongs in the tensors)."""
+    from pathlib import Path
+
+    import numpy as np
+
+    config = {"n": np.int64(3), "where": Path("a") / "b", "names": {"b", "a"}, "small": np.arange(3)}
+    save_checkpoint(tmp_path / "c", {"x": torch.ones(1)}, config)
+    assert load_checkpoint(tmp_path / "c")[1] == {"n": 3, "where": str(Path("a") / "b"), "names": ["a", "b"],
+                                                 "small": [0, 1, 2]}
+    with pytest.raises(CheckpointError, match="10000"):
+        save_checkpoint(tmp_path / "d", {"x": torch.ones(1)}, {"big": np.zeros(10_001)})

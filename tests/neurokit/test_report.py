@@ -140,3 +140,13 @@ def test_compare_reports_reads_files_and_folders(tmp_path):
     (tmp_path / "bad.json").write_text("{")
     with pytest.raises(DataValidationError, match="not a JSON report"):
         compare_reports(tmp_path / "bad.json", tmp_path)
+
+
+def test_json_default_options_write_sets_and_cap_arrays_only_when_asked():
+    from pathlib import Path
+
+    assert json_default({"b", "a"}, sets=True) == ["a", "b"]
+    assert json_default(np.zeros(4), max_array_size=4) == [0.0, 0.0, 0.0, 0.0]
+    with pytest.raises(TypeError, match="at most 3"):
+        json_default(np.zeros(4), max_array_size=3)
+    assert json_default(Path("x") / "y") == str(Path("x") / "y")
