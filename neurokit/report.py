@@ -273,8 +273,10 @@ def json_default(value: Any, *, max_array_size: int | None = None, sets: bool = 
 
 
 #: JSON paths :func:`compare_reports` leaves out by default: where the report was written (the output
-#: folder differs between two runs of the same settings). No timing is in a report's numbers.
-REPORT_COMPARISON_EXCLUDES = ("settings.output",)
+#: folder differs between two runs of the same settings) and where the packaged generator weights are
+#: installed (a path, which differs between two checkouts of the same code). No timing is in a
+#: report's numbers.
+REPORT_COMPARISON_EXCLUDES = ("settings.output", "cortex2image.generator.weights")
 
 
 def _load_numbers(report: str | os.PathLike | Mapping[str, Any]) -> Any:
