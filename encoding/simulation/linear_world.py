@@ -40,7 +40,7 @@ class LinearGroup:
 
 def linear_group(rng: np.random.Generator, features: GroundTruthFeatures, ref_early: np.ndarray) -> LinearGroup:
     """The cohort-wide random structures of a linear world (``ref_early``: early features of the reference stimuli)."""
-    p, c = features.n_components, features.n_channels
+    p = features.n_components
     # channel tuning profiles favour the channel directions that vary most across images
     chan = ref_early.mean(2)
     _, sv, vt = np.linalg.svd(chan - chan.mean(0), full_matrices=False)

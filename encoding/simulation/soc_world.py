@@ -83,7 +83,7 @@ def _brain_hemisphere(hemi: str, number: int, anatomy: Anatomy, group: BrainGrou
     """Per-vertex soc-world ground truth of one hemisphere at level 5 (before standardisation)."""
     maps = hemisphere_maps(hemi, anatomy, group, rng, perturbation, 4)
     s, area, general, jitter = maps["sphere"], maps["area"], maps["general"], maps["jitter"]
-    nv, p, pm = s.shape[0], features.n_components, features.n_mid
+    nv, pm = s.shape[0], features.n_mid
     fields = smooth_fields(s, group.bumps[hemi], jitter(group.field_coef[hemi]))  # (K, V)
     shared = 0.5 * fields.T @ group.field_basis
     for name, prof in maps["profiles"].items():
