@@ -251,3 +251,33 @@ def test_category_labels():
     np.testing.assert_array_equal(out["body"], [0, 0, 1, 0])
     with pytest.raises(DataValidationError, match="one entry per image"):
         category_labels({"is_face": np.zeros(3, bool)}, 4)
+
+
+def test_simulate_trials_noise_model():
+    """The trial noise on its own: unit variance, a share spatially smooth, one baseline per session, seeded."""
+    from encoding.simulation.noise import simulate_trials
+    from neurokit.mesh.levels import n_vertices
+
+    level, tps = 3, 200
+    clean = np.zeros((4 * tps, 2 * n_vertices(level)), np.float32)
+    amplitude = np.full(clean.shape[1], 2.0, np.float32)
+
+    def draw(rho, seed=0):
+        return simulate_trials(clean, amplitude, np.random.default_rng(seed), rho, tps, level)
+
+    a, b = draw(0.4), draw(0.4)
+    assert a.dtype == np.float32 and a.shape == clean.shape and np.array_equal(a, b)
+    assert not np.array_equal(a, draw(0.4, seed=1))
+    sessions = a.reshape(4, tps, -1)
+    within = sessions - sessions.mean(1, keepdims=True)  # the session baselines removed
+    assert abs(within.std() / 2.0 - 1.0) < 0.05  # unit-variance noise times the amplitude
+    # smooth noise correlates neighbouring vertices; white noise does not
+    sphere = fsaverage5_geometry()["left"]["sphere"][: n_vertices(level)]
+    nearest = [int(np.argsort(np.linalg.norm(sphere - sphere[i], axis=1))[1]) for i in range(20)]
+
+    def neighbours(x):  # mean correlation of a vertex with its nearest vertex (left hemisphere)
+        return np.mean([np.corrcoef(x[:, i], x[:, j])[0, 1] for i, j in enumerate(nearest)])
+
+    assert neighbours(within.reshape(-1, clean.shape[1])) > 0.2
+    white = draw(0.0).reshape(4, tps, -1)
+    assert abs(neighbours((white - white.mean(1, keepdims=True)).reshape(-1, clean.shape[1]))) < 0.1

@@ -359,3 +359,33 @@ def test_partial_vertex_reads_turn_readahead_off(tree, monkeypatch):
     mask[100:200] = True
     nsd.responses(1, level=LEVEL, mask=mask)  # one short run per trial: scattered reads
     assert calls and set(calls) == {os.POSIX_FADV_RANDOM}
+
+
+def test_chunk_records_and_the_memory_plan_on_their_own(tmp_path):
+    """ChunkStore: a written chunk is intact until its file is damaged or lost; the budget sets the chunk size."""
+    from encoding.streaming.chunks import ChunkStore
+    from encoding.streaming.plan import chunk_size_for_budget
+
+    store = ChunkStore(tmp_path)
+    store.dir.mkdir()
+    assert store.state(0) == "missing"
+    store.write(0, 0, 3, {"coef": np.arange(6.0).reshape(3, 2)})
+    assert store.state(0) is None and np.array_equal(store.load(0)["coef"], np.arange(6.0).reshape(3, 2))
+    store.data(0).write_bytes(store.data(0).read_bytes()[:-8])
+    assert store.state(0).startswith("is truncated")
+    with pytest.raises(CheckpointError, match="chunk 0 is truncated"):
+        store.load(0)
+    store.discard(0)
+    assert store.state(0) == "missing" and not store.data(0).exists()
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 6)).astype(np.float32)
+    src = ArrayTargets(rng.standard_normal((40, 10_000)).astype(np.float32))
+    plan = plan_ridge(X, ALPHAS)
+    with open("/proc/self/statm") as fh:
+        held = int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    sizes = [chunk_size_for_budget(held + mb * 2**20, src, plan, 0, src.n_targets, "t") for mb in (2, 8)]
+    assert 1 <= sizes[0] < sizes[1] < src.n_targets
+    assert chunk_size_for_budget(2**50, src, plan, 0, src.n_targets, "t") == src.n_targets
+    with pytest.raises(InvalidParameterError, match="max_memory=1,000 bytes is below"):
+        chunk_size_for_budget(1000, src, plan, 0, src.n_targets, "t")
