@@ -52,7 +52,7 @@ from tqdm.auto import tqdm
 from encoding.features.base import FeatureExtractor
 from encoding.image_encoder import check_extract_kwargs
 from neurokit.exceptions import DataValidationError, FeatureStoreError, InvalidParameterError
-from neurokit.io.atomic import atomic_write_text, remove_stale_temporaries, temporary_name
+from neurokit.io.atomic import atomic_write_text, publish_folder, remove_stale_temporaries, temporary_name
 from neurokit.mesh.hierarchy import cache_root
 from neurokit.validation import check_int
 
@@ -478,11 +478,7 @@ class FeatureStore:
                                            shape=(int(uniq.size), int(start)))
             del mm
             (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
-            try:
-                os.replace(tmp, entry)
-            except OSError:  # another process created it meanwhile
-                if not (entry / "meta.json").is_file():
-                    raise
+            publish_folder(tmp, entry)  # another process may have created it meanwhile: theirs stays
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 

@@ -27,6 +27,7 @@ __all__ = [
     "atomic_path",
     "atomic_write_bytes",
     "atomic_write_text",
+    "publish_folder",
     "replace_folder",
     "temporary_name",
     "remove_stale_temporaries",
@@ -142,6 +143,42 @@ def replace_folder(staged: str | os.PathLike, final: str | os.PathLike) -> Path:
     else:
         os.replace(staged, final)
     return final
+
+
+def publish_folder(staged: str | os.PathLike, final: str | os.PathLike) -> bool:
+    """Move the complete folder ``staged`` to ``final`` unless another writer got there first.
+
+    For caches that several processes may fill at once with the same content:
+    the first complete folder stays, and a later one is discarded rather than
+    swapped in under a reader that may already use the first.
+
+    Parameters
+    ----------
+    staged : str or path-like
+        A finished folder on the same file system as ``final``.
+    final : str or path-like
+        Where the folder goes.
+
+    Returns
+    -------
+    bool
+        True when ``staged`` became ``final``; False when ``final`` already
+        existed (``staged`` is then deleted).
+
+    Raises
+    ------
+    OSError
+        The rename failed for another reason than an existing ``final``.
+    """
+    staged, final = Path(os.fspath(staged)), Path(os.fspath(final))
+    try:
+        os.rename(staged, final)  # refuses a non-empty existing folder, never swaps it
+    except OSError:
+        if not final.is_dir():
+            raise
+        shutil.rmtree(staged, ignore_errors=True)
+        return False
+    return True
 
 
 # ".tmp-nk-<host>-<pid>-<random>-<name>" (folders and files) and ".old-nk-<host>-<pid>-<random>-<name>".

@@ -172,3 +172,18 @@ def test_replace_folder_swaps_whole_folders(tmp_path):
     replace_folder(again, final)
     assert sorted(p.name for p in final.iterdir()) == ["newer.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["final"], "the old folder is deleted, nothing left aside"
+
+
+def test_publish_folder_keeps_the_first_complete_folder(tmp_path):
+    from neurokit.io.atomic import publish_folder
+
+    first, second, final = tmp_path / "first", tmp_path / "second", tmp_path / "final"
+    for folder, text in ((first, "first"), (second, "second")):
+        folder.mkdir()
+        (folder / "data.txt").write_text(text)
+    assert publish_folder(first, final) is True
+    assert publish_folder(second, final) is False, "a later writer never swaps the folder under a reader"
+    assert (final / "data.txt").read_text() == "first"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["final"], "the losing copy is deleted"
+    with pytest.raises(OSError):
+        publish_folder(tmp_path / "missing", tmp_path / "elsewhere")
