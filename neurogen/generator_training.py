@@ -40,7 +40,7 @@ from torch import nn
 
 from neurogen.generators.feature_inversion import PERCEPTUAL_LAYERS, FeatureInversionGenerator
 from neurokit.exceptions import DataValidationError
-from neurokit.validation import check_real
+from neurokit.validation import check_int, check_real
 
 __all__ = ["GeneratorObjective", "corrupt_latents", "train_generator", "photo_bank_training_set", "TrainingSet", "generator_quality"]
 
@@ -151,6 +151,11 @@ def _to_uint8_chw(images: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray((np.clip(images, 0, 1) * 255 + 0.5).astype(np.uint8).transpose(0, 3, 1, 2))
 
 
+#: Training crops: random squares of 40-100 % of a photograph's side, brightness and per-channel gains in 1 +- 0.15.
+TRAIN_CROP_SCALE = (0.4, 1.0)
+TRAIN_CROP_JITTER = 0.15
+
+
 def photo_bank_training_set(
     *,
     n_crops: int = 12000,
@@ -186,15 +191,20 @@ def photo_bank_training_set(
     """
     from neurokit.datasets.photo_bank import load_photo_bank, photo_disjoint_split, sample_crops
 
+    n_crops = check_int(n_crops, "n_crops", minimum=1)
+    n_val = check_int(n_val, "n_val", minimum=1)
+    n_left_out = check_int(n_left_out, "n_left_out", minimum=1)
+    size = check_int(size, "size", minimum=1)
+    seed = check_int(seed, "seed", minimum=0)
     bank = load_photo_bank(cache_dir=cache_dir)
     train_photos, test_photos = photo_disjoint_split(bank, test_fraction=test_fraction, seed=world_seed)
     rng = np.random.default_rng(seed)
     n_hold = max(1, int(round(val_fraction * len(train_photos))))
     shuffled = rng.permutation(train_photos)
     val_photos, fit_photos = np.sort(shuffled[:n_hold]), np.sort(shuffled[n_hold:])
-    train, _ = sample_crops(bank, fit_photos, int(n_crops), int(size), seed, scale=(0.4, 1.0), jitter=0.15)
-    val, _ = sample_crops(bank, val_photos, int(n_val), int(size), seed + 1)
-    left_out, _ = sample_crops(bank, test_photos, int(n_left_out), int(size), seed + 2, scale=(0.8, 1.0))
+    train, _ = sample_crops(bank, fit_photos, n_crops, size, seed, scale=TRAIN_CROP_SCALE, jitter=TRAIN_CROP_JITTER)
+    val, _ = sample_crops(bank, val_photos, n_val, size, seed + 1)
+    left_out, _ = sample_crops(bank, test_photos, n_left_out, size, seed + 2, scale=(0.8, 1.0))
     provenance = {
         "photo_bank": {"path": str(bank.path), "n_photos": len(bank), "sources": list(bank.sources),
                        "missing_sources": list(bank.missing)},
@@ -202,8 +212,8 @@ def photo_bank_training_set(
                      "n_photos": int(len(test_photos)),
                      "photos": [f"{bank.source[i]}:{bank.file[i]}" for i in test_photos]},
         "train_photos": int(len(fit_photos)), "val_photos": int(len(val_photos)),
-        "crops": {"n_train": int(n_crops), "n_val": int(n_val), "size": int(size), "scale": [0.4, 1.0],
-                  "jitter": 0.15, "seed": int(seed)},
+        "crops": {"n_train": n_crops, "n_val": n_val, "size": size, "scale": list(TRAIN_CROP_SCALE),
+                  "jitter": TRAIN_CROP_JITTER, "seed": seed},
     }
     return TrainingSet(_to_uint8_chw(train), _to_uint8_chw(val), _to_uint8_chw(left_out), provenance)
 

@@ -42,6 +42,7 @@ __all__ = [
     "read_checkpoint_metadata",
     "save_module",
     "load_module_state",
+    "load_state",
 ]
 
 FORMAT = "neurokit-checkpoint"
@@ -362,6 +363,37 @@ def load_module_state(module: Any, path: str | os.PathLike, *, strict: bool = Tr
     if not isinstance(module, torch.nn.Module):
         raise CheckpointError(f"module: expected a torch.nn.Module, got {type(module).__name__}")
     tensors, config = load_checkpoint(path)
+    load_state(module, tensors, where=str(path), strict=strict)
+    return config
+
+
+def load_state(module: Any, tensors: Mapping[str, Any], *, where: str, strict: bool = True) -> None:
+    """Copy ``tensors`` into ``module`` (in place), checking names and shapes first.
+
+    The last step of :func:`load_module_state`, public for a loader that must
+    read the config before it can build the module (:func:`load_checkpoint`,
+    build the module, then this).
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        A module built with the checkpoint's architecture.
+    tensors : mapping of str to array or tensor
+        The checkpoint's tensors (as :func:`load_checkpoint` returns them).
+    where : str
+        The file they came from, named in errors.
+    strict : bool, default True
+        Require the names to match the module's state dict exactly.
+
+    Raises
+    ------
+    CheckpointError
+        On shape mismatches, and on missing/unexpected names when ``strict``.
+    """
+    import torch
+
+    if not isinstance(module, torch.nn.Module):
+        raise CheckpointError(f"module: expected a torch.nn.Module, got {type(module).__name__}")
     own = module.state_dict()
     state = {k: torch.as_tensor(v) for k, v in tensors.items()}
     shape_errors = [
@@ -370,16 +402,15 @@ def load_module_state(module: Any, path: str | os.PathLike, *, strict: bool = Tr
         if k in own and tuple(v.shape) != tuple(own[k].shape)
     ]
     if shape_errors:
-        raise CheckpointError(f"{path}: shapes do not match the module: " + "; ".join(shape_errors))
+        raise CheckpointError(f"{where}: shapes do not match the module: " + "; ".join(shape_errors))
     if strict:
         missing = sorted(set(own) - set(state))
         unexpected = sorted(set(state) - set(own))
         if missing or unexpected:
             raise CheckpointError(
-                f"{path}: state does not match {type(module).__name__} (missing {missing}, unexpected {unexpected}); "
+                f"{where}: state does not match {type(module).__name__} (missing {missing}, unexpected {unexpected}); "
                 "pass strict=False to load the overlap"
             )
     else:
         state = {k: v for k, v in state.items() if k in own}
     module.load_state_dict(state, strict=strict)
-    return config

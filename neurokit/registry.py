@@ -28,6 +28,7 @@ Examples
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
@@ -168,7 +169,9 @@ class Registry(Mapping[str, type]):
         key = self.resolve(config, where=where)
         kwargs = {k: v for k, v in config.items() if k != CLASS_KEY}
         kwargs.update(overrides)
-        try:
-            return self._builders[key](**kwargs)
+        builder = self._builders[key]
+        try:  # check the keywords against the builder's signature; errors raised inside it stay its own
+            inspect.signature(builder).bind(**kwargs)
         except TypeError as exc:
             raise CheckpointError(f"{where}: cannot rebuild {self.family} {key!r} from {sorted(kwargs)} ({exc})") from exc
+        return builder(**kwargs)

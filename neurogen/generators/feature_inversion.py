@@ -328,7 +328,7 @@ class FeatureInversionGenerator(InstanceConditionedGenerator):
         Checkpoints written before the registry name their class under
         ``"kind"`` (:data:`LEGACY_KIND`); they load too.
         """
-        from neurokit.checkpoints import load_checkpoint
+        from neurokit.checkpoints import load_checkpoint, load_state
 
         path = packaged_generator_path() if path is None else Path(path)
         tensors, config = load_checkpoint(path)
@@ -339,17 +339,7 @@ class FeatureInversionGenerator(InstanceConditionedGenerator):
             gen = cls(**config["generator"])
         except (KeyError, TypeError, InvalidParameterError) as exc:
             raise CheckpointError(f"{path}: invalid generator config {config.get('generator')!r} ({exc})") from exc
-        state = {k: torch.as_tensor(v) for k, v in tensors.items()}
-        missing = set(gen.state_dict()) - set(state)
-        extra = set(state) - set(gen.state_dict())
-        if missing or extra:
-            raise CheckpointError(
-                f"{path}: weights do not match the config (missing {sorted(missing)[:5]}, unexpected {sorted(extra)[:5]})"
-            )
-        try:
-            gen.load_state_dict(state, strict=True)
-        except RuntimeError as exc:
-            raise CheckpointError(f"{path}: weights do not match the config ({exc})") from exc
+        load_state(gen, tensors, where=str(path))
         gen.info = dict(config.get("info") or {})
         gen.source = str(path)
         return gen.eval()

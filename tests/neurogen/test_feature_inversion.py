@@ -120,6 +120,25 @@ def test_bad_checkpoints_raise_checkpoint_error(tmp_path):
         FeatureInversionGenerator.load(tmp_path / "missing.json")
 
 
+def test_weights_of_another_architecture_raise_checkpoint_error(tmp_path):
+    path = _small().save(tmp_path / "gen")
+    doc = json.loads(path.read_text())
+    doc["config"]["generator"]["cond_dim"] = 2 * doc["config"]["generator"]["cond_dim"]
+    path.write_text(json.dumps(doc))
+    with pytest.raises(CheckpointError, match="shapes do not match the module"):
+        FeatureInversionGenerator.load(path)
+
+
+@pytest.mark.parametrize("name, value", [("n_crops", 0), ("n_val", True), ("n_left_out", 2.5), ("size", "64"),
+                                         ("seed", -1)])
+def test_training_set_checks_its_counts_before_reading_the_bank(name, value, tmp_path):
+    from neurogen.generator_training import photo_bank_training_set
+
+    with pytest.raises(InvalidParameterError, match=name):
+        photo_bank_training_set(**{name: value}, cache_dir=tmp_path / "no-bank-here")
+    assert not (tmp_path / "no-bank-here").exists()
+
+
 def test_training_lowers_the_loss_and_raises_the_held_out_score(tmp_path):
     torch.set_num_threads(1)
     train, val = _smooth_images(96, seed=1), _smooth_images(32, seed=2)

@@ -58,3 +58,18 @@ def test_unknown_and_bad_configs():
         reg.config_of(Other())
     with pytest.raises(InvalidParameterError, match="already registered"):
         reg.register("square")(Other)
+
+
+def test_an_error_inside_a_builder_is_not_relabelled():
+    reg = Registry("shape")
+
+    @reg.register("broken")
+    class Broken:
+        def __init__(self, side=1.0):
+            raise TypeError("a bug inside the constructor")
+
+        def get_config(self):
+            return {}
+
+    with pytest.raises(TypeError, match="a bug inside the constructor"):
+        reg.build({"class": "broken", "side": 2.0})
